@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cohort: distributed-computing primitives as kernel services.
+ *
+ * Init order: per-namespace state, then the character device and the
+ * netlink family that reach it. Exit runs in reverse so that no request can
+ * arrive once the state behind it is going away.
+ */
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "chardev.h"
+#include "genl.h"
+#include "node.h"
+
+static int __init cohort_init(void)
+{
+	int err;
+
+	err = register_pernet_device(&cohort_node_net_ops);
+	if (err)
+		return err;
+	err = cohort_chardev_init();
+	if (err)
+		goto err_pernet;
+	err = cohort_genl_init();
+	if (err)
+		goto err_chardev;
+	pr_info("loaded\n");
+	return 0;
+
+err_chardev:
+	cohort_chardev_exit();
+err_pernet:
+	unregister_pernet_device(&cohort_node_net_ops);
+	return err;
+}
+
+static void __exit cohort_exit(void)
+{
+	cohort_genl_exit();
+	cohort_chardev_exit();
+	unregister_pernet_device(&cohort_node_net_ops);
+}
+
+module_init(cohort_init);
+module_exit(cohort_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("cohort: distributed-computing primitives as kernel services");
+MODULE_AUTHOR("The cohort developers");
+MODULE_ALIAS_GENL_FAMILY(COHORT_GENL_NAME);

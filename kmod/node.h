@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _COHORT_NODE_H
+#define _COHORT_NODE_H
+
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/netlink.h>
+#include <net/net_namespace.h>
+
+#include "clock.h"
+
+/*
+ * One node per network namespace.
+ *
+ * Lock order: lock, then clock_lock.
+ */
+struct cohort_node {
+	struct mutex lock;		/* id, name, actors, next_local */
+	u32 id;				/* 0: not set */
+	char name[COHORT_NAME_MAX];	/* "": not set */
+	u32 actors;			/* actors bound to @id */
+	u32 next_local;			/* last actor number handed out */
+
+	spinlock_t clock_lock;		/* clocks: stamped from softirq later */
+	struct cohort_clocks clocks;	/* vector indexed by node id */
+};
+
+extern struct pernet_operations cohort_node_net_ops;
+
+struct cohort_node *cohort_node_get(const struct net *net);
+int cohort_node_bind_actor(struct cohort_node *node, u64 *actor_id);
+void cohort_node_unbind_actor(struct cohort_node *node);
+int cohort_node_set(struct cohort_node *node, const u32 *id, const char *name,
+		    struct netlink_ext_ack *extack);
+
+#endif /* _COHORT_NODE_H */

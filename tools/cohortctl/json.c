@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cohortctl: a minimal streaming JSON writer.
+ *
+ * Values are written to stdout as they come. Keys are given for members of
+ * objects and NULL for array elements and the top-level value; a line ends
+ * when the top-level object or array closes. With -p the output is indented.
+ */
+#include <stdio.h>
+
+#include "cohortctl.h"
+
+#define JSON_MAX_DEPTH	16
+
+static int depth;
+static bool first[JSON_MAX_DEPTH + 1];
+
+static void indent(void)
+{
+	int i;
+
+	putchar('\n');
+	for (i = 0; i < depth; i++)
+		fputs("    ", stdout);
+}
+
+static void put_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch == '\t')
+			fputs("\\t", stdout);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/* Separator, indentation and key before a value. */
+static void begin_value(const char *key)
+{
+	if (depth > 0) {
+		if (!first[depth])
+			putchar(',');
+		first[depth] = false;
+		if (pretty_out)
+			indent();
+	}
+	if (key) {
+		put_string(key);
+		fputs(pretty_out ? ": " : ":", stdout);
+	}
+}
+
+static void open_container(const char *key, char ch)
+{
+	begin_value(key);
+	putchar(ch);
+	if (depth < JSON_MAX_DEPTH)
+		depth++;
+	first[depth] = true;
+}
+
+static void close_container(char ch)
+{
+	bool empty = first[depth];
+
+	if (depth > 0)
+		depth--;
+	if (pretty_out && !empty)
+		indent();
+	putchar(ch);
+	if (depth == 0) {
+		putchar('\n');
+		fflush(stdout);
+	}
+}
+
+void json_obj_open(const char *key)
+{
+	open_container(key, '{');
+}
+
+void json_obj_close(void)
+{
+	close_container('}');
+}
+
+void json_arr_open(const char *key)
+{
+	open_container(key, '[');
+}
+
+void json_arr_close(void)
+{
+	close_container(']');
+}
+
+void json_u64(const char *key, uint64_t v)
+{
+	begin_value(key);
+	printf("%llu", (unsigned long long)v);
+}
+
+void json_str(const char *key, const char *s)
+{
+	begin_value(key);
+	put_string(s);
+}

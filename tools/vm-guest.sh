@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the virtme-ng guest as root: MODE OUTDIR (OUTDIR holds
+# cohort.ko and receives output.log, dmesg.log and summary "PASSED FAILED").
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+mode=$1
+out=$2
+ko=$out/cohort.ko
+build=$top/build
+log=$out/output.log
+export COHORT_KO=$ko COHORT_BUILD=$build PATH=$build:$PATH
+
+: >"$log"
+exec 3>>"$log"
+ktap_n=0
+ktap_fail=0
+
+# Checks made by this script itself, reported as one more KTAP program.
+guest_ok() {
+	ktap_n=$((ktap_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $ktap_n $2" >&3
+	else
+		echo "not ok $ktap_n $2" >&3
+		ktap_fail=$((ktap_fail + 1))
+	fi
+}
+
+guest_totals() {
+	echo "1..$ktap_n" >&3
+	echo "# Totals: pass:$((ktap_n - ktap_fail)) fail:$ktap_fail xfail:0 xpass:0 skip:0 error:0" >&3
+}
+
+# One test program; one that prints no totals (crash, timeout) is a failure.
+run_prog() {
+	local name=$1 tmp rc
+	shift
+
+	tmp=$(mktemp)
+	echo "# ==== $name" >&3
+	timeout 600 "$@" >"$tmp" 2>&1
+	rc=$?
+	cat "$tmp" >&3
+	if ! grep -q '^# Totals: ' "$tmp"; then
+		echo "# cohort-test-crashed $name (exit $rc)" >&3
+	fi
+	rm -f "$tmp"
+}
+
+load() {
+	insmod "$ko" && cohortctl node set id 1 name root
+}
+
+dmesg_clean() {
+	dmesg >"$out/dmesg.log"
+	! grep -E "WARNING:|BUG:|KFENCE|Oops|general protection|slab error|Poison overwritten|kmemleak|refcount_t:" \
+		"$out/dmesg.log" >&3
+}
+
+run_check() {
+	local t
+
+	load
+	guest_ok $? "guest: insmod cohort.ko and set root node"
+	for t in "$build"/selftests/*_test; do
+		[ -x "$t" ] && run_prog "$(basename "$t")" "$t"
+	done
+	for t in "$top"/selftests/*.sh; do
+		case "$(basename "$t")" in uapi_abi.sh|ktap.sh) continue ;; esac
+		run_prog "$(basename "$t")" "$t"
+	done
+	rmmod cohort
+	guest_ok $? "guest: rmmod cohort"
+	dmesg_clean
+	guest_ok $? "guest: dmesg has no warning, bug or memory error report"
+	guest_totals
+	"$top/tools/ktap-totals.sh" "$log" >"$out/summary"
+}
+
+dmesg -C
+case "$mode" in
+check)	run_check ;;
+bench)	load && "$top/tools/bench.sh" "$out" >&3 2>&1; rmmod cohort ;;
+demo)	load && "$top/tools/demo.sh" >&3 2>&1; rmmod cohort ;;
+*)	echo "unknown mode $mode" >&3 ;;
+esac
+dmesg >"$out/dmesg.log"
+sync
