@@ -5,7 +5,11 @@
 #include <linux/types.h>
 #include <linux/cohort.h>
 
-/* A vector clock: entries sorted by increasing non-zero id, no zero counter. */
+/*
+ * A vector clock: entries sorted by increasing non-zero id, no zero
+ * counter. @entry, once allocated, holds COHORT_VC_MAX_ENTRIES so that an
+ * event can be computed into a spare vector without allocating.
+ */
 struct cohort_vector {
 	u32 len;
 	struct cohort_vc_entry *entry;
@@ -15,18 +19,17 @@ struct cohort_vector {
 struct cohort_clocks {
 	u64 lamport;
 	struct cohort_vector vc;
+	struct cohort_vector spare;	/* the next @vc, swapped in on commit */
 };
+
+int cohort_clocks_init(struct cohort_clocks *c, gfp_t gfp);
+void cohort_clocks_free(struct cohort_clocks *c);
 
 int cohort_lamport_event(u64 clock, u32 op, u64 received, u64 *result);
 int cohort_vector_validate(const struct cohort_vc_entry *e, u32 n);
-int cohort_vector_event(const struct cohort_vector *v,
+int cohort_vector_event(struct cohort_clocks *c,
 			const struct cohort_vc_entry *in, u32 in_len,
-			u32 op, u64 self, struct cohort_vector *res);
-void cohort_vector_replace(struct cohort_vector *v, struct cohort_vector *res);
-void cohort_vector_free(struct cohort_vector *v);
-
-long cohort_clock_lamport_ioctl(struct cohort_clocks *c, void __user *arg);
-long cohort_clock_vclock_ioctl(struct cohort_clocks *c, u64 self,
-			       void __user *arg);
+			u32 op, u64 self);
+void cohort_vector_commit(struct cohort_clocks *c);
 
 #endif /* _COHORT_CLOCK_H */

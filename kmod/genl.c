@@ -2,11 +2,14 @@
 /*
  * The generic netlink family "cohort". Every request acts on the node of
  * the network namespace of the requesting socket.
+ *
+ * Lock order: node lock, then node clock_lock. A node message is filled
+ * under both, so it is one consistent snapshot, and a change is multicast
+ * before the lock is dropped, so listeners see changes in order.
  */
 #include <linux/ctype.h>
 #include <net/genetlink.h>
 
-#include "compat.h"
 #include "genl.h"
 #include "node.h"
 
@@ -79,19 +82,17 @@ static int fill_node(struct sk_buff *skb, struct cohort_node *node,
 		     u32 portid, u32 seq, u8 cmd)
 {
 	void *hdr;
-	int err;
+
+	lockdep_assert_held(&node->lock);
 
 	hdr = genlmsg_put(skb, portid, seq, &cohort_genl_family, 0, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-
-	mutex_lock(&node->lock);
-	err = nla_put_u32(skb, COHORT_A_NODE_ID, node->id) ||
-	      nla_put_u32(skb, COHORT_A_NODE_ACTORS, node->actors) ||
-	      (node->name[0] &&
-	       nla_put_string(skb, COHORT_A_NODE_NAME, node->name));
-	mutex_unlock(&node->lock);
-	if (err || put_node_clocks(skb, node)) {
+	if (nla_put_u32(skb, COHORT_A_NODE_ID, node->id) ||
+	    nla_put_u32(skb, COHORT_A_NODE_ACTORS, node->actors) ||
+	    (node->name[0] &&
+	     nla_put_string(skb, COHORT_A_NODE_NAME, node->name)) ||
+	    put_node_clocks(skb, node)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -121,27 +122,40 @@ static int node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct cohort_node *node = cohort_node_get(genl_info_net(info));
 	struct sk_buff *msg;
 
+	mutex_lock(&node->lock);
 	msg = node_msg(node, info->snd_portid, info->snd_seq,
 		       COHORT_CMD_NODE_GET);
+	mutex_unlock(&node->lock);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	return genlmsg_reply(msg, info);
+}
+
+/* ASCII only: the kernel's isalnum() also accepts Latin-1 letters. */
+static bool node_name_char_ok(char c)
+{
+	return isascii(c) && (isalnum(c) || c == '.' || c == '_' || c == '-');
 }
 
 static int check_node_name(const struct nlattr *attr,
 			   struct netlink_ext_ack *extack)
 {
 	const char *name = nla_data(attr);
-	size_t len = strlen(name);
+	size_t len = strnlen(name, nla_len(attr));
 	size_t i;
 
+	if (len + 1 != nla_len(attr)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "node name must be one NUL-terminated string");
+		return -EINVAL;
+	}
 	if (!len || len >= COHORT_NAME_MAX) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "node name must be 1 to 63 bytes long");
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
-		if (!isalnum(name[i]) && !strchr("._-", name[i])) {
+		if (!node_name_char_ok(name[i])) {
 			NL_SET_ERR_MSG_ATTR(extack, attr,
 					    "node name may contain only letters, digits, '.', '_' and '-'");
 			return -EINVAL;
@@ -150,6 +164,7 @@ static int check_node_name(const struct nlattr *attr,
 	return 0;
 }
 
+/* Called under the node lock, so that notifications keep the set order. */
 static void node_notify(struct net *net, struct cohort_node *node)
 {
 	struct sk_buff *msg;
@@ -188,13 +203,17 @@ static int node_set_doit(struct sk_buff *skb, struct genl_info *info)
 		if (err)
 			return err;
 	}
-	err = cohort_node_set(node, id_attr ? &id : NULL,
-			      name_attr ? nla_data(name_attr) : NULL,
-			      info->extack);
+
+	mutex_lock(&node->lock);
+	err = cohort_node_set_locked(node, id_attr ? &id : NULL,
+				     name_attr ? nla_data(name_attr) : NULL);
 	if (err)
-		return err;
-	node_notify(net, node);
-	return 0;
+		NL_SET_ERR_MSG_ATTR(info->extack, id_attr,
+				    "node id cannot change while actors are bound to it");
+	else
+		node_notify(net, node);
+	mutex_unlock(&node->lock);
+	return err;
 }
 
 static const struct genl_ops cohort_genl_ops[] = {

@@ -26,7 +26,6 @@ static int __init cohort_init(void)
 	err = cohort_genl_init();
 	if (err)
 		goto err_chardev;
-	pr_info("loaded\n");
 	return 0;
 
 err_chardev:

@@ -15,29 +15,58 @@ struct cohort_node *cohort_node_get(const struct net *net)
 	return net_generic(net, node_net_id);
 }
 
-/* An actor's id is the node id and a number never reused on this node. */
+/*
+ * An actor's id is the node id and a local number that no live actor has.
+ * Numbers are handed out cyclically, so one is reused only after 2^32
+ * others, and never while its actor lives.
+ */
 int cohort_node_bind_actor(struct cohort_node *node, u64 *actor_id)
 {
-	int err = 0;
+	u32 num;
+	int err;
 
 	mutex_lock(&node->lock);
 	if (!node->id) {
 		err = -ENXIO;
-	} else if (node->next_local == U32_MAX) {
-		err = -EOVERFLOW;
-	} else {
-		node->actors++;
-		*actor_id = (u64)node->id << 32 | ++node->next_local;
+		goto out;
 	}
+	err = xa_alloc_cyclic(&node->actor_nums, &num, NULL,
+			      XA_LIMIT(1, U32_MAX), &node->next_num,
+			      GFP_KERNEL_ACCOUNT);
+	if (err < 0)
+		goto out;
+	err = 0;
+	node->actors++;
+	*actor_id = (u64)node->id << 32 | num;
+out:
 	mutex_unlock(&node->lock);
 	return err;
 }
 
-void cohort_node_unbind_actor(struct cohort_node *node)
+void cohort_node_unbind_actor(struct cohort_node *node, u64 actor_id)
 {
 	mutex_lock(&node->lock);
+	xa_erase(&node->actor_nums, (u32)actor_id);
 	node->actors--;
 	mutex_unlock(&node->lock);
+}
+
+/*
+ * Either may be NULL. The id cannot change under bound actors, whose ids
+ * embed it. The node clocks stay as they are: an old id's entry is history.
+ */
+int cohort_node_set_locked(struct cohort_node *node, const u32 *id,
+			   const char *name)
+{
+	lockdep_assert_held(&node->lock);
+
+	if (id && *id != node->id && node->actors)
+		return -EBUSY;
+	if (id)
+		node->id = *id;
+	if (name)
+		strscpy(node->name, name, sizeof(node->name));
+	return 0;
 }
 
 static int __net_init node_net_init(struct net *net)
@@ -45,8 +74,9 @@ static int __net_init node_net_init(struct net *net)
 	struct cohort_node *node = cohort_node_get(net);
 
 	mutex_init(&node->lock);
+	xa_init_flags(&node->actor_nums, XA_FLAGS_ALLOC1);
 	spin_lock_init(&node->clock_lock);
-	return 0;
+	return cohort_clocks_init(&node->clocks, GFP_KERNEL);
 }
 
 static void __net_exit node_net_exit(struct net *net)
@@ -55,7 +85,8 @@ static void __net_exit node_net_exit(struct net *net)
 
 	/* Actors hold a reference on the namespace: none can be left. */
 	WARN_ON(node->actors);
-	cohort_vector_free(&node->clocks.vc);
+	xa_destroy(&node->actor_nums);
+	cohort_clocks_free(&node->clocks);
 	mutex_destroy(&node->lock);
 }
 
@@ -65,25 +96,3 @@ struct pernet_operations cohort_node_net_ops = {
 	.id = &node_net_id,
 	.size = sizeof(struct cohort_node),
 };
-
-/* Either may be NULL. An id cannot change under bound actors. */
-int cohort_node_set(struct cohort_node *node, const u32 *id, const char *name,
-		    struct netlink_ext_ack *extack)
-{
-	int err = 0;
-
-	mutex_lock(&node->lock);
-	if (id && *id != node->id && node->actors) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "node id cannot change while actors are bound to it");
-		err = -EBUSY;
-		goto out;
-	}
-	if (id)
-		node->id = *id;
-	if (name)
-		strscpy(node->name, name, sizeof(node->name));
-out:
-	mutex_unlock(&node->lock);
-	return err;
-}

@@ -4,7 +4,7 @@
 
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
-#include <linux/netlink.h>
+#include <linux/xarray.h>
 #include <net/net_namespace.h>
 
 #include "clock.h"
@@ -15,13 +15,14 @@
  * Lock order: lock, then clock_lock.
  */
 struct cohort_node {
-	struct mutex lock;		/* id, name, actors, next_local */
+	struct mutex lock;		/* id, name, actors */
 	u32 id;				/* 0: not set */
 	char name[COHORT_NAME_MAX];	/* "": not set */
 	u32 actors;			/* actors bound to @id */
-	u32 next_local;			/* last actor number handed out */
+	struct xarray actor_nums;	/* local numbers of bound actors */
+	u32 next_num;			/* cyclic cursor for actor_nums */
 
-	spinlock_t clock_lock;		/* clocks: stamped from softirq later */
+	spinlock_t clock_lock;		/* clocks, stamped from softirq */
 	struct cohort_clocks clocks;	/* vector indexed by node id */
 };
 
@@ -29,8 +30,8 @@ extern struct pernet_operations cohort_node_net_ops;
 
 struct cohort_node *cohort_node_get(const struct net *net);
 int cohort_node_bind_actor(struct cohort_node *node, u64 *actor_id);
-void cohort_node_unbind_actor(struct cohort_node *node);
-int cohort_node_set(struct cohort_node *node, const u32 *id, const char *name,
-		    struct netlink_ext_ack *extack);
+void cohort_node_unbind_actor(struct cohort_node *node, u64 actor_id);
+int cohort_node_set_locked(struct cohort_node *node, const u32 *id,
+			   const char *name);
 
 #endif /* _COHORT_NODE_H */

@@ -10,12 +10,17 @@
  * Character device /dev/cohort
  * ----------------------------
  *
- * Each open file description is an actor. Its id is bound on the first
- * clock ioctl to (node id << 32 | local number) and never changes; binding
- * fails with ENXIO while the node has no id. Every ioctl argument begins
- * with __u32 size, the size of the structure the caller knows: a larger
- * size is accepted when the extra bytes are zero (E2BIG otherwise), a
- * smaller one than the first version gets EINVAL.
+ * Each open file description is an actor of the node of the process that
+ * opened it (a descriptor passed to another namespace keeps that node). Its
+ * id, (node id << 32 | local number), is bound by the first ioctl whose
+ * arguments are valid and never changes; binding fails with ENXIO while the
+ * node has no id. Local numbers are never shared by two live actors and
+ * are reused only after 2^32 others.
+ *
+ * Every ioctl argument begins with __u32 size, the size of the structure the
+ * caller knows: a larger size (at most one page) is accepted when the extra
+ * bytes are zero (E2BIG otherwise), a smaller one than the first version
+ * gets EINVAL.
  *
  * COHORT_IOC_ACTOR:    struct cohort_actor
  *	out: actor_id, node_id
@@ -41,7 +46,8 @@
  *	EINVAL	size too small, non-zero reserved field or flags, unknown op,
  *		malformed vector (unsorted, duplicate or zero id), in_ptr with
  *		in_len 0 for RECV
- *	E2BIG	size larger than known with non-zero tail, in_len above
+ *	E2BIG	size larger than known with non-zero tail or above one
+ *		page, in_len above
  *		COHORT_VC_MAX_ENTRIES, or a RECV whose result would exceed it
  *	ENOSPC	out_cap smaller than the result; out_len says how many are
  *		needed. The operation is not applied.
@@ -67,7 +73,9 @@
  *	    COHORT_A_NODE_ID:		NLA_U32, 1..U32_MAX; EBUSY while
  *					actors are bound to the old id
  *	    COHORT_A_NODE_NAME:		NLA_NUL_STRING, 1..COHORT_NAME_MAX-1
- *					bytes of [A-Za-z0-9._-]
+ *					bytes of ASCII [A-Za-z0-9._-] and
+ *					the NUL, nothing after it
+ *	An id change leaves the node clocks as they are.
  *	On success the new state is multicast as COHORT_CMD_NODE_NTF (same
  *	attributes as the NODE_GET reply) on the "events" group.
  *
