@@ -6,7 +6,6 @@
 #   make check                 everything, then the selftests in one VM per
 #                              target kernel (KERNELS="6.1.0-... 6.12...")
 #   make lint                  sparse and checkpatch --strict for every kernel
-#   make bench                 benchmarks in a VM, as ratios to baselines
 #   make demo                  the demo cluster in a VM
 #   make install [DESTDIR= PREFIX=], make modules_install, make dkms-install
 
@@ -25,7 +24,7 @@ newest_kver	= $(shell ls -1 /lib/modules 2>/dev/null | sort -V | while read k; d
 KVER		?= $(if $(wildcard /lib/modules/$(shell uname -r)/build),$(shell uname -r),$(newest_kver))
 KDIR		?= /lib/modules/$(KVER)/build
 
-# Target kernels for check/lint/bench: every installed kernel with headers
+# Target kernels for check, lint and demo: every installed kernel with headers
 # and an image.
 KERNELS		?= $(shell ls -1 /lib/modules 2>/dev/null | sort -V | while read k; do \
 		    [ -d /lib/modules/$$k/build ] && [ -e /boot/vmlinuz-$$k ] && echo $$k; done)
@@ -65,7 +64,7 @@ TOOL_BINS	:= $(patsubst $(TOP)/selftests/tools/%.c,$(O)/selftests/%,$(TOOL_SRCS)
 
 KO		:= $(TOP)/kmod/cohort.ko
 
-.PHONY: setup print-kernels all module user lib cohortctl selftests clean check lint bench demo \
+.PHONY: setup print-kernels all module user lib cohortctl selftests clean check lint demo \
 	install modules_install dkms-install host-tests
 
 all: module user
@@ -142,9 +141,6 @@ host-tests: $(KSFT_HDRS)
 # the kernels that setup has just installed.
 check: user
 	$(TOP)/tools/vm-check.sh check $(KERNELS)
-
-bench: user
-	$(TOP)/tools/vm-check.sh bench $(KERNELS)
 
 demo: user
 	$(TOP)/tools/vm-check.sh demo $(lastword $(KERNELS))

@@ -82,7 +82,6 @@ run_check() {
 dmesg -C
 case "$mode" in
 check)	run_check ;;
-bench)	load && "$top/tools/bench.sh" "$out" >&3 2>&1; rmmod cohort ;;
 demo)	load && "$top/tools/demo.sh" >&3 2>&1; rmmod cohort ;;
 *)	echo "unknown mode $mode" >&3 ;;
 esac
