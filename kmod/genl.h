@@ -2,7 +2,23 @@
 #ifndef _COHORT_GENL_H
 #define _COHORT_GENL_H
 
+#include <linux/types.h>
+
 int cohort_genl_init(void);
 void cohort_genl_exit(void);
+
+struct cohort_transport;
+struct cohort_peer;
+struct cohort_lsa;
+struct cohort_msg_info;
+
+int cohort_genl_msg_deliver(struct cohort_transport *tp, u32 portid,
+			    const struct cohort_msg_info *m);
+void cohort_genl_ping_reply(struct cohort_transport *tp, u32 portid, u32 dst,
+			    u64 cookie, u64 rtt_ns, u32 hops);
+void cohort_genl_link_notify(struct cohort_transport *tp,
+			     struct cohort_peer *peer);
+void cohort_genl_member_notify(struct cohort_transport *tp,
+			       const struct cohort_lsa *lsa);
 
 #endif /* _COHORT_GENL_H */

@@ -12,14 +12,18 @@
 #include "chardev.h"
 #include "genl.h"
 #include "node.h"
+#include "transport.h"
 
 static int __init cohort_init(void)
 {
 	int err;
 
-	err = register_pernet_device(&cohort_node_net_ops);
+	err = cohort_transport_module_init();
 	if (err)
 		return err;
+	err = register_pernet_device(&cohort_node_net_ops);
+	if (err)
+		goto err_transport;
 	err = cohort_chardev_init();
 	if (err)
 		goto err_pernet;
@@ -32,6 +36,8 @@ err_chardev:
 	cohort_chardev_exit();
 err_pernet:
 	unregister_pernet_device(&cohort_node_net_ops);
+err_transport:
+	cohort_transport_module_exit();
 	return err;
 }
 
@@ -40,6 +46,7 @@ static void __exit cohort_exit(void)
 	cohort_genl_exit();
 	cohort_chardev_exit();
 	unregister_pernet_device(&cohort_node_net_ops);
+	cohort_transport_module_exit();
 }
 
 module_init(cohort_init);

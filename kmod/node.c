@@ -72,17 +72,25 @@ int cohort_node_set_locked(struct cohort_node *node, const u32 *id,
 static int __net_init node_net_init(struct net *net)
 {
 	struct cohort_node *node = cohort_node_get(net);
+	int err;
 
 	mutex_init(&node->lock);
 	xa_init_flags(&node->actor_nums, XA_FLAGS_ALLOC1);
 	spin_lock_init(&node->clock_lock);
-	return cohort_clocks_init(&node->clocks, GFP_KERNEL);
+	err = cohort_clocks_init(&node->clocks, GFP_KERNEL);
+	if (err)
+		return err;
+	err = cohort_transport_init(&node->tp, net, node);
+	if (err)
+		cohort_clocks_free(&node->clocks);
+	return err;
 }
 
 static void __net_exit node_net_exit(struct net *net)
 {
 	struct cohort_node *node = cohort_node_get(net);
 
+	cohort_transport_exit(&node->tp);
 	/* Actors hold a reference on the namespace: none can be left. */
 	WARN_ON(node->actors);
 	xa_destroy(&node->actor_nums);

@@ -8,11 +8,12 @@
 #include <net/net_namespace.h>
 
 #include "clock.h"
+#include "transport.h"
 
 /*
  * One node per network namespace.
  *
- * Lock order: lock, then clock_lock.
+ * Lock order: lock, then tp.lock, then clock_lock.
  */
 struct cohort_node {
 	struct mutex lock;		/* id, name, actors */
@@ -24,6 +25,8 @@ struct cohort_node {
 
 	spinlock_t clock_lock;		/* clocks, stamped from softirq */
 	struct cohort_clocks clocks;	/* vector indexed by node id */
+
+	struct cohort_transport tp;
 };
 
 extern struct pernet_operations cohort_node_net_ops;

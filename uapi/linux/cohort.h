@@ -75,9 +75,72 @@
  *	    COHORT_A_NODE_NAME:		NLA_NUL_STRING, 1..COHORT_NAME_MAX-1
  *					bytes of ASCII [A-Za-z0-9._-] and
  *					the NUL, nothing after it
- *	An id change leaves the node clocks as they are.
+ *	    COHORT_A_NODE_LISTEN_ADDR:	NLA_BE32, IPv4 address the node's
+ *					UDP and TCP sockets bind (default
+ *					0.0.0.0)
+ *	    COHORT_A_NODE_PORT:		NLA_U16, UDP and TCP port (default
+ *					COHORT_DEFAULT_PORT)
+ *	    COHORT_A_NODE_HB_INTERVAL:	NLA_U32, heartbeat period in ms,
+ *					COHORT_HB_INTERVAL_MIN..MAX (250)
+ *	    COHORT_A_NODE_HB_TOLERANCE:	NLA_U32, ms without a heartbeat
+ *					before a link is down, at least
+ *					2 intervals (1000)
+ *	The id, address and port cannot change while peers are configured
+ *	(EBUSY). An id change leaves the node clocks as they are.
  *	On success the new state is multicast as COHORT_CMD_NODE_NTF (same
  *	attributes as the NODE_GET reply) on the "events" group.
+ *	NODE_GET also returns LISTEN_ADDR, PORT, HB_INTERVAL, HB_TOLERANCE
+ *	and COHORT_A_NODE_STATS (nested COHORT_A_STATS_*: node-wide counters).
+ *
+ * COHORT_CMD_PEER_ADD: doit, admin. A peer is a neighbour in the overlay.
+ *	    COHORT_A_PEER_ID:		NLA_U32, required, not the node's own
+ *	    COHORT_A_PEER_ADDR:		NLA_BE32, required
+ *	    COHORT_A_PEER_PORT:		NLA_U16 (default COHORT_DEFAULT_PORT)
+ *	The node needs an id first (EINVAL). EEXIST if the id is a peer
+ *	already, ENOSPC past COHORT_MAX_PEERS. The first peer starts the
+ *	node's transport (sockets, heartbeats).
+ * COHORT_CMD_PEER_DEL: doit, admin. COHORT_A_PEER_ID; ENOENT if unknown.
+ *	Frames queued to the peer are dropped (counted on the node).
+ * COHORT_CMD_PEER_GET: doit with COHORT_A_PEER_ID, or dump (resumable).
+ *	reply: ID, ADDR, PORT, STATE (enum cohort_link_state),
+ *	       LAST_HEARD (ms since the last heartbeat, absent if never),
+ *	       STATS (nested COHORT_A_STATS_*: this link's counters)
+ * COHORT_CMD_MEMBER_GET: dump (resumable): every node this node knows of,
+ *	itself included, from the link-state database.
+ *	reply: COHORT_A_MEMBER_ID, NAME, STATE (enum cohort_member_state),
+ *	       NEXT_HOP (absent when unreachable or self), HOPS
+ * COHORT_CMD_PING: doit, no privilege. COHORT_A_MSG_DST (node id),
+ *	COHORT_A_MSG_COOKIE (NLA_U64, echoed). Returns at once: 0 when the
+ *	ping is on its way, EHOSTUNREACH without a route, EAGAIN when the
+ *	first hop's queue is full. The answer comes later as a unicast
+ *	COHORT_CMD_PING to the caller's port: DST, COOKIE, RTT (NLA_U64, ns),
+ *	HOPS (NLA_U32, hops the reply travelled).
+ * COHORT_CMD_MSG_BIND: doit, no privilege. COHORT_A_MSG_PORT (NLA_U32,
+ *	1..U32_MAX): messages to this node and port are unicast to the
+ *	calling netlink socket until it closes or sends MSG_UNBIND.
+ *	EADDRINUSE if another socket holds the port, ENOSPC past
+ *	COHORT_MSG_MAX_BINDS ports on the node.
+ * COHORT_CMD_MSG_UNBIND: doit. COHORT_A_MSG_PORT; ENOENT if not bound by
+ *	this socket.
+ * COHORT_CMD_MSG_SEND: doit, no privilege. A datagram through the
+ *	overlay, delivered at most once, in order per (source, destination).
+ *	    COHORT_A_MSG_DST:		NLA_U32, required (own id: local)
+ *	    COHORT_A_MSG_PORT:		NLA_U32, required
+ *	    COHORT_A_MSG_SRC_PORT:	NLA_U32, optional, for replies
+ *	    COHORT_A_MSG_PAYLOAD:	NLA_BINARY, 0..COHORT_MSG_MAX bytes
+ *	Returns 0 once queued, EHOSTUNREACH without a route, EAGAIN when the
+ *	first hop's queue is full (backpressure: retry later).
+ *	Each message is a send event of the node clocks.
+ * COHORT_CMD_MSG_RECV: unicast to the bound socket (not a request).
+ *	SRC (NLA_U32, origin node), SRC_PORT, PORT, PAYLOAD, HOPS,
+ *	LAMPORT (NLA_U64) and VCLOCK (as in NODE_GET): the stamps the last
+ *	hop put on the frame, after which this node applied the receive rule.
+ *	A message for an unbound port, or one the socket has no room for,
+ *	is dropped and counted (COHORT_A_STATS_MSG_DROPPED).
+ * COHORT_CMD_LINK_NTF (events group): PEER ID, STATE of a link that
+ *	changed state.
+ * COHORT_CMD_MEMBER_NTF (events group): MEMBER ID, NAME, STATE, NEXT_HOP,
+ *	HOPS of a node that became reachable or unreachable.
  *
  * Errors carry an extack message naming the offending attribute.
  */
@@ -98,6 +161,27 @@
 
 /* Longest vector clock accepted or produced, in entries. */
 #define COHORT_VC_MAX_ENTRIES		256
+
+/* Transport. */
+#define COHORT_DEFAULT_PORT		6230
+#define COHORT_MAX_PEERS		64
+#define COHORT_MAX_NODES		COHORT_VC_MAX_ENTRIES
+#define COHORT_MSG_MAX			16384
+#define COHORT_MSG_MAX_BINDS		1024
+#define COHORT_HB_INTERVAL_MIN		10
+#define COHORT_HB_INTERVAL_MAX		60000
+
+enum cohort_link_state {
+	COHORT_LINK_DOWN = 1,		/* no heartbeat within the tolerance */
+	COHORT_LINK_CONNECTING,		/* heartbeats, reliable channel not yet */
+	COHORT_LINK_UP,			/* heartbeats and reliable channel */
+};
+
+enum cohort_member_state {
+	COHORT_MEMBER_UNREACHABLE = 1,
+	COHORT_MEMBER_REACHABLE,
+	COHORT_MEMBER_SELF,
+};
 
 /* ---- ioctls ---- */
 
@@ -189,6 +273,17 @@ enum cohort_cmd {
 	COHORT_CMD_NODE_GET,
 	COHORT_CMD_NODE_SET,
 	COHORT_CMD_NODE_NTF,
+	COHORT_CMD_PEER_ADD,
+	COHORT_CMD_PEER_DEL,
+	COHORT_CMD_PEER_GET,
+	COHORT_CMD_MEMBER_GET,
+	COHORT_CMD_PING,
+	COHORT_CMD_MSG_BIND,
+	COHORT_CMD_MSG_UNBIND,
+	COHORT_CMD_MSG_SEND,
+	COHORT_CMD_MSG_RECV,
+	COHORT_CMD_LINK_NTF,
+	COHORT_CMD_MEMBER_NTF,
 	__COHORT_CMD_MAX
 };
 
@@ -202,10 +297,86 @@ enum cohort_node_attr {
 	COHORT_A_NODE_ACTORS,
 	COHORT_A_NODE_LAMPORT,
 	COHORT_A_NODE_VCLOCK,
+	COHORT_A_NODE_LISTEN_ADDR,
+	COHORT_A_NODE_PORT,
+	COHORT_A_NODE_HB_INTERVAL,
+	COHORT_A_NODE_HB_TOLERANCE,
+	COHORT_A_NODE_STATS,
 	__COHORT_A_NODE_MAX
 };
 
 #define COHORT_A_NODE_MAX (__COHORT_A_NODE_MAX - 1)
+
+enum cohort_peer_attr {
+	COHORT_A_PEER_UNSPEC,
+	COHORT_A_PEER_PAD,
+	COHORT_A_PEER_ID,
+	COHORT_A_PEER_ADDR,
+	COHORT_A_PEER_PORT,
+	COHORT_A_PEER_STATE,
+	COHORT_A_PEER_LAST_HEARD,
+	COHORT_A_PEER_STATS,
+	__COHORT_A_PEER_MAX
+};
+
+#define COHORT_A_PEER_MAX (__COHORT_A_PEER_MAX - 1)
+
+/* Counters, all NLA_U64; a link has the first group, a node all of them. */
+enum cohort_stats_attr {
+	COHORT_A_STATS_UNSPEC,
+	COHORT_A_STATS_PAD,
+	COHORT_A_STATS_TX_FRAMES,	/* frames sent on the link */
+	COHORT_A_STATS_RX_FRAMES,	/* frames accepted from the link */
+	COHORT_A_STATS_TX_BYTES,
+	COHORT_A_STATS_RX_BYTES,
+	COHORT_A_STATS_RESENDS,		/* frames sent again after reconnect */
+	COHORT_A_STATS_DUPLICATES,	/* frames received twice, dropped */
+	COHORT_A_STATS_BAD_FRAMES,	/* malformed frames, dropped */
+	COHORT_A_STATS_RECONNECTS,	/* reliable channels (re)established */
+	COHORT_A_STATS_QUEUED,		/* frames waiting or unacked now */
+	COHORT_A_STATS_QUEUE_FULL,	/* sends refused or dropped: queue full */
+	COHORT_A_STATS_HEARTBEATS_RX,
+	/* node-wide only */
+	COHORT_A_STATS_UNKNOWN_PEER,	/* frames from unconfigured senders */
+	COHORT_A_STATS_NO_ROUTE,	/* frames with no route, dropped */
+	COHORT_A_STATS_TTL_EXPIRED,	/* frames past the hop limit */
+	COHORT_A_STATS_FORWARDED,	/* frames relayed to another node */
+	COHORT_A_STATS_MSG_DELIVERED,
+	COHORT_A_STATS_MSG_DROPPED,	/* no bound socket, or no room in it */
+	__COHORT_A_STATS_MAX
+};
+
+#define COHORT_A_STATS_MAX (__COHORT_A_STATS_MAX - 1)
+
+enum cohort_member_attr {
+	COHORT_A_MEMBER_UNSPEC,
+	COHORT_A_MEMBER_ID,
+	COHORT_A_MEMBER_NAME,
+	COHORT_A_MEMBER_STATE,
+	COHORT_A_MEMBER_NEXT_HOP,
+	COHORT_A_MEMBER_HOPS,
+	__COHORT_A_MEMBER_MAX
+};
+
+#define COHORT_A_MEMBER_MAX (__COHORT_A_MEMBER_MAX - 1)
+
+enum cohort_msg_attr {
+	COHORT_A_MSG_UNSPEC,
+	COHORT_A_MSG_PAD,
+	COHORT_A_MSG_DST,
+	COHORT_A_MSG_PORT,
+	COHORT_A_MSG_SRC,
+	COHORT_A_MSG_SRC_PORT,
+	COHORT_A_MSG_PAYLOAD,
+	COHORT_A_MSG_HOPS,
+	COHORT_A_MSG_LAMPORT,
+	COHORT_A_MSG_VCLOCK,
+	COHORT_A_MSG_COOKIE,
+	COHORT_A_MSG_RTT,
+	__COHORT_A_MSG_MAX
+};
+
+#define COHORT_A_MSG_MAX (__COHORT_A_MSG_MAX - 1)
 
 enum cohort_vclock_attr {
 	COHORT_A_VCLOCK_UNSPEC,

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Routed frames and the datagram service on top of them: messages to a
+ * (node, port) bound by a netlink socket, and ping.
+ *
+ * Every routed frame is stamped with the node clocks of the hop that sends
+ * it. Each hop that receives one applies the receive rule to its own node
+ * clocks; a hop that relays it then applies the send rule and stamps it
+ * anew, so stamps follow the seeds' rules hop by hop. Control frames
+ * (heartbeats, HELLO, ACK, LSA) are not events.
+ *
+ * Runs under tp->lock, which also guards the bindings.
+ */
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <net/genetlink.h>
+
+#include "dgram.h"
+#include "genl.h"
+#include "node.h"
+#include "transport.h"
+
+#define ROUTED_LEN (sizeof(struct cohort_wire_hdr) + \
+		    sizeof(struct cohort_wire_routed))
+
+/* Node clock event @op (SEND or RECV of @in); the result stays in *c. */
+static int node_clock_event(struct cohort_transport *tp, u32 op, u64 lamport,
+			    const struct cohort_vc_entry *in, u32 in_len)
+{
+	struct cohort_node *node = tp->node;
+	struct cohort_clocks *c = &node->clocks;
+	u64 now;
+	int err;
+
+	spin_lock_bh(&node->clock_lock);
+	err = cohort_lamport_event(c->lamport, op, lamport, &now);
+	if (!err)
+		err = cohort_vector_event(c, in, in_len, op, tp->self);
+	if (!err) {
+		c->lamport = now;
+		cohort_vector_commit(c);
+	}
+	spin_unlock_bh(&node->clock_lock);
+	return err;
+}
+
+/* A send event, stamped into @r and the vector after it (at @vc). */
+static int stamp(struct cohort_transport *tp, struct cohort_wire_routed *r,
+		 struct cohort_wire_vc *vc)
+{
+	struct cohort_node *node = tp->node;
+	struct cohort_clocks *c = &node->clocks;
+	u32 i;
+	int err;
+
+	err = node_clock_event(tp, COHORT_CLOCK_SEND, 0, NULL, 0);
+	if (err)
+		return err;
+	spin_lock_bh(&node->clock_lock);
+	r->lamport = cpu_to_be64(c->lamport);
+	r->vc_len = cpu_to_be16(c->vc.len);
+	for (i = 0; i < c->vc.len; i++) {
+		vc[i].id = cpu_to_be64(c->vc.entry[i].id);
+		vc[i].counter = cpu_to_be64(c->vc.entry[i].counter);
+	}
+	spin_unlock_bh(&node->clock_lock);
+	return 0;
+}
+
+/*
+ * Entries the next stamp can have. Node clocks change only here, under
+ * tp->lock, and a send event adds at most the own entry.
+ */
+static u32 vc_room(struct cohort_transport *tp)
+{
+	u32 n;
+
+	spin_lock_bh(&tp->node->clock_lock);
+	n = tp->node->clocks.vc.len;
+	spin_unlock_bh(&tp->node->clock_lock);
+	return min_t(u32, n + 1, COHORT_VC_MAX_ENTRIES);
+}
+
+/*
+ * Build a routed frame: header, routed header, stamps, then @body and
+ * @payload. The frame is sized for the largest vector and trimmed.
+ */
+static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
+					 u32 dst, u8 hops, u8 kind,
+					 const void *body, u32 body_len,
+					 const void *payload, u32 plen)
+{
+	struct cohort_wire_routed *r;
+	struct cohort_wire_vc *vc;
+	struct cohort_frame *f;
+	u32 vc_len, len;
+	u8 *p;
+
+	f = cohort_frame_alloc(ROUTED_LEN + vc_room(tp) * sizeof(*vc) +
+			       body_len + plen, GFP_KERNEL);
+	if (!f)
+		return NULL;
+	r = (void *)(f->data + sizeof(struct cohort_wire_hdr));
+	vc = (void *)(r + 1);
+	r->src = cpu_to_be32(src);
+	r->dst = cpu_to_be32(dst);
+	r->hops = hops;
+	r->kind = kind;
+	r->reserved = 0;
+	if (stamp(tp, r, vc)) {
+		kfree(f);
+		return NULL;
+	}
+	vc_len = be16_to_cpu(r->vc_len);
+	p = (u8 *)(vc + vc_len);
+	memcpy(p, body, body_len);
+	if (plen)
+		memcpy(p + body_len, payload, plen);
+	len = ROUTED_LEN + vc_len * sizeof(*vc) + body_len + plen;
+	f->len = len;
+	cohort_frame_hdr(tp, f, COHORT_WIRE_ROUTED, 0);
+	return f;
+}
+
+/* Send @f toward @dst; @relay frames are dropped when a queue is full. */
+static int routed_send(struct cohort_transport *tp, u32 dst,
+		       struct cohort_frame *f, bool relay)
+{
+	struct cohort_peer *hop = cohort_route_next_hop(tp, dst);
+
+	if (!hop) {
+		tp->stats[COHORT_A_STATS_NO_ROUTE]++;
+		kfree(f);
+		return -EHOSTUNREACH;
+	}
+	return cohort_link_send(hop, f, relay);
+}
+
+/* Stamps of the frame: r->lamport and tp->vc_in[0..vc_len). */
+static void msg_deliver(struct cohort_transport *tp, u32 src,
+			const struct cohort_wire_routed *r, u32 vc_len,
+			const struct cohort_wire_msg *m, const void *payload,
+			u32 plen)
+{
+	u32 port = be32_to_cpu(m->port);
+	void *portid = xa_load(&tp->binds, port);
+	struct cohort_msg_info info = {
+		.src = src,
+		.src_port = be32_to_cpu(m->src_port),
+		.port = port,
+		.hops = r->hops + 1,
+		.lamport = be64_to_cpu(r->lamport),
+		.vc = tp->vc_in,
+		.vc_len = vc_len,
+		.payload = payload,
+		.len = plen,
+	};
+	int err;
+
+	if (!portid) {
+		tp->stats[COHORT_A_STATS_MSG_DROPPED]++;
+		return;
+	}
+	err = cohort_genl_msg_deliver(tp, xa_to_value(portid), &info);
+	if (err == -ECONNREFUSED) {
+		xa_erase(&tp->binds, port);	/* the socket is gone */
+		tp->n_binds--;
+	}
+	tp->stats[err ? COHORT_A_STATS_MSG_DROPPED :
+		  COHORT_A_STATS_MSG_DELIVERED]++;
+}
+
+static void ping_answer(struct cohort_transport *tp, u32 src,
+			const struct cohort_wire_routed *r,
+			const struct cohort_wire_ping *p)
+{
+	struct cohort_frame *f;
+
+	if (r->kind == COHORT_WIRE_PING) {
+		f = routed_build(tp, tp->self, src, 0, COHORT_WIRE_PONG, p,
+				 sizeof(*p), NULL, 0);
+		if (f)
+			routed_send(tp, src, f, true);
+		return;
+	}
+	cohort_genl_ping_reply(tp, be32_to_cpu(p->nl_portid), src,
+			       be64_to_cpu(p->cookie),
+			       ktime_get_ns() - be64_to_cpu(p->sent_ns),
+			       r->hops + 1);
+}
+
+/* The body after the stamps must be exactly what @kind carries. */
+static int body_check(u8 kind, u32 len)
+{
+	switch (kind) {
+	case COHORT_WIRE_MSG:
+		if (len < sizeof(struct cohort_wire_msg) ||
+		    len - sizeof(struct cohort_wire_msg) > COHORT_MSG_MAX)
+			return -EINVAL;
+		return 0;
+	case COHORT_WIRE_PING:
+	case COHORT_WIRE_PONG:
+		return len == sizeof(struct cohort_wire_ping) ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* Stamps from the wire into tp->vc_in, validated like user input. */
+static int vc_from_wire(struct cohort_transport *tp,
+			const struct cohort_wire_vc *vc, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		tp->vc_in[i].id = be64_to_cpu(vc[i].id);
+		tp->vc_in[i].counter = be64_to_cpu(vc[i].counter);
+	}
+	return cohort_vector_validate(tp->vc_in, n);
+}
+
+static void relay(struct cohort_transport *tp, const struct cohort_wire_routed *r,
+		  u32 src, u32 dst, const void *body, u32 body_len)
+{
+	struct cohort_frame *f;
+
+	if (r->hops + 1 >= COHORT_WIRE_MAX_HOPS) {
+		tp->stats[COHORT_A_STATS_TTL_EXPIRED]++;
+		return;
+	}
+	f = routed_build(tp, src, dst, r->hops + 1, r->kind, body, body_len,
+			 NULL, 0);
+	if (f && !routed_send(tp, dst, f, true))
+		tp->stats[COHORT_A_STATS_FORWARDED]++;
+}
+
+int cohort_dgram_rx(struct cohort_transport *tp, struct cohort_peer *from,
+		    const void *data, u32 len)
+{
+	const struct cohort_wire_routed *r = data;
+	const struct cohort_wire_vc *vc = (const void *)(r + 1);
+	u32 src, dst, n, body_len;
+	const u8 *body;
+	int err;
+
+	if (len < sizeof(*r) || r->reserved)
+		return -EINVAL;
+	n = be16_to_cpu(r->vc_len);
+	if (n > COHORT_VC_MAX_ENTRIES || len < sizeof(*r) + n * sizeof(*vc))
+		return -EINVAL;
+	body = (const u8 *)(vc + n);
+	body_len = len - sizeof(*r) - n * sizeof(*vc);
+	src = be32_to_cpu(r->src);
+	dst = be32_to_cpu(r->dst);
+	if (!src || !dst || body_check(r->kind, body_len) ||
+	    vc_from_wire(tp, vc, n))
+		return -EINVAL;
+	err = node_clock_event(tp, COHORT_CLOCK_RECV, be64_to_cpu(r->lamport),
+			       tp->vc_in, n);
+	if (err)
+		return err;
+
+	if (dst != tp->self) {
+		relay(tp, r, src, dst, body, body_len);
+		return 0;
+	}
+	if (r->kind == COHORT_WIRE_MSG)
+		msg_deliver(tp, src, r, n, (const void *)body,
+			    body + sizeof(struct cohort_wire_msg),
+			    body_len - sizeof(struct cohort_wire_msg));
+	else
+		ping_answer(tp, src, r, (const void *)body);
+	return 0;
+}
+
+/*
+ * A message we originate is a send event only once it can leave: check the
+ * route and the first hop's room (for @body_len plus the largest stamp).
+ */
+static int first_hop_ready(struct cohort_transport *tp, u32 dst, u32 body_len)
+{
+	struct cohort_peer *hop = cohort_route_next_hop(tp, dst);
+
+	if (!hop) {
+		tp->stats[COHORT_A_STATS_NO_ROUTE]++;
+		return -EHOSTUNREACH;
+	}
+	if (!cohort_link_room(hop, ROUTED_LEN + body_len +
+			      vc_room(tp) * sizeof(struct cohort_wire_vc)))
+		return -EAGAIN;
+	return 0;
+}
+
+/* A message to this node: a send event, then its receive event. */
+static int local_send(struct cohort_transport *tp,
+		      const struct cohort_wire_msg *m, const void *payload,
+		      u32 plen)
+{
+	struct cohort_clocks *c = &tp->node->clocks;
+	struct cohort_wire_routed r = { .hops = 0 };
+	u32 n;
+
+	if (node_clock_event(tp, COHORT_CLOCK_SEND, 0, NULL, 0))
+		return -EOVERFLOW;
+	spin_lock_bh(&tp->node->clock_lock);
+	r.lamport = cpu_to_be64(c->lamport);
+	n = c->vc.len;
+	memcpy(tp->vc_in, c->vc.entry, n * sizeof(*tp->vc_in));
+	spin_unlock_bh(&tp->node->clock_lock);
+	if (node_clock_event(tp, COHORT_CLOCK_RECV, be64_to_cpu(r.lamport),
+			     tp->vc_in, n))
+		return -EOVERFLOW;
+	msg_deliver(tp, tp->self, &r, n, m, payload, plen);
+	return 0;
+}
+
+int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
+		      u32 src_port, const void *payload, u32 plen)
+{
+	struct cohort_wire_msg m = {
+		.port = cpu_to_be32(port),
+		.src_port = cpu_to_be32(src_port),
+	};
+	struct cohort_frame *f;
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	if (dst == tp->self)
+		return local_send(tp, &m, payload, plen);
+	err = first_hop_ready(tp, dst, sizeof(m) + plen);
+	if (err)
+		return err;
+	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_MSG, &m, sizeof(m),
+			 payload, plen);
+	if (!f)
+		return -ENOMEM;
+	return routed_send(tp, dst, f, false);
+}
+
+int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
+		      u32 nl_portid)
+{
+	struct cohort_wire_ping p = {
+		.cookie = cpu_to_be64(cookie),
+		.nl_portid = cpu_to_be32(nl_portid),
+	};
+	struct cohort_frame *f;
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	err = first_hop_ready(tp, dst, sizeof(p));
+	if (err)
+		return err;
+	p.sent_ns = cpu_to_be64(ktime_get_ns());
+	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_PING, &p, sizeof(p),
+			 NULL, 0);
+	if (!f)
+		return -ENOMEM;
+	return routed_send(tp, dst, f, false);
+}
+
+int cohort_dgram_bind(struct cohort_transport *tp, u32 port, u32 portid)
+{
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	if (tp->n_binds >= COHORT_MSG_MAX_BINDS)
+		return -ENOSPC;
+	err = xa_insert(&tp->binds, port, xa_mk_value(portid),
+			GFP_KERNEL_ACCOUNT);
+	if (!err)
+		tp->n_binds++;
+	return err;
+}
+
+int cohort_dgram_unbind(struct cohort_transport *tp, u32 port, u32 portid)
+{
+	void *cur;
+
+	lockdep_assert_held(&tp->lock);
+
+	cur = xa_load(&tp->binds, port);
+	if (!cur || xa_to_value(cur) != portid)
+		return -ENOENT;
+	xa_erase(&tp->binds, port);
+	tp->n_binds--;
+	return 0;
+}
+
+/* A netlink socket closed: drop the ports it held. */
+void cohort_dgram_release(struct cohort_transport *tp, u32 portid)
+{
+	unsigned long port;
+	void *cur;
+
+	mutex_lock(&tp->lock);
+	xa_for_each(&tp->binds, port, cur) {
+		if (xa_to_value(cur) == portid) {
+			xa_erase(&tp->binds, port);
+			tp->n_binds--;
+		}
+	}
+	mutex_unlock(&tp->lock);
+}

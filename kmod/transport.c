@@ -1,0 +1,1108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Links between nodes: a UDP socket per node for heartbeats, and a TCP
+ * connection per neighbour for reliable frames (the lower node id
+ * connects). TCP does the retransmission; our per-link sequence numbers
+ * and cumulative acks only cover what a broken connection loses, as DLM's
+ * midcomms do: after a reconnect the HELLO exchange tells each side what
+ * arrived, and the rest is sent again, exactly once.
+ *
+ * Socket callbacks (softirq) only queue work on cohort_wq. Everything else
+ * runs in process context under tp->lock; see transport.h for the lock
+ * order. Nothing from the wire is trusted: every length and field is
+ * checked before use, and frames from unknown senders are dropped and
+ * counted.
+ */
+#include <linux/inet.h>
+#include <linux/jiffies.h>
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <linux/timekeeping.h>
+#include <net/inet_sock.h>
+#include <net/tcp.h>
+
+#include "dgram.h"
+#include "genl.h"
+#include "node.h"
+#include "transport.h"
+
+/*
+ * A peer's queue: enough for bursts, bounded so a slow link pushes back;
+ * and all of a node's queues together, so many peers cannot add up.
+ */
+#define TXQ_MAX_FRAMES	8192
+#define TXQ_MAX_BYTES	(8 << 20)
+#define NODE_MAX_BYTES	(32 << 20)
+#define RXBUF_SIZE	(2 * COHORT_WIRE_MAX_FRAME)
+#define TX_BATCH	64
+#define MAX_PENDING	(2 * COHORT_MAX_PEERS)
+
+static struct workqueue_struct *cohort_wq;
+
+#define HDR_LEN sizeof(struct cohort_wire_hdr)
+
+static void conn_close(struct cohort_conn *conn);
+static void conn_work(struct work_struct *work);
+static void conn_free_work(struct work_struct *work);
+static void link_set_state(struct cohort_peer *peer, u8 state);
+
+/* ---- frames ---- */
+
+struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
+{
+	struct cohort_frame *f;
+
+	f = kmalloc(struct_size(f, data, len), gfp);
+	if (!f)
+		return NULL;
+	f->len = len;
+	f->seq = 0;
+	f->sent = false;
+	INIT_LIST_HEAD(&f->list);
+	return f;
+}
+
+void cohort_frame_hdr(struct cohort_transport *tp, struct cohort_frame *f,
+		      u8 type, u32 receiver)
+{
+	struct cohort_wire_hdr *h = (struct cohort_wire_hdr *)f->data;
+
+	h->magic = cpu_to_be16(COHORT_WIRE_MAGIC);
+	h->version = COHORT_WIRE_VERSION;
+	h->type = type;
+	h->len = cpu_to_be32(f->len);
+	h->sender = cpu_to_be32(tp->self);
+	h->receiver = cpu_to_be32(receiver);
+	h->seq = 0;
+}
+
+static void frame_free_list(struct list_head *q)
+{
+	struct cohort_frame *f, *tmp;
+
+	list_for_each_entry_safe(f, tmp, q, list) {
+		list_del(&f->list);
+		kfree(f);
+	}
+}
+
+/* Would a frame of @len fit? Counted as refused if not. */
+bool cohort_link_room(struct cohort_peer *peer, u32 len)
+{
+	if (peer->txq_frames < TXQ_MAX_FRAMES &&
+	    peer->txq_bytes + len <= TXQ_MAX_BYTES &&
+	    peer->tp->txq_bytes + len <= NODE_MAX_BYTES)
+		return true;
+	peer->stats[COHORT_A_STATS_QUEUE_FULL]++;
+	return false;
+}
+
+/*
+ * Queue a sequenced frame on @peer (takes ownership). A full queue refuses
+ * with -EAGAIN, or, for frames relayed for others (@may_drop), drops.
+ */
+int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
+		     bool may_drop)
+{
+	struct cohort_wire_hdr *h = (struct cohort_wire_hdr *)f->data;
+
+	lockdep_assert_held(&peer->tp->lock);
+
+	if (!cohort_link_room(peer, f->len)) {
+		kfree(f);
+		return may_drop ? 0 : -EAGAIN;
+	}
+	f->seq = ++peer->tx_seq;
+	h->seq = cpu_to_be64(f->seq);
+	h->receiver = cpu_to_be32(peer->id);
+	list_add_tail(&f->list, &peer->txq);
+	peer->txq_frames++;
+	peer->txq_bytes += f->len;
+	peer->tp->txq_bytes += f->len;
+	if (!peer->next_tx)
+		peer->next_tx = f;
+	if (peer->conn && peer->conn->hello_rx)
+		queue_work(cohort_wq, &peer->tx_work);
+	return 0;
+}
+
+/* Frames up to @seq arrived: forget them. */
+static void link_acked(struct cohort_peer *peer, u64 seq)
+{
+	struct cohort_frame *f, *tmp;
+
+	list_for_each_entry_safe(f, tmp, &peer->txq, list) {
+		if (f->seq > seq)
+			break;
+		if (peer->next_tx == f) {
+			/* Only a fresh HELLO may ack what is being sent. */
+			if (peer->conn && peer->conn->tx_off)
+				break;
+			peer->next_tx = list_is_last(&f->list, &peer->txq) ?
+					NULL : list_next_entry(f, list);
+		}
+		list_del(&f->list);
+		peer->txq_frames--;
+		peer->txq_bytes -= f->len;
+		peer->tp->txq_bytes -= f->len;
+		kfree(f);
+	}
+}
+
+/* ---- sending on a connection ---- */
+
+static void ctl_build(struct cohort_conn *conn, u8 type)
+{
+	struct cohort_transport *tp = conn->tp;
+	struct cohort_peer *peer = conn->peer;
+	struct cohort_wire_hdr *h = (struct cohort_wire_hdr *)conn->ctl;
+	struct cohort_frame *first;
+
+	h->magic = cpu_to_be16(COHORT_WIRE_MAGIC);
+	h->version = COHORT_WIRE_VERSION;
+	h->type = type;
+	h->sender = cpu_to_be32(tp->self);
+	h->receiver = cpu_to_be32(peer->id);
+	h->seq = 0;
+	if (type == COHORT_WIRE_HELLO) {
+		struct cohort_wire_hello *hello = (void *)(h + 1);
+
+		first = list_first_entry_or_null(&peer->txq,
+						 struct cohort_frame, list);
+		hello->incarnation = cpu_to_be64(tp->incarnation);
+		hello->rx_seq = cpu_to_be64(peer->rx_seq);
+		hello->tx_base = cpu_to_be64(first ? first->seq :
+					     peer->tx_seq + 1);
+		conn->ctl_len = HDR_LEN + sizeof(*hello);
+		conn->hello_sent = true;
+	} else {
+		struct cohort_wire_ack *ack = (void *)(h + 1);
+
+		ack->rx_seq = cpu_to_be64(peer->rx_seq);
+		conn->ctl_len = HDR_LEN + sizeof(*ack);
+		peer->ack_pending = false;
+	}
+	h->len = cpu_to_be32(conn->ctl_len);
+	conn->ctl_off = 0;
+}
+
+/* Fill @vec from the control frame and the data frames not yet sent. */
+static int tx_gather(struct cohort_peer *peer, struct kvec *vec, size_t *total)
+{
+	struct cohort_conn *conn = peer->conn;
+	struct cohort_frame *f = peer->next_tx;
+	int n = 0;
+
+	*total = 0;
+	if (!conn->tx_off) {
+		if (!conn->ctl_len && !conn->hello_sent)
+			ctl_build(conn, COHORT_WIRE_HELLO);
+		else if (!conn->ctl_len && peer->ack_pending)
+			ctl_build(conn, COHORT_WIRE_ACK);
+		if (conn->ctl_len) {
+			vec[n].iov_base = conn->ctl + conn->ctl_off;
+			vec[n].iov_len = conn->ctl_len - conn->ctl_off;
+			*total += vec[n++].iov_len;
+		}
+	}
+	if (!conn->hello_rx)
+		return n;
+	/* A control frame only starts between data frames (tx_off == 0). */
+	while (f && n < TX_BATCH) {
+		u32 off = f == peer->next_tx ? conn->tx_off : 0;
+
+		vec[n].iov_base = f->data + off;
+		vec[n].iov_len = f->len - off;
+		*total += vec[n++].iov_len;
+		f = list_is_last(&f->list, &peer->txq) ? NULL :
+		    list_next_entry(f, list);
+	}
+	return n;
+}
+
+/* Account @sent bytes: finish the control frame, then data frames. */
+static void tx_advance(struct cohort_peer *peer, size_t sent)
+{
+	struct cohort_conn *conn = peer->conn;
+
+	if (conn->ctl_len) {
+		u32 left = conn->ctl_len - conn->ctl_off;
+
+		if (sent < left) {
+			conn->ctl_off += sent;
+			return;
+		}
+		sent -= left;
+		conn->ctl_len = 0;
+		conn->ctl_off = 0;
+	}
+	while (sent && peer->next_tx) {
+		struct cohort_frame *f = peer->next_tx;
+		u32 left = f->len - conn->tx_off;
+
+		if (sent < left) {
+			conn->tx_off += sent;
+			return;
+		}
+		sent -= left;
+		conn->tx_off = 0;
+		if (f->sent)
+			peer->stats[COHORT_A_STATS_RESENDS]++;
+		f->sent = true;
+		peer->stats[COHORT_A_STATS_TX_FRAMES]++;
+		peer->stats[COHORT_A_STATS_TX_BYTES] += f->len;
+		peer->next_tx = list_is_last(&f->list, &peer->txq) ? NULL :
+				list_next_entry(f, list);
+	}
+}
+
+static void peer_tx_work(struct work_struct *work)
+{
+	struct cohort_peer *peer = container_of(work, struct cohort_peer,
+						tx_work);
+	struct cohort_transport *tp = peer->tp;
+	struct kvec vec[TX_BATCH + 1];
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	size_t total;
+	int n, ret;
+
+	mutex_lock(&tp->lock);
+	while (!peer->dead && peer->conn && !peer->conn->dead &&
+	       peer->conn->sock->sk->sk_state == TCP_ESTABLISHED) {
+		n = tx_gather(peer, vec, &total);
+		if (!n)
+			break;
+		ret = kernel_sendmsg(peer->conn->sock, &msg, vec, n, total);
+		if (ret == -EAGAIN || !ret)
+			break;		/* write_space queues us again */
+		if (ret < 0) {
+			conn_close(peer->conn);
+			break;
+		}
+		tx_advance(peer, ret);
+	}
+	mutex_unlock(&tp->lock);
+}
+
+/* ---- socket callbacks: softirq, they only queue work ---- */
+
+static void conn_data_ready(struct sock *sk)
+{
+	struct cohort_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn)
+		queue_work(cohort_wq, &conn->work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void conn_write_space(struct sock *sk)
+{
+	struct cohort_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn && conn->peer)
+		queue_work(cohort_wq, &conn->peer->tx_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void listen_data_ready(struct sock *sk)
+{
+	struct cohort_transport *tp;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	tp = sk->sk_user_data;
+	if (tp)
+		queue_work(cohort_wq, &tp->accept_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void udp_data_ready(struct sock *sk)
+{
+	struct cohort_transport *tp;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	tp = sk->sk_user_data;
+	if (tp)
+		queue_work(cohort_wq, &tp->udp_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void sock_hook(struct socket *sock, void *data,
+		      void (*data_ready)(struct sock *sk),
+		      void (*write_space)(struct sock *sk))
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = data;
+	sk->sk_data_ready = data_ready;
+	sk->sk_state_change = data_ready;
+	if (write_space)
+		sk->sk_write_space = write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* After this no callback can queue work for the socket's owner. */
+static void sock_unhook(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Abortive close: no TIME_WAIT socket outlives the namespace. */
+static void sock_close(struct socket *sock)
+{
+	sock_unhook(sock);
+	sock_no_linger(sock->sk);
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	sock_release(sock);
+}
+
+/* ---- connections ---- */
+
+static struct cohort_conn *conn_alloc(struct cohort_transport *tp,
+				      struct socket *sock)
+{
+	struct cohort_conn *conn;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return NULL;
+	conn->rxbuf = kvmalloc(RXBUF_SIZE, GFP_KERNEL);
+	if (!conn->rxbuf) {
+		kfree(conn);
+		return NULL;
+	}
+	conn->tp = tp;
+	conn->sock = sock;
+	conn->started = jiffies;
+	INIT_LIST_HEAD(&conn->list);
+	INIT_WORK(&conn->work, conn_work);
+	INIT_WORK(&conn->free_work, conn_free_work);
+	return conn;
+}
+
+/* Runs once, after conn_close(): no callback can queue conn->work now. */
+static void conn_free_work(struct work_struct *work)
+{
+	struct cohort_conn *conn = container_of(work, struct cohort_conn,
+						free_work);
+
+	cancel_work_sync(&conn->work);
+	sock_close(conn->sock);
+	kvfree(conn->rxbuf);
+	kfree(conn);
+}
+
+/*
+ * Detach @conn from its peer or the pending list; its socket is closed
+ * and the memory freed from a work item, since the work that receives on
+ * it may be the caller.
+ */
+static void conn_close(struct cohort_conn *conn)
+{
+	struct cohort_peer *peer = conn->peer;
+
+	if (conn->dead)
+		return;
+	conn->dead = true;
+	sock_unhook(conn->sock);
+	if (peer && peer->conn == conn) {
+		peer->conn = NULL;
+		/* Unacked frames go out again on the next connection. */
+		peer->next_tx = list_first_entry_or_null(&peer->txq,
+							 struct cohort_frame,
+							 list);
+		if (peer->state == COHORT_LINK_UP)
+			link_set_state(peer, COHORT_LINK_CONNECTING);
+		peer->next_connect = jiffies +
+			msecs_to_jiffies(conn->tp->hb_interval_ms);
+	}
+	if (!list_empty(&conn->list)) {
+		list_del_init(&conn->list);
+		conn->tp->n_pending--;
+	}
+	queue_work(cohort_wq, &conn->free_work);
+}
+
+static void link_set_state(struct cohort_peer *peer, u8 state)
+{
+	struct cohort_transport *tp = peer->tp;
+	bool was_up = peer->state == COHORT_LINK_UP;
+	bool up = state == COHORT_LINK_UP;
+
+	if (peer->state == state)
+		return;
+	peer->state = state;
+	cohort_genl_link_notify(tp, peer);
+	if (was_up != up) {
+		cohort_route_originate(tp);
+		if (state == COHORT_LINK_UP)
+			cohort_route_sync(tp, peer);
+	}
+}
+
+static bool peer_heard(struct cohort_peer *peer)
+{
+	return peer->last_heard &&
+	       time_before(jiffies, peer->last_heard +
+			   msecs_to_jiffies(peer->tp->hb_tolerance_ms));
+}
+
+static void link_bad_frame(struct cohort_conn *conn)
+{
+	u64 *stats = conn->peer ? conn->peer->stats : conn->tp->stats;
+
+	stats[COHORT_A_STATS_BAD_FRAMES]++;
+	conn_close(conn);
+}
+
+static bool conn_from(struct cohort_conn *conn, __be32 addr)
+{
+	struct sockaddr_in sin;
+
+	return kernel_getpeername(conn->sock, (struct sockaddr *)&sin) >= 0 &&
+	       sin.sin_addr.s_addr == addr;
+}
+
+/* The other side's HELLO: adopt the connection and resume the stream. */
+static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
+{
+	const struct cohort_wire_hello *hello = (const void *)(h + 1);
+	struct cohort_transport *tp = conn->tp;
+	u32 sender = be32_to_cpu(h->sender);
+	struct cohort_peer *peer = conn->peer;
+	u64 inc = be64_to_cpu(hello->incarnation);
+	u64 rx_seq = be64_to_cpu(hello->rx_seq);
+	u64 tx_base = be64_to_cpu(hello->tx_base);
+
+	if (!peer) {
+		/* Accepted: only a lower id connects, from its address. */
+		peer = cohort_peer_find(tp, sender);
+		if (!peer || sender >= tp->self ||
+		    !conn_from(conn, peer->addr)) {
+			tp->stats[COHORT_A_STATS_UNKNOWN_PEER]++;
+			conn_close(conn);
+			return;
+		}
+		list_del_init(&conn->list);
+		tp->n_pending--;
+		if (peer->conn)
+			conn_close(peer->conn);
+		conn->peer = peer;
+		peer->conn = conn;
+		conn->tx_off = 0;
+		peer->next_tx = list_first_entry_or_null(&peer->txq,
+							 struct cohort_frame,
+							 list);
+	}
+	if (conn->hello_rx || rx_seq > peer->tx_seq || !tx_base) {
+		link_bad_frame(conn);
+		return;
+	}
+	if (inc != peer->incarnation) {
+		/* A new life of the peer: it holds nothing before tx_base. */
+		peer->incarnation = inc;
+		peer->rx_seq = tx_base - 1;
+	}
+	conn->hello_rx = true;
+	peer->last_heard = jiffies;
+	link_acked(peer, rx_seq);
+	peer->stats[COHORT_A_STATS_RECONNECTS]++;
+	if (peer_heard(peer))
+		link_set_state(peer, COHORT_LINK_UP);
+	queue_work(cohort_wq, &peer->tx_work);
+}
+
+static void rx_sequenced(struct cohort_conn *conn,
+			 const struct cohort_wire_hdr *h, u32 len)
+{
+	struct cohort_peer *peer = conn->peer;
+	u64 seq = be64_to_cpu(h->seq);
+	int err;
+
+	if (seq <= peer->rx_seq) {
+		peer->stats[COHORT_A_STATS_DUPLICATES]++;
+		return;
+	}
+	if (seq != peer->rx_seq + 1) {
+		link_bad_frame(conn);
+		return;
+	}
+	peer->rx_seq = seq;
+	peer->ack_pending = true;
+	peer->stats[COHORT_A_STATS_RX_FRAMES]++;
+	peer->stats[COHORT_A_STATS_RX_BYTES] += len;
+	if (h->type == COHORT_WIRE_LSA)
+		err = cohort_route_rx_lsa(conn->tp, peer, h + 1, len - HDR_LEN);
+	else
+		err = cohort_dgram_rx(conn->tp, peer, h + 1, len - HDR_LEN);
+	if (err)
+		peer->stats[COHORT_A_STATS_BAD_FRAMES]++;
+}
+
+/* One whole frame off the stream; its header passed hdr_check(). */
+static void rx_frame(struct cohort_conn *conn, const struct cohort_wire_hdr *h,
+		     u32 len)
+{
+	struct cohort_transport *tp = conn->tp;
+
+	if (be32_to_cpu(h->receiver) != tp->self ||
+	    (conn->peer && be32_to_cpu(h->sender) != conn->peer->id)) {
+		link_bad_frame(conn);
+		return;
+	}
+	if (h->type == COHORT_WIRE_HELLO) {
+		if (len != HDR_LEN + sizeof(struct cohort_wire_hello))
+			link_bad_frame(conn);
+		else
+			rx_hello(conn, h);
+		return;
+	}
+	if (!conn->peer || !conn->hello_rx) {
+		link_bad_frame(conn);
+		return;
+	}
+	switch (h->type) {
+	case COHORT_WIRE_ACK: {
+		const struct cohort_wire_ack *ack = (const void *)(h + 1);
+		u64 seq = be64_to_cpu(ack->rx_seq);
+
+		if (len != HDR_LEN + sizeof(*ack) || seq > conn->peer->tx_seq)
+			link_bad_frame(conn);
+		else
+			link_acked(conn->peer, seq);
+		break;
+	}
+	case COHORT_WIRE_LSA:
+	case COHORT_WIRE_ROUTED:
+		rx_sequenced(conn, h, len);
+		break;
+	default:
+		link_bad_frame(conn);
+	}
+}
+
+/* Magic, version and a length we can hold; the body is checked later. */
+static bool hdr_check(const struct cohort_wire_hdr *h, u32 len)
+{
+	return be16_to_cpu(h->magic) == COHORT_WIRE_MAGIC &&
+	       h->version == COHORT_WIRE_VERSION &&
+	       len >= HDR_LEN && len <= COHORT_WIRE_MAX_FRAME;
+}
+
+static void conn_rx(struct cohort_conn *conn)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct kvec vec;
+	u32 off;
+	int ret;
+
+	for (;;) {
+		vec.iov_base = conn->rxbuf + conn->rx_have;
+		vec.iov_len = RXBUF_SIZE - conn->rx_have;
+		ret = kernel_recvmsg(conn->sock, &msg, &vec, 1, vec.iov_len,
+				     MSG_DONTWAIT);
+		if (ret == -EAGAIN)
+			break;
+		if (ret <= 0) {
+			conn_close(conn);
+			return;
+		}
+		conn->rx_have += ret;
+		off = 0;
+		while (!conn->dead && conn->rx_have - off >= HDR_LEN) {
+			const struct cohort_wire_hdr *h =
+				(const void *)(conn->rxbuf + off);
+			u32 len = be32_to_cpu(h->len);
+
+			if (!hdr_check(h, len)) {
+				link_bad_frame(conn);
+				return;
+			}
+			if (conn->rx_have - off < len)
+				break;
+			rx_frame(conn, h, len);
+			off += len;
+		}
+		if (conn->dead)
+			return;
+		memmove(conn->rxbuf, conn->rxbuf + off, conn->rx_have - off);
+		conn->rx_have -= off;
+	}
+	if (conn->peer && conn->hello_rx) {
+		/* Frames prove liveness as well as heartbeats do. */
+		conn->peer->last_heard = jiffies;
+		if (conn->peer->ack_pending)
+			queue_work(cohort_wq, &conn->peer->tx_work);
+	}
+}
+
+static void conn_work(struct work_struct *work)
+{
+	struct cohort_conn *conn = container_of(work, struct cohort_conn,
+						work);
+	struct cohort_transport *tp = conn->tp;
+	int state;
+
+	mutex_lock(&tp->lock);
+	if (conn->dead) {
+		mutex_unlock(&tp->lock);
+		return;
+	}
+	state = conn->sock->sk->sk_state;
+	if (state == TCP_ESTABLISHED) {
+		if (conn->peer && !conn->hello_sent)
+			queue_work(cohort_wq, &conn->peer->tx_work);
+		conn_rx(conn);
+	} else if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+		conn_rx(conn);		/* drain, then see EOF or the error */
+		if (!conn->dead)
+			conn_close(conn);
+	}
+	mutex_unlock(&tp->lock);
+}
+
+static void conn_start(struct cohort_conn *conn)
+{
+	tcp_sock_set_nodelay(conn->sock->sk);
+	sock_hook(conn->sock, conn, conn_data_ready, conn_write_space);
+}
+
+/* We are the lower id: connect, without waiting for it to finish. */
+static void link_connect(struct cohort_peer *peer)
+{
+	struct cohort_transport *tp = peer->tp;
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = peer->addr,
+		.sin_port = htons(peer->port),
+	};
+	struct cohort_conn *conn;
+	struct socket *sock;
+	int err;
+
+	peer->next_connect = jiffies + msecs_to_jiffies(tp->hb_interval_ms);
+	err = sock_create_kern(tp->net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       &sock);
+	if (err)
+		return;
+	conn = conn_alloc(tp, sock);
+	if (!conn) {
+		sock_release(sock);
+		return;
+	}
+	conn->peer = peer;
+	conn_start(conn);
+	peer->conn = conn;
+	peer->next_tx = list_first_entry_or_null(&peer->txq,
+						 struct cohort_frame, list);
+	err = kernel_connect(sock, (struct sockaddr *)&sin, sizeof(sin),
+			     O_NONBLOCK);
+	if (err && err != -EINPROGRESS)
+		conn_close(conn);
+}
+
+static void accept_work(struct work_struct *work)
+{
+	struct cohort_transport *tp = container_of(work,
+						   struct cohort_transport,
+						   accept_work);
+	struct cohort_conn *conn;
+	struct socket *sock;
+
+	mutex_lock(&tp->lock);
+	while (!tp->stopping &&
+	       !kernel_accept(tp->listener, &sock, O_NONBLOCK)) {
+		if (tp->n_pending >= MAX_PENDING) {
+			tp->stats[COHORT_A_STATS_UNKNOWN_PEER]++;
+			sock_close(sock);
+			continue;
+		}
+		conn = conn_alloc(tp, sock);
+		if (!conn) {
+			sock_close(sock);
+			continue;
+		}
+		conn_start(conn);
+		list_add_tail(&conn->list, &tp->pending);
+		tp->n_pending++;
+		queue_work(cohort_wq, &conn->work);
+	}
+	mutex_unlock(&tp->lock);
+}
+
+/* ---- heartbeats over UDP ---- */
+
+static void hb_send(struct cohort_transport *tp, struct cohort_peer *peer)
+{
+	struct {
+		struct cohort_wire_hdr h;
+		struct cohort_wire_heartbeat hb;
+	} __packed pkt = {};
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = peer->addr,
+		.sin_port = htons(peer->port),
+	};
+	struct msghdr msg = {
+		.msg_name = &sin,
+		.msg_namelen = sizeof(sin),
+		.msg_flags = MSG_DONTWAIT,
+	};
+	struct kvec vec = { .iov_base = &pkt, .iov_len = sizeof(pkt) };
+
+	pkt.h.magic = cpu_to_be16(COHORT_WIRE_MAGIC);
+	pkt.h.version = COHORT_WIRE_VERSION;
+	pkt.h.type = COHORT_WIRE_HEARTBEAT;
+	pkt.h.len = cpu_to_be32(sizeof(pkt));
+	pkt.h.sender = cpu_to_be32(tp->self);
+	pkt.h.receiver = cpu_to_be32(peer->id);
+	pkt.hb.incarnation = cpu_to_be64(tp->incarnation);
+	kernel_sendmsg(tp->udp, &msg, &vec, 1, sizeof(pkt));
+}
+
+static void hb_rx(struct cohort_transport *tp, const void *buf, int len,
+		  const struct sockaddr_in *from)
+{
+	const struct cohort_wire_hdr *h = buf;
+	const struct cohort_wire_heartbeat *hb = (const void *)(h + 1);
+	struct cohort_peer *peer;
+
+	if (len != sizeof(*h) + sizeof(*hb) || !hdr_check(h, len) ||
+	    be32_to_cpu(h->len) != len || h->type != COHORT_WIRE_HEARTBEAT ||
+	    be32_to_cpu(h->receiver) != tp->self) {
+		tp->stats[COHORT_A_STATS_BAD_FRAMES]++;
+		return;
+	}
+	peer = cohort_peer_find(tp, be32_to_cpu(h->sender));
+	if (!peer || peer->addr != from->sin_addr.s_addr) {
+		tp->stats[COHORT_A_STATS_UNKNOWN_PEER]++;
+		return;
+	}
+	peer->stats[COHORT_A_STATS_HEARTBEATS_RX]++;
+	peer->last_heard = jiffies;
+	if (peer->state == COHORT_LINK_DOWN)
+		link_set_state(peer, COHORT_LINK_CONNECTING);
+	if (peer->conn && peer->conn->hello_rx)
+		link_set_state(peer, COHORT_LINK_UP);
+	else if (!peer->conn && tp->self < peer->id &&
+		 time_after_eq(jiffies, peer->next_connect))
+		link_connect(peer);
+	/* A restarted peer has a new incarnation; HELLO will resync. */
+	if (peer->incarnation && be64_to_cpu(hb->incarnation) !=
+	    peer->incarnation && peer->conn)
+		conn_close(peer->conn);
+}
+
+static void udp_work(struct work_struct *work)
+{
+	struct cohort_transport *tp = container_of(work,
+						   struct cohort_transport,
+						   udp_work);
+	u8 buf[128];
+	struct sockaddr_in from;
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+	};
+	struct kvec vec = { .iov_base = buf, .iov_len = sizeof(buf) };
+	int len;
+
+	mutex_lock(&tp->lock);
+	while (!tp->stopping) {
+		msg.msg_namelen = sizeof(from);
+		len = kernel_recvmsg(tp->udp, &msg, &vec, 1, sizeof(buf),
+				     MSG_DONTWAIT | MSG_TRUNC);
+		if (len < 0)
+			break;
+		hb_rx(tp, buf, len, &from);
+	}
+	mutex_unlock(&tp->lock);
+}
+
+/* Every interval: heartbeats out, silent links down, stale conns closed. */
+static void hb_work(struct work_struct *work)
+{
+	struct cohort_transport *tp = container_of(to_delayed_work(work),
+						   struct cohort_transport,
+						   hb_work);
+	unsigned long tol = msecs_to_jiffies(tp->hb_tolerance_ms);
+	struct cohort_conn *conn, *tmp;
+	struct cohort_peer *peer;
+
+	mutex_lock(&tp->lock);
+	if (tp->stopping) {
+		mutex_unlock(&tp->lock);
+		return;
+	}
+	list_for_each_entry(peer, &tp->peers, list) {
+		hb_send(tp, peer);
+		if (!peer_heard(peer)) {
+			if (peer->conn)
+				conn_close(peer->conn);
+			link_set_state(peer, COHORT_LINK_DOWN);
+		} else if (peer->conn && !peer->conn->hello_rx &&
+			   time_after(jiffies, peer->conn->started + tol)) {
+			conn_close(peer->conn);	/* connect that never finished */
+		} else if (!peer->conn && tp->self < peer->id &&
+			   time_after_eq(jiffies, peer->next_connect)) {
+			link_connect(peer);
+		}
+	}
+	list_for_each_entry_safe(conn, tmp, &tp->pending, list) {
+		if (time_after(jiffies, conn->started + tol))
+			conn_close(conn);
+	}
+	queue_delayed_work(cohort_wq, &tp->hb_work,
+			   msecs_to_jiffies(tp->hb_interval_ms));
+	mutex_unlock(&tp->lock);
+}
+
+/* ---- start, stop, peers ---- */
+
+static int sock_bind_port(struct cohort_transport *tp, int type, int proto,
+			  struct socket **out)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = tp->listen_addr,
+		.sin_port = htons(tp->port),
+	};
+	struct socket *sock;
+	int err;
+
+	err = sock_create_kern(tp->net, AF_INET, type, proto, &sock);
+	if (err)
+		return err;
+	sock_set_reuseaddr(sock->sk);
+	err = kernel_bind(sock, (struct sockaddr *)&sin, sizeof(sin));
+	if (!err && type == SOCK_STREAM)
+		err = kernel_listen(sock, 2 * COHORT_MAX_PEERS);
+	if (err) {
+		sock_release(sock);
+		return err;
+	}
+	*out = sock;
+	return 0;
+}
+
+static int transport_start(struct cohort_transport *tp)
+{
+	int err;
+
+	err = sock_bind_port(tp, SOCK_DGRAM, IPPROTO_UDP, &tp->udp);
+	if (err)
+		return err;
+	err = sock_bind_port(tp, SOCK_STREAM, IPPROTO_TCP, &tp->listener);
+	if (err) {
+		sock_release(tp->udp);
+		tp->udp = NULL;
+		return err;
+	}
+	tp->incarnation = ktime_get_real_ns();
+	sock_hook(tp->udp, tp, udp_data_ready, NULL);
+	sock_hook(tp->listener, tp, listen_data_ready, NULL);
+	tp->running = true;
+	cohort_route_originate(tp);
+	queue_delayed_work(cohort_wq, &tp->hb_work, 0);
+	return 0;
+}
+
+struct cohort_peer *cohort_peer_find(struct cohort_transport *tp, u32 id)
+{
+	struct cohort_peer *peer;
+
+	list_for_each_entry(peer, &tp->peers, list)
+		if (peer->id == id)
+			return peer;
+	return NULL;
+}
+
+int cohort_peer_add(struct cohort_transport *tp, u32 id, __be32 addr,
+		    u16 port, struct netlink_ext_ack *extack)
+{
+	struct cohort_peer *peer;
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	if (cohort_peer_find(tp, id)) {
+		NL_SET_ERR_MSG_MOD(extack, "peer id is configured already");
+		return -EEXIST;
+	}
+	if (tp->n_peers >= COHORT_MAX_PEERS) {
+		NL_SET_ERR_MSG_MOD(extack, "too many peers");
+		return -ENOSPC;
+	}
+	if (!tp->running) {
+		err = transport_start(tp);
+		if (err) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "cannot bind the node's listen address and port");
+			return err;
+		}
+	}
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	if (!peer)
+		return -ENOMEM;
+	peer->tp = tp;
+	peer->id = id;
+	peer->addr = addr;
+	peer->port = port;
+	peer->state = COHORT_LINK_DOWN;
+	peer->next_connect = jiffies;
+	INIT_LIST_HEAD(&peer->txq);
+	INIT_WORK(&peer->tx_work, peer_tx_work);
+	list_add_tail(&peer->list, &tp->peers);
+	tp->n_peers++;
+	tp->peers_gen++;
+	hb_send(tp, peer);
+	return 0;
+}
+
+/* Unlink under the lock; the caller frees with peer_free() after it. */
+static void peer_unlink(struct cohort_peer *peer)
+{
+	struct cohort_transport *tp = peer->tp;
+
+	if (peer->conn)
+		conn_close(peer->conn);
+	peer->dead = true;
+	list_del(&peer->list);
+	tp->n_peers--;
+	tp->peers_gen++;
+	tp->stats[COHORT_A_STATS_QUEUE_FULL] += peer->txq_frames;
+	tp->txq_bytes -= peer->txq_bytes;
+	if (peer->state == COHORT_LINK_UP) {
+		peer->state = COHORT_LINK_DOWN;
+		cohort_route_originate(tp);
+	}
+}
+
+static void peer_free(struct cohort_peer *peer)
+{
+	cancel_work_sync(&peer->tx_work);
+	frame_free_list(&peer->txq);
+	kfree(peer);
+}
+
+int cohort_transport_init(struct cohort_transport *tp, struct net *net,
+			  struct cohort_node *node)
+{
+	mutex_init(&tp->lock);
+	tp->net = net;
+	tp->node = node;
+	tp->port = COHORT_DEFAULT_PORT;
+	tp->hb_interval_ms = 250;
+	tp->hb_tolerance_ms = 1000;
+	INIT_LIST_HEAD(&tp->peers);
+	INIT_LIST_HEAD(&tp->pending);
+	INIT_WORK(&tp->udp_work, udp_work);
+	INIT_WORK(&tp->accept_work, accept_work);
+	INIT_DELAYED_WORK(&tp->hb_work, hb_work);
+	xa_init(&tp->binds);
+	cohort_route_init(&tp->route);
+	tp->vc_wire = kmalloc_array(COHORT_VC_MAX_ENTRIES,
+				    sizeof(*tp->vc_wire), GFP_KERNEL);
+	tp->vc_in = kmalloc_array(COHORT_VC_MAX_ENTRIES, sizeof(*tp->vc_in),
+				  GFP_KERNEL);
+	if (!tp->vc_wire || !tp->vc_in) {
+		kfree(tp->vc_wire);
+		kfree(tp->vc_in);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Stop the timer and every work item, close every socket: on namespace
+ * exit and when the last peer goes. Sockets are unhooked before works are
+ * cancelled, so nothing can queue them again. Called without tp->lock.
+ */
+static void transport_stop(struct cohort_transport *tp)
+{
+	struct cohort_peer *peer, *ptmp;
+	struct cohort_conn *conn, *ctmp;
+	LIST_HEAD(dead);
+
+	mutex_lock(&tp->lock);
+	if (!tp->running) {
+		mutex_unlock(&tp->lock);
+		return;
+	}
+	tp->stopping = true;
+	sock_unhook(tp->udp);
+	sock_unhook(tp->listener);
+	list_for_each_entry_safe(conn, ctmp, &tp->pending, list)
+		conn_close(conn);
+	list_for_each_entry_safe(peer, ptmp, &tp->peers, list) {
+		peer_unlink(peer);
+		list_add(&peer->list, &dead);
+	}
+	mutex_unlock(&tp->lock);
+
+	cancel_delayed_work_sync(&tp->hb_work);
+	cancel_work_sync(&tp->udp_work);
+	cancel_work_sync(&tp->accept_work);
+	list_for_each_entry_safe(peer, ptmp, &dead, list)
+		peer_free(peer);
+	/* Closed connections free themselves from cohort_wq. */
+	flush_workqueue(cohort_wq);
+	sock_release(tp->udp);
+	sock_close(tp->listener);
+
+	mutex_lock(&tp->lock);
+	tp->udp = NULL;
+	tp->listener = NULL;
+	tp->running = false;
+	tp->stopping = false;
+	mutex_unlock(&tp->lock);
+}
+
+int cohort_peer_del(struct cohort_transport *tp, u32 id)
+{
+	struct cohort_peer *peer;
+	bool last;
+
+	mutex_lock(&tp->lock);
+	peer = cohort_peer_find(tp, id);
+	if (peer)
+		peer_unlink(peer);
+	last = !tp->n_peers;
+	mutex_unlock(&tp->lock);
+	if (!peer)
+		return -ENOENT;
+	peer_free(peer);
+	if (last)
+		transport_stop(tp);
+	return 0;
+}
+
+void cohort_transport_exit(struct cohort_transport *tp)
+{
+	transport_stop(tp);
+	cohort_route_exit(&tp->route);
+	xa_destroy(&tp->binds);
+	kfree(tp->vc_wire);
+	kfree(tp->vc_in);
+	mutex_destroy(&tp->lock);
+}
+
+int cohort_transport_module_init(void)
+{
+	cohort_wq = alloc_workqueue("cohort", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return cohort_wq ? 0 : -ENOMEM;
+}
+
+void cohort_transport_module_exit(void)
+{
+	destroy_workqueue(cohort_wq);
+}

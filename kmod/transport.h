@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _COHORT_TRANSPORT_H
+#define _COHORT_TRANSPORT_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <net/sock.h>
+
+#include "route.h"
+#include "wire.h"
+
+struct cohort_node;
+struct netlink_ext_ack;
+
+/* A frame queued on a link; sequenced ones stay until acknowledged. */
+struct cohort_frame {
+	struct list_head list;
+	u64 seq;
+	u32 len;
+	bool sent;			/* went out on some connection */
+	u8 data[];
+};
+
+/* One TCP connection; before its HELLO arrives, @peer is NULL. */
+struct cohort_conn {
+	struct list_head list;		/* tp->pending until adopted */
+	struct cohort_transport *tp;
+	struct cohort_peer *peer;
+	struct socket *sock;
+	struct work_struct work;	/* state changes and receive */
+	struct work_struct free_work;
+	unsigned long started;		/* jiffies */
+	bool hello_sent;
+	bool hello_rx;
+	bool dead;
+	u32 rx_have;
+	u8 *rxbuf;			/* 2 * COHORT_WIRE_MAX_FRAME */
+	u8 ctl[sizeof(struct cohort_wire_hdr) +
+	       sizeof(struct cohort_wire_hello)];
+	u32 ctl_len, ctl_off;		/* HELLO or ACK being sent */
+	u32 tx_off;			/* bytes of peer->next_tx already sent */
+};
+
+struct cohort_peer {
+	struct list_head list;		/* tp->peers */
+	struct cohort_transport *tp;
+	u32 id;
+	__be32 addr;
+	u16 port;
+	u8 state;			/* enum cohort_link_state */
+	bool dead;
+	unsigned long last_heard;	/* jiffies; 0: never */
+	unsigned long next_connect;	/* jiffies */
+	u64 incarnation;		/* peer's, 0 until known */
+	struct cohort_conn *conn;	/* the reliable channel, if any */
+	struct work_struct tx_work;
+
+	struct list_head txq;		/* sequenced frames, by seq */
+	struct cohort_frame *next_tx;	/* first not sent on @conn, or NULL */
+	u32 txq_frames, txq_bytes;
+	u64 tx_seq;			/* last seq assigned */
+	u64 rx_seq;			/* last seq received in order */
+	bool ack_pending;
+	u64 stats[COHORT_A_STATS_MAX + 1];
+};
+
+/*
+ * Per-node transport. Lock order: node lock, then @lock, then the node's
+ * clock_lock. Socket callbacks run in softirq and only queue work; all
+ * state below changes in process context under @lock.
+ */
+struct cohort_transport {
+	struct mutex lock;		/* everything below */
+	struct net *net;		/* not counted: lives as long as net */
+	struct cohort_node *node;
+	bool running;
+	bool stopping;
+	u32 self;			/* node id, fixed while peers exist */
+	char name[COHORT_NAME_MAX];
+	__be32 listen_addr;
+	u16 port;
+	u32 hb_interval_ms;
+	u32 hb_tolerance_ms;
+	u64 incarnation;
+
+	struct socket *udp;
+	struct socket *listener;
+	struct work_struct udp_work;
+	struct work_struct accept_work;
+	struct delayed_work hb_work;
+
+	struct list_head peers;
+	u32 n_peers;
+	u32 peers_gen;			/* for dump consistency checks */
+	struct list_head pending;	/* accepted conns awaiting HELLO */
+	u32 n_pending;
+
+	struct cohort_route route;
+	u32 txq_bytes;			/* queued on all peers */
+	struct xarray binds;		/* msg port -> netlink portid */
+	u32 n_binds;
+	struct cohort_wire_vc *vc_wire;	/* scratch: COHORT_VC_MAX_ENTRIES */
+	struct cohort_vc_entry *vc_in;	/* scratch: COHORT_VC_MAX_ENTRIES */
+	u64 stats[COHORT_A_STATS_MAX + 1];
+};
+
+int cohort_transport_init(struct cohort_transport *tp, struct net *net,
+			  struct cohort_node *node);
+void cohort_transport_exit(struct cohort_transport *tp);
+int cohort_transport_module_init(void);
+void cohort_transport_module_exit(void);
+
+int cohort_peer_add(struct cohort_transport *tp, u32 id, __be32 addr,
+		    u16 port, struct netlink_ext_ack *extack);
+int cohort_peer_del(struct cohort_transport *tp, u32 id);
+struct cohort_peer *cohort_peer_find(struct cohort_transport *tp, u32 id);
+
+bool cohort_link_room(struct cohort_peer *peer, u32 len);
+int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
+		     bool may_drop);
+struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp);
+void cohort_frame_hdr(struct cohort_transport *tp, struct cohort_frame *f,
+		      u8 type, u32 receiver);
+
+#endif /* _COHORT_TRANSPORT_H */
