@@ -83,8 +83,10 @@ static struct cohort *handle_alloc(void)
 {
 	struct cohort *c = calloc(1, sizeof(*c));
 
-	if (c)
+	if (c) {
 		c->fd = -1;
+		c->nlfd = -1;
+	}
 	return c;
 }
 

@@ -34,7 +34,11 @@ void cohort_events_close(struct cohort *c)
 	c->ev_off = 0;
 }
 
-static int ev_open(struct cohort *c, int grp)
+/*
+ * The group is resolved on the new socket itself: the request socket may
+ * hold unicasts that libnl's sequence check would trip over.
+ */
+static int ev_open(struct cohort *c)
 {
 	int ret;
 
@@ -42,12 +46,22 @@ static int ev_open(struct cohort *c, int grp)
 	c->ev = nl_socket_alloc();
 	if (!c->ev_buf || !c->ev)
 		return -ENOMEM;
-	nl_socket_disable_seq_check(c->ev);
 	ret = genl_connect(c->ev);
+	if (ret < 0)
+		return -cohort_nle_to_errno(ret);
+	ret = genl_ctrl_resolve_grp(c->ev, COHORT_GENL_NAME,
+				    COHORT_GENL_MCGRP_EVENTS);
+	if (ret < 0) {
+		ret = -cohort_nle_to_errno(ret);
+		if (ret == -ENOENT)
+			cohort_set_errmsg(c, "multicast group \"%s\" not found",
+					  COHORT_GENL_MCGRP_EVENTS);
+		return ret;
+	}
+	nl_socket_disable_seq_check(c->ev);
+	ret = nl_socket_add_membership(c->ev, ret);
 	if (ret >= 0)
 		ret = nl_socket_set_buffer_size(c->ev, EV_RCVBUF, 0);
-	if (ret >= 0)
-		ret = nl_socket_add_membership(c->ev, grp);
 	if (ret >= 0)
 		ret = nl_socket_set_nonblocking(c->ev);
 	return ret < 0 ? -cohort_nle_to_errno(ret) : 0;
@@ -64,17 +78,7 @@ COHORT_API int cohort_events_subscribe(struct cohort *c, int *fd)
 		ret = cohort_nl_ensure(c);
 		if (ret < 0)
 			return ret;
-		ret = genl_ctrl_resolve_grp(c->nl, COHORT_GENL_NAME,
-					    COHORT_GENL_MCGRP_EVENTS);
-		if (ret < 0) {
-			ret = -cohort_nle_to_errno(ret);
-			if (ret == -ENOENT)
-				cohort_set_errmsg(c,
-					"multicast group \"%s\" not found",
-					COHORT_GENL_MCGRP_EVENTS);
-			return ret;
-		}
-		ret = ev_open(c, ret);
+		ret = ev_open(c);
 		if (ret < 0) {
 			cohort_events_close(c);
 			return ret;
@@ -136,13 +140,12 @@ static struct nlmsghdr *ev_take(struct cohort *c)
 	return NULL;
 }
 
-COHORT_API int cohort_event_next(struct cohort *c, uint8_t *cmd,
-				 struct cohort_node *node)
+COHORT_API int cohort_event_next(struct cohort *c, struct cohort_event *ev)
 {
 	struct nlmsghdr *nlh;
 	int ret;
 
-	if (!c || !cmd)
+	if (!c || !ev)
 		return -EINVAL;
 	cohort_clear_errmsg(c);
 	if (!c->ev)
@@ -152,12 +155,14 @@ COHORT_API int cohort_event_next(struct cohort *c, uint8_t *cmd,
 		if (ret < 0)
 			return ret;
 	}
-	*cmd = ((struct genlmsghdr *)nlmsg_data(nlh))->cmd;
-	if (!node)
-		return 0;
-	if (*cmd != COHORT_CMD_NODE_NTF) {
-		memset(node, 0, sizeof(*node));
-		return 0;
+	ev->cmd = ((struct genlmsghdr *)nlmsg_data(nlh))->cmd;
+	switch (ev->cmd) {
+	case COHORT_CMD_NODE_NTF:
+		return cohort_nl_parse_node(nlh, &ev->node);
+	case COHORT_CMD_LINK_NTF:
+		return cohort_parse_peer(nlh, &ev->link);
+	case COHORT_CMD_MEMBER_NTF:
+		return cohort_parse_member(nlh, &ev->member);
 	}
-	return cohort_nl_parse_node(nlh, node);
+	return 0;
 }

@@ -13,6 +13,7 @@
 #ifndef LIBCOHORT_H
 #define LIBCOHORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/cohort.h>
 
@@ -116,17 +117,123 @@ int cohort_node_set(struct cohort *c, const struct cohort_node *node);
  */
 int cohort_open_netlink(struct cohort **out);
 
+/* ---- Transport: node link settings, peers, members, ping, messages ---- */
+
+/* Counters of a link or a node (enum cohort_stats_attr, indexed by attr). */
+struct cohort_stats {
+	uint64_t v[COHORT_A_STATS_MAX + 1];
+};
+
+struct cohort_link_config {
+	uint32_t fields;	/* COHORT_LINK_F_*: which are set */
+	uint32_t listen_addr;	/* IPv4, network byte order */
+	uint16_t port;
+	uint32_t hb_interval_ms;
+	uint32_t hb_tolerance_ms;
+};
+
+enum cohort_link_field {
+	COHORT_LINK_F_ADDR	= 1U << 0,
+	COHORT_LINK_F_PORT	= 1U << 1,
+	COHORT_LINK_F_INTERVAL	= 1U << 2,
+	COHORT_LINK_F_TOLERANCE	= 1U << 3,
+};
+
+/* Read (all fields) and set (fields named) the node's transport settings. */
+int cohort_link_config_get(struct cohort *c, struct cohort_link_config *cfg,
+			   struct cohort_stats *node_stats);
+int cohort_link_config_set(struct cohort *c,
+			   const struct cohort_link_config *cfg);
+
+struct cohort_peer {
+	uint32_t id;
+	uint32_t addr;		/* IPv4, network byte order */
+	uint16_t port;		/* 0 on add: the default port */
+	uint8_t state;		/* enum cohort_link_state */
+	int64_t last_heard_ms;	/* -1: never */
+	struct cohort_stats stats;
+};
+
+int cohort_peer_add(struct cohort *c, uint32_t id, uint32_t addr,
+		    uint16_t port);
+int cohort_peer_del(struct cohort *c, uint32_t id);
+int cohort_peer_get(struct cohort *c, uint32_t id, struct cohort_peer *peer);
+/* All peers: *peers is malloc'ed (free() it), *n set. */
+int cohort_peer_list(struct cohort *c, struct cohort_peer **peers, size_t *n);
+
+struct cohort_member {
+	uint32_t id;
+	char name[COHORT_NAME_MAX];	/* "" if unknown */
+	uint8_t state;			/* enum cohort_member_state */
+	uint32_t next_hop;		/* 0: none */
+	uint32_t hops;
+};
+
+/* Every node known, self included: *members is malloc'ed, *n set. */
+int cohort_member_list(struct cohort *c, struct cohort_member **members,
+		       size_t *n);
+
+/*
+ * Round trip to node @dst through the overlay, in ns; waits at most
+ * @timeout_ms (-ETIMEDOUT). *hops (may be NULL) gets the reply's hop count.
+ */
+int cohort_ping(struct cohort *c, uint32_t dst, int timeout_ms,
+		uint64_t *rtt_ns, uint32_t *hops);
+
+/* Datagrams: bind a port on this node, send to (node, port), receive. */
+int cohort_msg_bind(struct cohort *c, uint32_t port);
+int cohort_msg_unbind(struct cohort *c, uint32_t port);
+int cohort_msg_send(struct cohort *c, uint32_t dst, uint32_t port,
+		    uint32_t src_port, const void *buf, size_t len);
+
+struct cohort_msg {
+	uint32_t src;			/* origin node */
+	uint32_t src_port;
+	uint32_t port;
+	uint32_t hops;
+	uint64_t lamport;		/* stamp of the last hop */
+	struct cohort_vector vclock;
+	size_t len;
+	uint8_t payload[COHORT_MSG_MAX];
+};
+
+/*
+ * Fd that is readable when messages for the bound ports are waiting (the
+ * socket that bound them), for the caller's own poll loop. Messages that
+ * arrived during other calls on @c are queued in the handle: call
+ * cohort_msg_recv(c, m, 0) until -EAGAIN before polling.
+ */
+int cohort_msg_fd(struct cohort *c);
+/*
+ * Next message; waits at most @timeout_ms (0: don't wait, -1: forever):
+ * -EAGAIN (0) or -ETIMEDOUT when none came; -ENOBUFS once after messages
+ * were lost to a full receive buffer (call again for the next one).
+ */
+int cohort_msg_recv(struct cohort *c, struct cohort_msg *msg, int timeout_ms);
+/* Ask the kernel for a larger receive buffer (root: beyond rmem_max). */
+int cohort_msg_set_rcvbuf(struct cohort *c, int bytes);
+
 /*
  * Events: cohort_events_subscribe() joins the "events" multicast group and
  * returns a pollable fd (the same one if called again; it stays owned by
  * the handle); cohort_event_next() reads one event without blocking
- * (-EAGAIN when none is queued) into *cmd (enum cohort_cmd) and, for
- * COHORT_CMD_NODE_NTF, *node (may be NULL; zeroed for other commands).
+ * (-EAGAIN when none is queued). ev->cmd says which member is filled:
+ * COHORT_CMD_NODE_NTF: node; COHORT_CMD_LINK_NTF: link (id and state);
+ * COHORT_CMD_MEMBER_NTF: member. Other commands: only cmd is set.
  * -ENOBUFS: events were lost to a receive buffer overrun, re-read the
  * state; -ENOTCONN: not subscribed.
  */
+struct cohort_event {
+	uint8_t cmd;		/* enum cohort_cmd */
+	union {
+		struct cohort_node node;
+		struct cohort_peer link;
+		struct cohort_member member;
+	};
+};
+
 int cohort_events_subscribe(struct cohort *c, int *fd);
-int cohort_event_next(struct cohort *c, uint8_t *cmd, struct cohort_node *node);
+int cohort_event_next(struct cohort *c, struct cohort_event *ev);
 
 #ifdef __cplusplus
 }

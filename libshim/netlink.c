@@ -1,81 +1,61 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * libcohort: the generic netlink family "cohort" (node state).
+ * libcohort: node state and transport settings (NODE_GET, NODE_SET), and
+ * the attribute parsers the other files share.
  *
- * The request socket is opened on the first netlink call of a handle, with
- * NETLINK_EXT_ACK enabled so that a kernel error arrives with its message;
- * the error callback copies that message into the handle for
- * cohort_errmsg() and keeps the errno exactly as the kernel sent it.
+ * Integer attributes whose width the ABI header leaves open (states, hop
+ * counts, times) are read at any width of 1, 2, 4 or 8 bytes.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/genl/genl.h>
-#include <netlink/genl/ctrl.h>
 
 #include "internal.h"
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK	270
-#endif
-
-/* One request in flight: what the callbacks need and what they found. */
-struct request {
-	struct cohort *c;
-	struct cohort_node *node;	/* reply destination, NULL if none */
-	int done;			/* ACK or error seen */
-	int err;			/* kernel errno (negative) */
-	int parse_err;			/* reply could not be parsed */
-};
-
-void cohort_nl_close(struct cohort *c)
+int cohort_attr_uint(const struct nlattr *a, uint64_t *v)
 {
-	nl_socket_free(c->nl);
-	c->nl = NULL;
-	c->family = 0;
+	const void *d = nla_data(a);
+
+	switch (nla_len(a)) {
+	case 1:
+		*v = *(const uint8_t *)d;
+		return 0;
+	case 2:
+		*v = *(const uint16_t *)d;
+		return 0;
+	case 4:
+		*v = *(const uint32_t *)d;
+		return 0;
+	case 8:
+		memcpy(v, d, sizeof(*v));
+		return 0;
+	}
+	return -EPROTO;
 }
 
-static int nl_open(struct cohort *c)
+int cohort_attr_u32(const struct nlattr *a, uint32_t *v)
 {
-	int one = 1, ret;
+	uint64_t x;
 
-	c->nl = nl_socket_alloc();
-	if (!c->nl)
-		return -ENOMEM;
-	ret = genl_connect(c->nl);
-	if (ret < 0)
-		return -cohort_nle_to_errno(ret);
-	/* Old kernels without extended acks still work, only less verbosely. */
-	setsockopt(nl_socket_get_fd(c->nl), SOL_NETLINK, NETLINK_EXT_ACK,
-		   &one, sizeof(one));
-	ret = genl_ctrl_resolve(c->nl, COHORT_GENL_NAME);
-	if (ret < 0) {
-		ret = -cohort_nle_to_errno(ret);
-		if (ret == -ENOENT)
-			cohort_set_errmsg(c,
-				"generic netlink family \"%s\" not found",
-				COHORT_GENL_NAME);
-		return ret;
-	}
-	c->family = ret;
+	if (cohort_attr_uint(a, &x) < 0 || x > UINT32_MAX)
+		return -EPROTO;
+	*v = x;
 	return 0;
 }
 
-/* Open the request socket and resolve the family once per handle. */
-int cohort_nl_ensure(struct cohort *c)
+int cohort_attr_name(const struct nlattr *a, char *name)
 {
-	int ret;
+	size_t len = strnlen(nla_data(a), nla_len(a));
 
-	if (c->nl)
-		return 0;
-	ret = nl_open(c);
-	if (ret < 0)
-		cohort_nl_close(c);
-	return ret;
+	if (len >= COHORT_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(name, nla_data(a), len);
+	name[len] = '\0';
+	return 0;
 }
 
 static const struct nla_policy vc_policy[COHORT_A_VC_MAX + 1] = {
@@ -83,7 +63,7 @@ static const struct nla_policy vc_policy[COHORT_A_VC_MAX + 1] = {
 	[COHORT_A_VC_COUNTER]	= { .type = NLA_U64 },
 };
 
-static int parse_vclock(struct nlattr *nest, struct cohort_vector *v)
+int cohort_parse_vclock(struct nlattr *nest, struct cohort_vector *v)
 {
 	struct nlattr *tb[COHORT_A_VC_MAX + 1];
 	struct nlattr *pos;
@@ -106,24 +86,35 @@ static int parse_vclock(struct nlattr *nest, struct cohort_vector *v)
 	return 0;
 }
 
-static const struct nla_policy node_policy[COHORT_A_NODE_MAX + 1] = {
-	[COHORT_A_NODE_ID]	= { .type = NLA_U32 },
-	[COHORT_A_NODE_NAME]	= { .type = NLA_STRING },
-	[COHORT_A_NODE_ACTORS]	= { .type = NLA_U32 },
-	[COHORT_A_NODE_LAMPORT]	= { .type = NLA_U64 },
-	[COHORT_A_NODE_VCLOCK]	= { .type = NLA_NESTED },
-};
-
-static int parse_name(struct nlattr *attr, char *name)
+/* Counters by attribute type; unknown (newer) counters are skipped. */
+int cohort_parse_stats(struct nlattr *nest, struct cohort_stats *st)
 {
-	size_t len = strnlen(nla_data(attr), nla_len(attr));
+	struct nlattr *pos;
+	int rem, type;
 
-	if (len >= COHORT_NAME_MAX)
-		return -ENAMETOOLONG;
-	memcpy(name, nla_data(attr), len);
-	name[len] = '\0';
+	memset(st, 0, sizeof(*st));
+	nla_for_each_nested(pos, nest, rem) {
+		type = nla_type(pos);
+		if (type <= COHORT_A_STATS_PAD || type > COHORT_A_STATS_MAX)
+			continue;
+		if (cohort_attr_uint(pos, &st->v[type]) < 0)
+			return -EPROTO;
+	}
 	return 0;
 }
+
+static const struct nla_policy node_policy[COHORT_A_NODE_MAX + 1] = {
+	[COHORT_A_NODE_ID]		= { .type = NLA_U32 },
+	[COHORT_A_NODE_NAME]		= { .type = NLA_STRING },
+	[COHORT_A_NODE_ACTORS]		= { .type = NLA_U32 },
+	[COHORT_A_NODE_LAMPORT]		= { .type = NLA_U64 },
+	[COHORT_A_NODE_VCLOCK]		= { .type = NLA_NESTED },
+	[COHORT_A_NODE_LISTEN_ADDR]	= { .type = NLA_U32 },
+	[COHORT_A_NODE_PORT]		= { .type = NLA_U16 },
+	[COHORT_A_NODE_HB_INTERVAL]	= { .type = NLA_U32 },
+	[COHORT_A_NODE_HB_TOLERANCE]	= { .type = NLA_U32 },
+	[COHORT_A_NODE_STATS]		= { .type = NLA_NESTED },
+};
 
 /* Fill @node from a NODE_GET reply or a NODE_NTF notification. */
 int cohort_nl_parse_node(struct nlmsghdr *nlh, struct cohort_node *node)
@@ -140,7 +131,7 @@ int cohort_nl_parse_node(struct nlmsghdr *nlh, struct cohort_node *node)
 			node->fields |= COHORT_NODE_F_ID;
 	}
 	if (tb[COHORT_A_NODE_NAME]) {
-		ret = parse_name(tb[COHORT_A_NODE_NAME], node->name);
+		ret = cohort_attr_name(tb[COHORT_A_NODE_NAME], node->name);
 		if (ret < 0)
 			return ret;
 		node->fields |= COHORT_NODE_F_NAME;
@@ -154,7 +145,7 @@ int cohort_nl_parse_node(struct nlmsghdr *nlh, struct cohort_node *node)
 		node->fields |= COHORT_NODE_F_LAMPORT;
 	}
 	if (tb[COHORT_A_NODE_VCLOCK]) {
-		ret = parse_vclock(tb[COHORT_A_NODE_VCLOCK], &node->vclock);
+		ret = cohort_parse_vclock(tb[COHORT_A_NODE_VCLOCK], &node->vclock);
 		if (ret < 0)
 			return ret;
 		node->fields |= COHORT_NODE_F_VCLOCK;
@@ -162,111 +153,9 @@ int cohort_nl_parse_node(struct nlmsghdr *nlh, struct cohort_node *node)
 	return 0;
 }
 
-/*
- * The extended ack TLVs follow the echoed request, which is cut down to its
- * header when the kernel sets NLM_F_CAPPED.
- */
-static void save_extack(struct cohort *c, struct nlmsgerr *e)
+static int node_reply(struct nlmsghdr *nlh, void *arg)
 {
-	struct nlmsghdr *nlh = (void *)((char *)e - NLMSG_HDRLEN);
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	size_t hlen = sizeof(*e), total;
-	struct nlattr *attrs;
-	char *msg;
-
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-		if (e->msg.nlmsg_len < NLMSG_HDRLEN)
-			return;
-		hlen += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	}
-	hlen = NLMSG_ALIGN(hlen);
-	total = nlh->nlmsg_len - NLMSG_HDRLEN;
-	if (hlen >= total)
-		return;
-	attrs = (struct nlattr *)((char *)e + hlen);
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, attrs, total - hlen, NULL) < 0 ||
-	    !tb[NLMSGERR_ATTR_MSG])
-		return;
-	msg = nla_data(tb[NLMSGERR_ATTR_MSG]);
-	cohort_set_errmsg(c, "%.*s",
-			  (int)strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG])),
-			  msg);
-}
-
-static int err_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	struct request *r = arg;
-
-	r->err = e->error < 0 ? e->error : -e->error;
-	if (!r->err)
-		r->err = -EPROTO;
-	save_extack(r->c, e);
-	r->done = 1;
-	return NL_STOP;
-}
-
-static int ack_cb(struct nl_msg *msg, void *arg)
-{
-	struct request *r = arg;
-
-	r->done = 1;
-	return NL_STOP;
-}
-
-static int valid_cb(struct nl_msg *msg, void *arg)
-{
-	struct request *r = arg;
-	int ret;
-
-	if (!r->node)
-		return NL_OK;
-	ret = cohort_nl_parse_node(nlmsg_hdr(msg), r->node);
-	if (ret < 0 && !r->parse_err)
-		r->parse_err = ret;
-	return NL_OK;
-}
-
-/* Send @msg and read replies until the kernel acks or refuses it. */
-static int transact(struct cohort *c, struct nl_msg *msg,
-		    struct cohort_node *node)
-{
-	struct request r = { .c = c, .node = node };
-	struct nl_cb *cb;
-	int ret;
-
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &r);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &r);
-	nl_cb_err(cb, NL_CB_CUSTOM, err_cb, &r);
-
-	ret = nl_send_auto(c->nl, msg);
-	while (ret >= 0 && !r.done)
-		ret = nl_recvmsgs(c->nl, cb);
-	nl_cb_put(cb);
-
-	if (r.err)
-		return r.err;
-	if (ret < 0)
-		return -cohort_nle_to_errno(ret);
-	return r.parse_err;
-}
-
-static struct nl_msg *new_request(struct cohort *c, uint8_t cmd)
-{
-	struct nl_msg *msg = nlmsg_alloc();
-
-	if (!msg)
-		return NULL;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0, 0, cmd,
-			 COHORT_GENL_VERSION)) {
-		nlmsg_free(msg);
-		return NULL;
-	}
-	return msg;
+	return cohort_nl_parse_node(nlh, arg);
 }
 
 COHORT_API int cohort_node_get(struct cohort *c, struct cohort_node *node)
@@ -280,13 +169,11 @@ COHORT_API int cohort_node_get(struct cohort *c, struct cohort_node *node)
 	ret = cohort_nl_ensure(c);
 	if (ret < 0)
 		return ret;
-	msg = new_request(c, COHORT_CMD_NODE_GET);
+	msg = cohort_nl_new(c, COHORT_CMD_NODE_GET);
 	if (!msg)
 		return -ENOMEM;
 	memset(node, 0, sizeof(*node));
-	ret = transact(c, msg, node);
-	nlmsg_free(msg);
-	return ret;
+	return cohort_nl_do(c, msg, node_reply, node);
 }
 
 static int check_set(struct cohort *c, const struct cohort_node *node)
@@ -321,9 +208,34 @@ static int put_set_attrs(struct nl_msg *msg, const struct cohort_node *node)
 	return 0;
 }
 
-COHORT_API int cohort_node_set(struct cohort *c, const struct cohort_node *node)
+/* Send a NODE_SET built by @put. */
+static int node_set(struct cohort *c, const void *what,
+		    int (*put)(struct nl_msg *msg, const void *what))
 {
 	struct nl_msg *msg;
+	int ret;
+
+	ret = cohort_nl_ensure(c);
+	if (ret < 0)
+		return ret;
+	msg = cohort_nl_new(c, COHORT_CMD_NODE_SET);
+	if (!msg)
+		return -ENOMEM;
+	ret = put(msg, what);
+	if (ret < 0) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return cohort_nl_do(c, msg, NULL, NULL);
+}
+
+static int put_node(struct nl_msg *msg, const void *what)
+{
+	return put_set_attrs(msg, what);
+}
+
+COHORT_API int cohort_node_set(struct cohort *c, const struct cohort_node *node)
+{
 	int ret;
 
 	if (!c || !node)
@@ -332,15 +244,103 @@ COHORT_API int cohort_node_set(struct cohort *c, const struct cohort_node *node)
 	ret = check_set(c, node);
 	if (ret < 0)
 		return ret;
+	return node_set(c, node, put_node);
+}
+
+/* ---- transport settings: the same NODE_GET/NODE_SET ---- */
+
+struct config_reply {
+	struct cohort_link_config *cfg;
+	struct cohort_stats *stats;
+};
+
+static int config_reply(struct nlmsghdr *nlh, void *arg)
+{
+	struct config_reply *r = arg;
+	struct nlattr *tb[COHORT_A_NODE_MAX + 1];
+	struct cohort_link_config *cfg = r->cfg;
+
+	if (genlmsg_parse(nlh, 0, tb, COHORT_A_NODE_MAX, node_policy) < 0)
+		return -EPROTO;
+	if (tb[COHORT_A_NODE_LISTEN_ADDR]) {
+		memcpy(&cfg->listen_addr, nla_data(tb[COHORT_A_NODE_LISTEN_ADDR]),
+		       sizeof(cfg->listen_addr));
+		cfg->fields |= COHORT_LINK_F_ADDR;
+	}
+	if (tb[COHORT_A_NODE_PORT]) {
+		cfg->port = nla_get_u16(tb[COHORT_A_NODE_PORT]);
+		cfg->fields |= COHORT_LINK_F_PORT;
+	}
+	if (tb[COHORT_A_NODE_HB_INTERVAL]) {
+		cfg->hb_interval_ms = nla_get_u32(tb[COHORT_A_NODE_HB_INTERVAL]);
+		cfg->fields |= COHORT_LINK_F_INTERVAL;
+	}
+	if (tb[COHORT_A_NODE_HB_TOLERANCE]) {
+		cfg->hb_tolerance_ms = nla_get_u32(tb[COHORT_A_NODE_HB_TOLERANCE]);
+		cfg->fields |= COHORT_LINK_F_TOLERANCE;
+	}
+	if (r->stats && tb[COHORT_A_NODE_STATS])
+		return cohort_parse_stats(tb[COHORT_A_NODE_STATS], r->stats);
+	return 0;
+}
+
+COHORT_API int cohort_link_config_get(struct cohort *c,
+				      struct cohort_link_config *cfg,
+				      struct cohort_stats *node_stats)
+{
+	struct config_reply r = { .cfg = cfg, .stats = node_stats };
+	struct nl_msg *msg;
+	int ret;
+
+	if (!c || !cfg)
+		return -EINVAL;
+	cohort_clear_errmsg(c);
+	memset(cfg, 0, sizeof(*cfg));
+	if (node_stats)
+		memset(node_stats, 0, sizeof(*node_stats));
 	ret = cohort_nl_ensure(c);
 	if (ret < 0)
 		return ret;
-	msg = new_request(c, COHORT_CMD_NODE_SET);
+	msg = cohort_nl_new(c, COHORT_CMD_NODE_GET);
 	if (!msg)
 		return -ENOMEM;
-	ret = put_set_attrs(msg, node);
-	if (!ret)
-		ret = transact(c, msg, NULL);
-	nlmsg_free(msg);
-	return ret;
+	return cohort_nl_do(c, msg, config_reply, &r);
+}
+
+static int put_config(struct nl_msg *msg, const void *what)
+{
+	const struct cohort_link_config *cfg = what;
+
+	if ((cfg->fields & COHORT_LINK_F_ADDR) &&
+	    nla_put(msg, COHORT_A_NODE_LISTEN_ADDR, sizeof(cfg->listen_addr),
+		    &cfg->listen_addr) < 0)
+		return -EMSGSIZE;
+	if ((cfg->fields & COHORT_LINK_F_PORT) &&
+	    nla_put_u16(msg, COHORT_A_NODE_PORT, cfg->port) < 0)
+		return -EMSGSIZE;
+	if ((cfg->fields & COHORT_LINK_F_INTERVAL) &&
+	    nla_put_u32(msg, COHORT_A_NODE_HB_INTERVAL, cfg->hb_interval_ms) < 0)
+		return -EMSGSIZE;
+	if ((cfg->fields & COHORT_LINK_F_TOLERANCE) &&
+	    nla_put_u32(msg, COHORT_A_NODE_HB_TOLERANCE,
+			cfg->hb_tolerance_ms) < 0)
+		return -EMSGSIZE;
+	return 0;
+}
+
+COHORT_API int cohort_link_config_set(struct cohort *c,
+				      const struct cohort_link_config *cfg)
+{
+	const uint32_t known = COHORT_LINK_F_ADDR | COHORT_LINK_F_PORT |
+			       COHORT_LINK_F_INTERVAL | COHORT_LINK_F_TOLERANCE;
+
+	if (!c || !cfg)
+		return -EINVAL;
+	cohort_clear_errmsg(c);
+	if (!cfg->fields || (cfg->fields & ~known)) {
+		cohort_set_errmsg(c, cfg->fields ? "unknown field in cfg->fields"
+						 : "nothing to set");
+		return -EINVAL;
+	}
+	return node_set(c, cfg, put_config);
 }

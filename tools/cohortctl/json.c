@@ -7,6 +7,7 @@
  * when the top-level object or array closes. With -p the output is indented.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cohortctl.h"
 
@@ -24,11 +25,13 @@ static void indent(void)
 		fputs("    ", stdout);
 }
 
-static void put_string(const char *s)
+static void put_bytes(const unsigned char *s, size_t len)
 {
+	size_t i;
+
 	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = *s;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = s[i];
 
 		if (ch == '"' || ch == '\\')
 			printf("\\%c", ch);
@@ -36,12 +39,17 @@ static void put_string(const char *s)
 			fputs("\\n", stdout);
 		else if (ch == '\t')
 			fputs("\\t", stdout);
-		else if (ch < 0x20)
+		else if (ch < 0x20 || ch >= 0x7f)
 			printf("\\u%04x", ch);
 		else
 			putchar(ch);
 	}
 	putchar('"');
+}
+
+static void put_string(const char *s)
+{
+	put_bytes((const unsigned char *)s, strlen(s));
 }
 
 /* Separator, indentation and key before a value. */
@@ -114,4 +122,24 @@ void json_str(const char *key, const char *s)
 {
 	begin_value(key);
 	put_string(s);
+}
+
+void json_null(const char *key)
+{
+	begin_value(key);
+	fputs("null", stdout);
+}
+
+/* Milliseconds and percentages: three decimals are plenty. */
+void json_double(const char *key, double v)
+{
+	begin_value(key);
+	printf("%.3f", v);
+}
+
+/* Bytes as a string; bytes outside printable ASCII become \u00XX. */
+void json_bytes(const char *key, const void *buf, size_t len)
+{
+	begin_value(key);
+	put_bytes(buf, len);
 }

@@ -7,6 +7,7 @@
  * Exit status: 0 on success, 1 for usage and kernel errors, 2 when the
  * cohort generic netlink family is missing (module not loaded).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -18,14 +19,17 @@
 
 bool json_out;
 bool pretty_out;
+bool stats_out;
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cohortctl [ OPTIONS ] OBJECT { COMMAND | help }\n"
 		"       cohortctl { -V[ersion] | help }\n"
-		"where  OBJECT := { node | monitor }\n"
-		"       OPTIONS := { -j[son] | -p[retty] | -V[ersion] | -h[elp] }\n");
+		"where  OBJECT := { node | peer | link | member | route | ping | msg |\n"
+		"                   monitor }\n"
+		"       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -V[ersion] |\n"
+		"                    -h[elp] }\n");
 }
 
 /* iproute2 style: @arg is a non-empty abbreviation of @word. */
@@ -50,6 +54,33 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+/* -s, --stats, -statistics, as iproute2 accepts after the object too. */
+bool is_stats_opt(const char *arg)
+{
+	if (!strcmp(arg, "-s") || !strcmp(arg, "--stats"))
+		return true;
+	return arg[0] == '-' && arg[1] && matches(arg + 1, "statistics");
+}
+
+/* A dotted quad into network byte order. */
+int parse_ipv4(const char *s, uint32_t *addr)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*addr = a.s_addr;
+	return 0;
+}
+
+/* @buf holds at least INET_ADDRSTRLEN bytes. */
+const char *fmt_ipv4(uint32_t addr, char *buf)
+{
+	struct in_addr a = { .s_addr = addr };
+
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
 int usage_error(const char *fmt, ...)
@@ -105,6 +136,12 @@ static const struct object {
 	int (*fn)(int argc, char **argv);
 } objects[] = {
 	{ "node",	do_node },
+	{ "peer",	do_peer },
+	{ "link",	do_link },
+	{ "member",	do_member },
+	{ "route",	do_route },
+	{ "ping",	do_ping },
+	{ "msg",	do_msg },
 	{ "monitor",	do_monitor },
 	{ "help",	do_help },
 };
@@ -123,6 +160,8 @@ static int dispatch(int argc, char **argv)
 static const struct option long_opts[] = {
 	{ "json",	no_argument,	NULL,	'j' },
 	{ "pretty",	no_argument,	NULL,	'p' },
+	{ "stats",	no_argument,	NULL,	's' },
+	{ "statistics",	no_argument,	NULL,	's' },
 	{ "version",	no_argument,	NULL,	'V' },
 	{ "help",	no_argument,	NULL,	'h' },
 	{ NULL,		0,		NULL,	0 },
@@ -133,7 +172,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	/* '+': options end at the object, so "monitor -c N" reaches it. */
-	while ((opt = getopt_long(argc, argv, "+jpVh", long_opts,
+	while ((opt = getopt_long(argc, argv, "+jpsVh", long_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'j':
@@ -141,6 +180,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			pretty_out = true;
+			break;
+		case 's':
+			stats_out = true;
 			break;
 		case 'V':
 			printf("cohortctl %s\n", COHORT_VERSION);

@@ -4,6 +4,10 @@
  *
  *   cohortctl [ -j ] monitor [ -c COUNT ]
  *
+ *   node id 1 name a
+ *   link 2 state up
+ *   member 4 state reachable next-hop 2 hops 2
+ *
  * Runs until SIGINT or SIGTERM, or until COUNT events were printed. Signals
  * are blocked except while waiting in ppoll(), so a signal is never lost
  * between the check of the stop flag and the wait.
@@ -50,24 +54,36 @@ static int parse_args(int argc, char **argv, uint32_t *count)
 	return 0;
 }
 
-static void print_event(uint8_t cmd, const struct cohort_node *n)
+static void print_event(const struct cohort_event *ev)
 {
-	if (cmd != COHORT_CMD_NODE_NTF) {
+	const struct cohort_node *n = &ev->node;
+
+	switch (ev->cmd) {
+	case COHORT_CMD_NODE_NTF:
+		if (json_out) {
+			node_print_json(n, "node");
+		} else {
+			printf("node id %u", n->id);
+			if (n->fields & COHORT_NODE_F_NAME)
+				printf(" name %s", n->name);
+			putchar('\n');
+		}
+		break;
+	case COHORT_CMD_LINK_NTF:
+		link_event_print(&ev->link);
+		break;
+	case COHORT_CMD_MEMBER_NTF:
+		member_event_print(&ev->member);
+		break;
+	default:
 		if (json_out) {
 			json_obj_open(NULL);
 			json_str("event", "unknown");
-			json_u64("cmd", cmd);
+			json_u64("cmd", ev->cmd);
 			json_obj_close();
 		} else {
-			printf("event cmd %u\n", cmd);
+			printf("event cmd %u\n", ev->cmd);
 		}
-	} else if (json_out) {
-		node_print_json(n, "node");
-	} else {
-		printf("node id %u", n->id);
-		if (n->fields & COHORT_NODE_F_NAME)
-			printf(" name %s", n->name);
-		putchar('\n');
 	}
 	fflush(stdout);
 }
@@ -91,12 +107,11 @@ static void setup_signals(sigset_t *waitmask)
 /* Print queued events; returns 0 once the queue is empty or COUNT reached. */
 static int drain(struct cohort *c, uint32_t count, uint32_t *seen)
 {
-	struct cohort_node node;
-	uint8_t cmd;
+	static struct cohort_event ev;
 	int ret;
 
 	while (!stop && (!count || *seen < count)) {
-		ret = cohort_event_next(c, &cmd, &node);
+		ret = cohort_event_next(c, &ev);
 		if (ret == -EAGAIN)
 			return 0;
 		if (ret == -ENOBUFS) {
@@ -105,7 +120,7 @@ static int drain(struct cohort *c, uint32_t count, uint32_t *seen)
 		}
 		if (ret < 0)
 			return ret;
-		print_event(cmd, &node);
+		print_event(&ev);
 		(*seen)++;
 	}
 	return 0;
