@@ -548,12 +548,12 @@ static bool wait_node_event(struct cohort *ev, int fd, uint32_t id,
 			    const char *name, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct cohort_node n;
-	uint8_t cmd;
+	static struct cohort_event e;
+	const struct cohort_node *n = &e.node;
 	int ret;
 
 	for (;;) {
-		ret = cohort_event_next(ev, &cmd, &n);
+		ret = cohort_event_next(ev, &e);
 		if (ret == -EAGAIN) {
 			/* poll() returning 0 means the time is up. */
 			if (poll(&p, 1, ms) <= 0)
@@ -562,8 +562,8 @@ static bool wait_node_event(struct cohort *ev, int fd, uint32_t id,
 		}
 		if (ret)
 			return false;
-		if (cmd == COHORT_CMD_NODE_NTF && (n.fields & COHORT_NODE_F_ID) &&
-		    n.id == id && !strcmp(n.name, name))
+		if (e.cmd == COHORT_CMD_NODE_NTF && (n->fields & COHORT_NODE_F_ID) &&
+		    n->id == id && !strcmp(n->name, name))
 			return true;
 	}
 }

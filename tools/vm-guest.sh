@@ -68,7 +68,7 @@ run_check() {
 		[ -x "$t" ] && run_prog "$(basename "$t")" "$t"
 	done
 	for t in "$top"/selftests/*.sh; do
-		case "$(basename "$t")" in uapi_abi.sh|ktap.sh) continue ;; esac
+		case "$(basename "$t")" in uapi_abi.sh|ktap.sh|lib_*.sh) continue ;; esac
 		run_prog "$(basename "$t")" "$t"
 	done
 	rmmod cohort
@@ -83,6 +83,7 @@ dmesg -C
 case "$mode" in
 check)	run_check ;;
 demo)	load && "$top/tools/demo.sh" >&3 2>&1; rmmod cohort ;;
+bench)	load && "$top/tools/bench.sh" >&3 2>&1; rmmod cohort ;;
 *)	echo "unknown mode $mode" >&3 ;;
 esac
 dmesg >"$out/dmesg.log"
