@@ -1,44 +1,75 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The demo cluster, run inside the VM (make demo): two nodes in two network
-# namespaces joined by a veth pair, and two processes on them exchanging
-# messages stamped with Lamport and vector clocks.
+# The demo cluster, run inside the VM (make demo): three nodes in three
+# network namespaces in a line, two processes exchanging messages stamped
+# with Lamport and vector clocks, then the cohort transport at work:
+# links, membership, routes, ping and a message across two hops.
 #
-#   [ cohort-demo-a: node 1 "alpha" ]        [ cohort-demo-b: node 2 "beta" ]
-#        veth-a 198.18.0.1/24  <----------->  veth-b 198.18.0.2/24
-#        cohort-clockdemo ping                 cohort-clockdemo serve
+#   [ demo-a: node 1 "alpha" ]    [ demo-b: node 2 "beta" ]    [ demo-c: node 3 "gamma" ]
+#     veth-a 198.18.0.1/24 <------> veth-b 198.18.0.2/24
+#                                   veth-bc 198.18.1.2/24 <----> veth-c 198.18.1.3/24
 set -eu
 build=${COHORT_BUILD:?}
 A=cohort-demo-a
 B=cohort-demo-b
+C=cohort-demo-c
+ctl() { local ns=$1; shift; ip netns exec "$ns" "$build/cohortctl" "$@"; }
 
 cleanup() {
-	ip netns del $A 2>/dev/null || true
-	ip netns del $B 2>/dev/null || true
+	for ns in $A $B $C; do ip netns del "$ns" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
-ip netns add $A
-ip netns add $B
+for ns in $A $B $C; do ip netns add "$ns"; done
 ip link add veth-a netns $A type veth peer name veth-b netns $B
+ip link add veth-bc netns $B type veth peer name veth-c netns $C
 ip -n $A addr add 198.18.0.1/24 dev veth-a
 ip -n $B addr add 198.18.0.2/24 dev veth-b
-ip -n $A link set veth-a up
-ip -n $B link set veth-b up
+ip -n $B addr add 198.18.1.2/24 dev veth-bc
+ip -n $C addr add 198.18.1.3/24 dev veth-c
+for dev in "$A veth-a" "$B veth-b" "$B veth-bc" "$C veth-c"; do
+	set -- $dev
+	ip -n "$1" link set "$2" up
+done
 
-ip netns exec $A "$build/cohortctl" node set id 1 name alpha
-ip netns exec $B "$build/cohortctl" node set id 2 name beta
+ctl $A node set id 1 name alpha
+ctl $B node set id 2 name beta
+ctl $C node set id 3 name gamma
 echo "== nodes"
-ip netns exec $A "$build/cohortctl" node show
-ip netns exec $B "$build/cohortctl" node show
+for ns in $A $B $C; do ctl "$ns" node show; done
 
-echo "== ping-pong with Lamport and vector clocks (actor ids in hex: node<<32 | n)"
+echo "== ping-pong between processes with Lamport and vector clocks"
+echo "   (actor ids in hex: node << 32 | number)"
 ip netns exec $B "$build/cohort-clockdemo" serve 7000 4 &
 pong=$!
 sleep 1
 ip netns exec $A "$build/cohort-clockdemo" ping 198.18.0.2 7000 4
 wait $pong
 
-echo "== the nodes after the demo (two actors came and went)"
-ip netns exec $A "$build/cohortctl" -j node show
-ip netns exec $B "$build/cohortctl" -j node show
+echo "== the overlay: each node knows only its neighbours"
+ctl $A peer add id 2 addr 198.18.0.2
+ctl $B peer add id 1 addr 198.18.0.1
+ctl $B peer add id 3 addr 198.18.1.3
+ctl $C peer add id 2 addr 198.18.1.2
+for _ in $(seq 100); do
+	ctl $A -j route show | grep -q '"dst":3' && break
+	sleep 0.1
+done
+echo "-- links of beta"
+ctl $B link show
+echo "-- members and routes as alpha sees them"
+ctl $A member show
+ctl $A route show
+
+echo "== ping gamma from alpha, through beta"
+ctl $A ping 3 -c 3 -i 100
+
+echo "== a message from alpha to port 9 on gamma, stamped hop by hop"
+ctl $C msg recv 9 -c 1 -W 5000 &
+recv=$!
+sleep 1
+ctl $A msg send 3 9 "hello from alpha"
+wait $recv
+echo "-- node clocks afterwards (the message was a send on alpha, a"
+echo "   receive and a send on beta, a receive on gamma)"
+for ns in $A $B $C; do ctl "$ns" -j node show; done
