@@ -85,23 +85,25 @@ static u32 vc_room(struct cohort_transport *tp)
 
 /*
  * Build a routed frame: header, routed header, stamps, then @body and
- * @payload. The frame is sized for the largest vector and trimmed.
+ * @payload. Frames a user originates are charged to it (@gfp).
  */
 static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
 					 u32 dst, u8 hops, u8 kind,
 					 const void *body, u32 body_len,
-					 const void *payload, u32 plen)
+					 const void *payload, u32 plen,
+					 gfp_t gfp)
 {
 	struct cohort_wire_routed *r;
 	struct cohort_wire_vc *vc;
 	struct cohort_frame *f;
 	u32 vc_len, len;
+	int err;
 	u8 *p;
 
 	f = cohort_frame_alloc(ROUTED_LEN + vc_room(tp) * sizeof(*vc) +
-			       body_len + plen, GFP_KERNEL);
+			       body_len + plen, gfp);
 	if (!f)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	r = (void *)(f->data + sizeof(struct cohort_wire_hdr));
 	vc = (void *)(r + 1);
 	r->src = cpu_to_be32(src);
@@ -109,9 +111,10 @@ static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
 	r->hops = hops;
 	r->kind = kind;
 	r->reserved = 0;
-	if (stamp(tp, r, vc)) {
-		kfree(f);
-		return NULL;
+	err = stamp(tp, r, vc);
+	if (err) {
+		cohort_frame_free(f);
+		return ERR_PTR(err);
 	}
 	vc_len = be16_to_cpu(r->vc_len);
 	p = (u8 *)(vc + vc_len);
@@ -132,14 +135,14 @@ static int routed_send(struct cohort_transport *tp, u32 dst,
 
 	if (!hop) {
 		tp->stats[COHORT_A_STATS_NO_ROUTE]++;
-		kfree(f);
+		cohort_frame_free(f);
 		return -EHOSTUNREACH;
 	}
 	return cohort_link_send(hop, f, relay);
 }
 
 /* Stamps of the frame: r->lamport and tp->vc_in[0..vc_len). */
-static void msg_deliver(struct cohort_transport *tp, u32 src,
+static void msg_deliver(struct cohort_transport *tp, u32 src, u32 hops,
 			const struct cohort_wire_routed *r, u32 vc_len,
 			const struct cohort_wire_msg *m, const void *payload,
 			u32 plen)
@@ -150,7 +153,7 @@ static void msg_deliver(struct cohort_transport *tp, u32 src,
 		.src = src,
 		.src_port = be32_to_cpu(m->src_port),
 		.port = port,
-		.hops = r->hops + 1,
+		.hops = hops,
 		.lamport = be64_to_cpu(r->lamport),
 		.vc = tp->vc_in,
 		.vc_len = vc_len,
@@ -172,23 +175,36 @@ static void msg_deliver(struct cohort_transport *tp, u32 src,
 		  COHORT_A_STATS_MSG_DELIVERED]++;
 }
 
-static void ping_answer(struct cohort_transport *tp, u32 src,
-			const struct cohort_wire_routed *r,
-			const struct cohort_wire_ping *p)
+/* Answer a PING; match a PONG with the ping we sent, or refuse it. */
+static int ping_answer(struct cohort_transport *tp, u32 src,
+		       const struct cohort_wire_routed *r,
+		       const struct cohort_wire_ping *p)
 {
+	u64 cookie = be64_to_cpu(p->cookie);
 	struct cohort_frame *f;
+	int i;
 
+	if (p->reserved[0] || p->reserved[1])
+		return -EINVAL;
 	if (r->kind == COHORT_WIRE_PING) {
 		f = routed_build(tp, tp->self, src, 0, COHORT_WIRE_PONG, p,
-				 sizeof(*p), NULL, 0);
-		if (f)
+				 sizeof(*p), NULL, 0, GFP_KERNEL);
+		if (!IS_ERR(f))
 			routed_send(tp, src, f, true);
-		return;
+		return 0;
 	}
-	cohort_genl_ping_reply(tp, be32_to_cpu(p->nl_portid), src,
-			       be64_to_cpu(p->cookie),
-			       ktime_get_ns() - be64_to_cpu(p->sent_ns),
-			       r->hops + 1);
+	for (i = 0; i < COHORT_PINGS_MAX; i++) {
+		struct cohort_ping_out *out = &tp->pings[i];
+
+		if (out->portid && out->cookie == cookie && out->dst == src) {
+			cohort_genl_ping_reply(tp, out->portid, src, cookie,
+					       ktime_get_ns() - out->sent_ns,
+					       r->hops + 1);
+			out->portid = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* The body after the stamps must be exactly what @kind carries. */
@@ -230,8 +246,8 @@ static void relay(struct cohort_transport *tp, const struct cohort_wire_routed *
 		return;
 	}
 	f = routed_build(tp, src, dst, r->hops + 1, r->kind, body, body_len,
-			 NULL, 0);
-	if (f && !routed_send(tp, dst, f, true))
+			 NULL, 0, GFP_KERNEL);
+	if (!IS_ERR(f) && !routed_send(tp, dst, f, true))
 		tp->stats[COHORT_A_STATS_FORWARDED]++;
 }
 
@@ -265,12 +281,11 @@ int cohort_dgram_rx(struct cohort_transport *tp, struct cohort_peer *from,
 		relay(tp, r, src, dst, body, body_len);
 		return 0;
 	}
-	if (r->kind == COHORT_WIRE_MSG)
-		msg_deliver(tp, src, r, n, (const void *)body,
-			    body + sizeof(struct cohort_wire_msg),
-			    body_len - sizeof(struct cohort_wire_msg));
-	else
-		ping_answer(tp, src, r, (const void *)body);
+	if (r->kind != COHORT_WIRE_MSG)
+		return ping_answer(tp, src, r, (const void *)body);
+	msg_deliver(tp, src, r->hops + 1, r, n, (const void *)body,
+		    body + sizeof(struct cohort_wire_msg),
+		    body_len - sizeof(struct cohort_wire_msg));
 	return 0;
 }
 
@@ -298,7 +313,7 @@ static int local_send(struct cohort_transport *tp,
 		      u32 plen)
 {
 	struct cohort_clocks *c = &tp->node->clocks;
-	struct cohort_wire_routed r = { .hops = 0 };
+	struct cohort_wire_routed r = {};
 	u32 n;
 
 	if (node_clock_event(tp, COHORT_CLOCK_SEND, 0, NULL, 0))
@@ -311,7 +326,7 @@ static int local_send(struct cohort_transport *tp,
 	if (node_clock_event(tp, COHORT_CLOCK_RECV, be64_to_cpu(r.lamport),
 			     tp->vc_in, n))
 		return -EOVERFLOW;
-	msg_deliver(tp, tp->self, &r, n, m, payload, plen);
+	msg_deliver(tp, tp->self, 0, &r, n, m, payload, plen);
 	return 0;
 }
 
@@ -333,19 +348,17 @@ int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
 	if (err)
 		return err;
 	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_MSG, &m, sizeof(m),
-			 payload, plen);
-	if (!f)
-		return -ENOMEM;
+			 payload, plen, GFP_KERNEL_ACCOUNT);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
 	return routed_send(tp, dst, f, false);
 }
 
 int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 		      u32 nl_portid)
 {
-	struct cohort_wire_ping p = {
-		.cookie = cpu_to_be64(cookie),
-		.nl_portid = cpu_to_be32(nl_portid),
-	};
+	struct cohort_wire_ping p = { .cookie = cpu_to_be64(cookie) };
+	struct cohort_ping_out *out;
 	struct cohort_frame *f;
 	int err;
 
@@ -354,11 +367,16 @@ int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 	err = first_hop_ready(tp, dst, sizeof(p));
 	if (err)
 		return err;
-	p.sent_ns = cpu_to_be64(ktime_get_ns());
 	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_PING, &p, sizeof(p),
-			 NULL, 0);
-	if (!f)
-		return -ENOMEM;
+			 NULL, 0, GFP_KERNEL_ACCOUNT);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	/* Outstanding pings live in a ring: the oldest gives way. */
+	out = &tp->pings[tp->ping_next++ % COHORT_PINGS_MAX];
+	out->cookie = cookie;
+	out->dst = dst;
+	out->portid = nl_portid;
+	out->sent_ns = ktime_get_ns();
 	return routed_send(tp, dst, f, false);
 }
 

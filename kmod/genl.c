@@ -9,7 +9,6 @@
  * is multicast before they are dropped, so listeners see changes in order.
  * Nothing here waits for the network: pings answer later, by unicast.
  */
-#include <linux/ctype.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <net/genetlink.h>
@@ -224,18 +223,11 @@ static int node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* ASCII only: the kernel's isalnum() also accepts Latin-1 letters. */
-static bool node_name_char_ok(char c)
-{
-	return isascii(c) && (isalnum(c) || c == '.' || c == '_' || c == '-');
-}
-
 static int check_node_name(const struct nlattr *attr,
 			   struct netlink_ext_ack *extack)
 {
 	const char *name = nla_data(attr);
 	size_t len = strnlen(name, nla_len(attr));
-	size_t i;
 
 	if (len + 1 != nla_len(attr)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
@@ -247,12 +239,10 @@ static int check_node_name(const struct nlattr *attr,
 				    "node name must be 1 to 63 bytes long");
 		return -EINVAL;
 	}
-	for (i = 0; i < len; i++) {
-		if (!node_name_char_ok(name[i])) {
-			NL_SET_ERR_MSG_ATTR(extack, attr,
-					    "node name may contain only letters, digits, '.', '_' and '-'");
-			return -EINVAL;
-		}
+	if (!cohort_node_name_valid(name)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "node name may contain only letters, digits, '.', '_' and '-'");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -394,7 +384,7 @@ static int fill_peer(struct sk_buff *skb, struct cohort_peer *peer,
 	peer->stats[COHORT_A_STATS_QUEUED] = peer->txq_frames;
 	if (nla_put_be32(skb, COHORT_A_PEER_ADDR, peer->addr) ||
 	    nla_put_u16(skb, COHORT_A_PEER_PORT, peer->port) ||
-	    (peer->last_heard &&
+	    (peer->heard &&
 	     nla_put_u32(skb, COHORT_A_PEER_LAST_HEARD,
 			 jiffies_to_msecs(jiffies - peer->last_heard))) ||
 	    put_stats(skb, COHORT_A_PEER_STATS, peer->stats,
@@ -632,28 +622,68 @@ static int msg_unbind_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* How many of a batch went out, when not all did. */
+static int msg_send_reply(struct genl_info *info, u32 count)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &cohort_genl_family, 0,
+				COHORT_CMD_MSG_SEND);
+	if (!hdr || nla_put_u32(msg, COHORT_A_MSG_COUNT, count)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/*
+ * Every PAYLOAD attribute is one message, queued in order until one cannot
+ * be: the first failure is the error if nothing went, else the reply says
+ * how many did, so a caller retries exactly the rest.
+ */
 static int msg_send_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct cohort_node *node = cohort_node_get(genl_info_net(info));
-	struct cohort_transport *tp = &node->tp;
+	struct cohort_transport *tp =
+		&cohort_node_get(genl_info_net(info))->tp;
 	struct nlattr **a = info->attrs;
-	struct nlattr *payload = a[COHORT_A_MSG_PAYLOAD];
-	u32 src_port = 0;
-	int err;
+	u32 dst, port, src_port = 0, count = 0, total = 0;
+	struct nlattr *nla;
+	int rem, err = 0;
 
 	if (GENL_REQ_ATTR_CHECK(info, COHORT_A_MSG_DST) ||
 	    GENL_REQ_ATTR_CHECK(info, COHORT_A_MSG_PORT))
 		return -EINVAL;
+	dst = nla_get_u32(a[COHORT_A_MSG_DST]);
+	port = nla_get_u32(a[COHORT_A_MSG_PORT]);
 	if (a[COHORT_A_MSG_SRC_PORT])
 		src_port = nla_get_u32(a[COHORT_A_MSG_SRC_PORT]);
+
 	mutex_lock(&tp->lock);
-	err = tp->self ?
-	      cohort_dgram_send(tp, nla_get_u32(a[COHORT_A_MSG_DST]),
-				nla_get_u32(a[COHORT_A_MSG_PORT]), src_port,
-				payload ? nla_data(payload) : NULL,
-				payload ? nla_len(payload) : 0) :
-	      -EHOSTUNREACH;
+	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(nla) != COHORT_A_MSG_PAYLOAD)
+			continue;
+		total++;
+		if (err)
+			continue;
+		err = tp->self ? cohort_dgram_send(tp, dst, port, src_port,
+						   nla_data(nla),
+						   nla_len(nla)) :
+				 -EHOSTUNREACH;
+		if (!err)
+			count++;
+	}
+	if (!total)	/* an empty message */
+		err = tp->self ? cohort_dgram_send(tp, dst, port, src_port,
+						   NULL, 0) : -EHOSTUNREACH;
 	mutex_unlock(&tp->lock);
+
+	if (err && count)
+		return msg_send_reply(info, count);
 	if (err == -EHOSTUNREACH)
 		NL_SET_ERR_MSG_ATTR(info->extack, a[COHORT_A_MSG_DST],
 				    "no route to the destination node");

@@ -3,6 +3,7 @@
  * Per-network-namespace node state: identity, actor numbering and the
  * node-level logical clocks that the transport stamps on every frame.
  */
+#include <linux/ctype.h>
 #include <linux/slab.h>
 #include <net/netns/generic.h>
 
@@ -13,6 +14,17 @@ static unsigned int node_net_id __read_mostly;
 struct cohort_node *cohort_node_get(const struct net *net)
 {
 	return net_generic(net, node_net_id);
+}
+
+/* ASCII letters, digits, '.', '_', '-' (isalnum() also takes Latin-1). */
+bool cohort_node_name_valid(const char *name)
+{
+	for (; *name; name++) {
+		if (!isascii(*name) ||
+		    !(isalnum(*name) || strchr("._-", *name)))
+			return false;
+	}
+	return true;
 }
 
 /*

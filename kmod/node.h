@@ -23,7 +23,7 @@ struct cohort_node {
 	struct xarray actor_nums;	/* local numbers of bound actors */
 	u32 next_num;			/* cyclic cursor for actor_nums */
 
-	spinlock_t clock_lock;		/* clocks, stamped from softirq */
+	spinlock_t clock_lock;		/* clocks; also read by NODE_GET */
 	struct cohort_clocks clocks;	/* vector indexed by node id */
 
 	struct cohort_transport tp;
@@ -32,6 +32,7 @@ struct cohort_node {
 extern struct pernet_operations cohort_node_net_ops;
 
 struct cohort_node *cohort_node_get(const struct net *net);
+bool cohort_node_name_valid(const char *name);
 int cohort_node_bind_actor(struct cohort_node *node, u64 *actor_id);
 void cohort_node_unbind_actor(struct cohort_node *node, u64 actor_id);
 int cohort_node_set_locked(struct cohort_node *node, const u32 *id,

@@ -19,6 +19,7 @@
 #include <linux/string.h>
 
 #include "genl.h"
+#include "node.h"
 #include "route.h"
 #include "transport.h"
 
@@ -51,10 +52,10 @@ static bool lists(const struct cohort_lsa *lsa, u32 id)
 static void route_compute(struct cohort_transport *tp)
 {
 	struct cohort_route *rt = &tp->route;
-	u32 queue[COHORT_MAX_NODES];
+	u32 *queue = rt->bfs_queue;
+	u8 *old = rt->old_state;
 	struct cohort_lsa *lsa, *u, *v;
 	unsigned long id;
-	u8 old[COHORT_MAX_NODES];
 	u32 head = 0, tail = 0, i, k = 0;
 
 	xa_for_each(&rt->lsdb, id, lsa) {
@@ -198,6 +199,20 @@ void cohort_route_originate(struct cohort_transport *tp)
 	route_compute(tp);
 }
 
+/*
+ * Our own LSA came back. Normally ours is newer; if the cluster holds a
+ * newer one (our clock stepped back across a restart), outbid it.
+ */
+static void own_echo(struct cohort_transport *tp, u64 inc, u64 seq)
+{
+	if (inc < tp->incarnation ||
+	    (inc == tp->incarnation && seq <= tp->route.seq))
+		return;
+	tp->incarnation = inc;
+	tp->route.seq = seq;
+	cohort_route_originate(tp);
+}
+
 int cohort_route_rx_lsa(struct cohort_transport *tp, struct cohort_peer *from,
 			const void *body, u32 len)
 {
@@ -210,10 +225,14 @@ int cohort_route_rx_lsa(struct cohort_transport *tp, struct cohort_peer *from,
 		return -EINVAL;
 	n = be32_to_cpu(w->n_neigh);
 	if (n > COHORT_MAX_PEERS || len != sizeof(*w) + n * sizeof(__be32) ||
-	    !w->origin || !memchr(w->name, 0, sizeof(w->name)))
+	    !w->origin || !memchr(w->name, 0, sizeof(w->name)) ||
+	    (w->name[0] && !cohort_node_name_valid(w->name)))
 		return -EINVAL;
-	if (be32_to_cpu(w->origin) == tp->self)
-		return 0;	/* our own, echoed back: ours is newer */
+	if (be32_to_cpu(w->origin) == tp->self) {
+		own_echo(tp, be64_to_cpu(w->incarnation),
+			 be64_to_cpu(w->lsa_seq));
+		return 0;
+	}
 	lsa = kzalloc(sizeof(*lsa), GFP_KERNEL);
 	if (!lsa)
 		return -ENOMEM;

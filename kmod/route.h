@@ -28,6 +28,8 @@ struct cohort_route {
 	u32 n_lsa;
 	u64 seq;			/* of our own LSA */
 	u32 gen;			/* for dump consistency checks */
+	u32 bfs_queue[COHORT_MAX_NODES];	/* scratch for route_compute */
+	u8 old_state[COHORT_MAX_NODES];
 };
 
 void cohort_route_init(struct cohort_route *rt);

@@ -5,7 +5,12 @@
  * connects). TCP does the retransmission; our per-link sequence numbers
  * and cumulative acks only cover what a broken connection loses, as DLM's
  * midcomms do: after a reconnect the HELLO exchange tells each side what
- * arrived, and the rest is sent again, exactly once.
+ * arrived, and the rest is sent again, exactly once. Sequence state is
+ * tied to random per-link incarnations (see wire.h), so a restarted or
+ * reconfigured peer starts afresh instead of being taken for a duplicate.
+ *
+ * Trust: a peer is recognised by its node id and source address; there is
+ * no authentication yet, so the overlay must run on a trusted network.
  *
  * Socket callbacks (softirq) only queue work on cohort_wq. Everything else
  * runs in process context under tp->lock; see transport.h for the lock
@@ -14,6 +19,7 @@
  * counted.
  */
 #include <linux/inet.h>
+#include <linux/random.h>
 #include <linux/jiffies.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -35,8 +41,13 @@
 #define TXQ_MAX_BYTES	(8 << 20)
 #define NODE_MAX_BYTES	(32 << 20)
 #define RXBUF_SIZE	(2 * COHORT_WIRE_MAX_FRAME)
-#define TX_BATCH	64
 #define MAX_PENDING	(2 * COHORT_MAX_PEERS)
+/* Frames received between acks, at most; the heartbeat sends the rest. */
+#define ACK_EVERY		64
+/* Heartbeat periods between refreshes of our own LSA. */
+#define LSA_REFRESH_TICKS	40
+/* Socket reads per work run before the lock is given up for others. */
+#define RX_BUDGET	64
 
 static struct workqueue_struct *cohort_wq;
 
@@ -46,6 +57,7 @@ static void conn_close(struct cohort_conn *conn);
 static void conn_work(struct work_struct *work);
 static void conn_free_work(struct work_struct *work);
 static void link_set_state(struct cohort_peer *peer, u8 state);
+static void peer_kick(struct cohort_peer *peer);
 
 /* ---- frames ---- */
 
@@ -53,7 +65,7 @@ struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
 {
 	struct cohort_frame *f;
 
-	f = kmalloc(struct_size(f, data, len), gfp);
+	f = kvmalloc(struct_size(f, data, len), gfp);
 	if (!f)
 		return NULL;
 	f->len = len;
@@ -61,6 +73,11 @@ struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
 	f->sent = false;
 	INIT_LIST_HEAD(&f->list);
 	return f;
+}
+
+void cohort_frame_free(struct cohort_frame *f)
+{
+	kvfree(f);
 }
 
 void cohort_frame_hdr(struct cohort_transport *tp, struct cohort_frame *f,
@@ -83,7 +100,7 @@ static void frame_free_list(struct list_head *q)
 
 	list_for_each_entry_safe(f, tmp, q, list) {
 		list_del(&f->list);
-		kfree(f);
+		cohort_frame_free(f);
 	}
 }
 
@@ -110,7 +127,7 @@ int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
 	lockdep_assert_held(&peer->tp->lock);
 
 	if (!cohort_link_room(peer, f->len)) {
-		kfree(f);
+		cohort_frame_free(f);
 		return may_drop ? 0 : -EAGAIN;
 	}
 	f->seq = ++peer->tx_seq;
@@ -122,8 +139,7 @@ int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
 	peer->tp->txq_bytes += f->len;
 	if (!peer->next_tx)
 		peer->next_tx = f;
-	if (peer->conn && peer->conn->hello_rx)
-		queue_work(cohort_wq, &peer->tx_work);
+	peer_kick(peer);
 	return 0;
 }
 
@@ -146,7 +162,7 @@ static void link_acked(struct cohort_peer *peer, u64 seq)
 		peer->txq_frames--;
 		peer->txq_bytes -= f->len;
 		peer->tp->txq_bytes -= f->len;
-		kfree(f);
+		cohort_frame_free(f);
 	}
 }
 
@@ -170,18 +186,22 @@ static void ctl_build(struct cohort_conn *conn, u8 type)
 
 		first = list_first_entry_or_null(&peer->txq,
 						 struct cohort_frame, list);
-		hello->incarnation = cpu_to_be64(tp->incarnation);
+		hello->my_inc = cpu_to_be64(peer->link_inc);
+		hello->your_inc = cpu_to_be64(peer->peer_inc);
 		hello->rx_seq = cpu_to_be64(peer->rx_seq);
 		hello->tx_base = cpu_to_be64(first ? first->seq :
 					     peer->tx_seq + 1);
 		conn->ctl_len = HDR_LEN + sizeof(*hello);
 		conn->hello_sent = true;
+		peer->ack_pending = false;	/* HELLO carries rx_seq */
+		peer->acked_seq = peer->rx_seq;
 	} else {
 		struct cohort_wire_ack *ack = (void *)(h + 1);
 
 		ack->rx_seq = cpu_to_be64(peer->rx_seq);
 		conn->ctl_len = HDR_LEN + sizeof(*ack);
 		peer->ack_pending = false;
+		peer->acked_seq = peer->rx_seq;
 	}
 	h->len = cpu_to_be32(conn->ctl_len);
 	conn->ctl_off = 0;
@@ -208,8 +228,12 @@ static int tx_gather(struct cohort_peer *peer, struct kvec *vec, size_t *total)
 	}
 	if (!conn->hello_rx)
 		return n;
-	/* A control frame only starts between data frames (tx_off == 0). */
-	while (f && n < TX_BATCH) {
+	/*
+	 * A control frame only starts between data frames (tx_off == 0):
+	 * with an ACK waiting, send just the rest of the current frame.
+	 */
+	while (f && n < COHORT_TX_BATCH &&
+	       !(n && conn->tx_off && peer->ack_pending)) {
 		u32 off = f == peer->next_tx ? conn->tx_off : 0;
 
 		vec[n].iov_base = f->data + off;
@@ -257,17 +281,16 @@ static void tx_advance(struct cohort_peer *peer, size_t sent)
 	}
 }
 
-static void peer_tx_work(struct work_struct *work)
+/* Send what the link has, in batches, until done or the socket is full. */
+static void peer_tx(struct cohort_peer *peer)
 {
-	struct cohort_peer *peer = container_of(work, struct cohort_peer,
-						tx_work);
-	struct cohort_transport *tp = peer->tp;
-	struct kvec vec[TX_BATCH + 1];
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec *vec = peer->tx_vec;
 	size_t total;
 	int n, ret;
 
-	mutex_lock(&tp->lock);
+	lockdep_assert_held(&peer->tp->lock);
+
 	while (!peer->dead && peer->conn && !peer->conn->dead &&
 	       peer->conn->sock->sk->sk_state == TCP_ESTABLISHED) {
 		n = tx_gather(peer, vec, &total);
@@ -282,7 +305,33 @@ static void peer_tx_work(struct work_struct *work)
 		}
 		tx_advance(peer, ret);
 	}
-	mutex_unlock(&tp->lock);
+}
+
+static void peer_tx_work(struct work_struct *work)
+{
+	struct cohort_peer *peer = container_of(work, struct cohort_peer,
+						tx_work);
+
+	mutex_lock(&peer->tp->lock);
+	peer_tx(peer);
+	mutex_unlock(&peer->tp->lock);
+}
+
+/*
+ * Send now or from tx_work? An idle link (nothing unacknowledged in TCP)
+ * sends at once, saving a context switch on every round trip; a busy one
+ * leaves it to the work item, which then sends many frames per call.
+ */
+static void peer_kick(struct cohort_peer *peer)
+{
+	struct cohort_conn *conn = peer->conn;
+
+	if (!conn || !conn->hello_rx)
+		return;
+	if (!conn->tx_off && !READ_ONCE(conn->sock->sk->sk_wmem_queued))
+		peer_tx(peer);
+	else
+		queue_work(cohort_wq, &peer->tx_work);
 }
 
 /* ---- socket callbacks: softirq, they only queue work ---- */
@@ -298,21 +347,30 @@ static void conn_data_ready(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/* As TCP's own: wake the sender only once a third of the buffer is free. */
 static void conn_write_space(struct sock *sk)
 {
 	struct cohort_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn && conn->peer)
+	if (conn && conn->peer && sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		queue_work(cohort_wq, &conn->peer->tx_work);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/*
+ * Children of the listener are clones of it, callbacks included, until
+ * conn_start() hooks them: only the listener itself may queue accepts.
+ */
 static void listen_data_ready(struct sock *sk)
 {
 	struct cohort_transport *tp;
 
+	if (sk->sk_state != TCP_LISTEN)
+		return;
 	read_lock_bh(&sk->sk_callback_lock);
 	tp = sk->sk_user_data;
 	if (tp)
@@ -331,13 +389,21 @@ static void udp_data_ready(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static void sock_hook(struct socket *sock, void *data,
-		      void (*data_ready)(struct sock *sk),
+/*
+ * Our callbacks on a kernel socket. The socket's own are kept so that
+ * sock_unhook() can put them back: a socket may outlive its release (and
+ * the module) for a moment.
+ */
+static void sock_hook(struct socket *sock, struct cohort_sk_cb *saved,
+		      void *data, void (*data_ready)(struct sock *sk),
 		      void (*write_space)(struct sock *sk))
 {
 	struct sock *sk = sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
+	saved->data_ready = sk->sk_data_ready;
+	saved->state_change = sk->sk_state_change;
+	saved->write_space = sk->sk_write_space;
 	sk->sk_user_data = data;
 	sk->sk_data_ready = data_ready;
 	sk->sk_state_change = data_ready;
@@ -347,21 +413,39 @@ static void sock_hook(struct socket *sock, void *data,
 }
 
 /* After this no callback can queue work for the socket's owner. */
-static void sock_unhook(struct socket *sock)
+static void sock_unhook(struct socket *sock, const struct cohort_sk_cb *saved)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_user_data) {
+		sk->sk_user_data = NULL;
+		sk->sk_data_ready = saved->data_ready;
+		sk->sk_state_change = saved->state_change;
+		sk->sk_write_space = saved->write_space;
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* A child of the listener starts as its clone: give it TCP's callbacks. */
+static void sock_reset_child(struct socket *sock,
+			     const struct cohort_sk_cb *orig)
 {
 	struct sock *sk = sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_user_data = NULL;
+	sk->sk_data_ready = orig->data_ready;
+	sk->sk_state_change = orig->state_change;
+	sk->sk_write_space = orig->write_space;
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
 /* Abortive close: no TIME_WAIT socket outlives the namespace. */
-static void sock_close(struct socket *sock)
+static void sock_close(struct socket *sock, const struct cohort_sk_cb *saved)
 {
-	sock_unhook(sock);
+	sock_unhook(sock, saved);
 	sock_no_linger(sock->sk);
-	kernel_sock_shutdown(sock, SHUT_RDWR);
 	sock_release(sock);
 }
 
@@ -383,6 +467,7 @@ static struct cohort_conn *conn_alloc(struct cohort_transport *tp,
 	conn->tp = tp;
 	conn->sock = sock;
 	conn->started = jiffies;
+	atomic_inc(&tp->n_conns);
 	INIT_LIST_HEAD(&conn->list);
 	INIT_WORK(&conn->work, conn_work);
 	INIT_WORK(&conn->free_work, conn_free_work);
@@ -395,10 +480,14 @@ static void conn_free_work(struct work_struct *work)
 	struct cohort_conn *conn = container_of(work, struct cohort_conn,
 						free_work);
 
+	struct cohort_transport *tp = conn->tp;
+
 	cancel_work_sync(&conn->work);
-	sock_close(conn->sock);
+	sock_close(conn->sock, &conn->cb);
 	kvfree(conn->rxbuf);
 	kfree(conn);
+	if (atomic_dec_and_test(&tp->n_conns))
+		wake_up_var(&tp->n_conns);
 }
 
 /*
@@ -413,7 +502,7 @@ static void conn_close(struct cohort_conn *conn)
 	if (conn->dead)
 		return;
 	conn->dead = true;
-	sock_unhook(conn->sock);
+	sock_unhook(conn->sock, &conn->cb);
 	if (peer && peer->conn == conn) {
 		peer->conn = NULL;
 		/* Unacked frames go out again on the next connection. */
@@ -449,9 +538,15 @@ static void link_set_state(struct cohort_peer *peer, u8 state)
 	}
 }
 
+static void peer_heard_now(struct cohort_peer *peer)
+{
+	peer->heard = true;
+	peer->last_heard = jiffies;
+}
+
 static bool peer_heard(struct cohort_peer *peer)
 {
-	return peer->last_heard &&
+	return peer->heard &&
 	       time_before(jiffies, peer->last_heard +
 			   msecs_to_jiffies(peer->tp->hb_tolerance_ms));
 }
@@ -472,6 +567,19 @@ static bool conn_from(struct cohort_conn *conn, __be32 addr)
 	       sin.sin_addr.s_addr == addr;
 }
 
+/*
+ * Check a HELLO against what we know of the link before anything changes:
+ * an acked sequence beyond what we sent, in the same incarnations, is a lie.
+ */
+static bool hello_valid(const struct cohort_peer *peer,
+			const struct cohort_wire_hello *hello)
+{
+	if (!hello->my_inc || !hello->tx_base)
+		return false;
+	return be64_to_cpu(hello->your_inc) != peer->link_inc ||
+	       be64_to_cpu(hello->rx_seq) <= peer->tx_seq;
+}
+
 /* The other side's HELLO: adopt the connection and resume the stream. */
 static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 {
@@ -479,8 +587,7 @@ static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 	struct cohort_transport *tp = conn->tp;
 	u32 sender = be32_to_cpu(h->sender);
 	struct cohort_peer *peer = conn->peer;
-	u64 inc = be64_to_cpu(hello->incarnation);
-	u64 rx_seq = be64_to_cpu(hello->rx_seq);
+	u64 my_inc = be64_to_cpu(hello->my_inc);
 	u64 tx_base = be64_to_cpu(hello->tx_base);
 
 	if (!peer) {
@@ -492,33 +599,40 @@ static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 			conn_close(conn);
 			return;
 		}
+	}
+	if (conn->hello_rx || !hello_valid(peer, hello)) {
+		peer->stats[COHORT_A_STATS_BAD_FRAMES]++;
+		conn_close(conn);
+		return;
+	}
+	if (!conn->peer) {
 		list_del_init(&conn->list);
 		tp->n_pending--;
 		if (peer->conn)
 			conn_close(peer->conn);
 		conn->peer = peer;
 		peer->conn = conn;
-		conn->tx_off = 0;
 		peer->next_tx = list_first_entry_or_null(&peer->txq,
 							 struct cohort_frame,
 							 list);
 	}
-	if (conn->hello_rx || rx_seq > peer->tx_seq || !tx_base) {
-		link_bad_frame(conn);
-		return;
-	}
-	if (inc != peer->incarnation) {
-		/* A new life of the peer: it holds nothing before tx_base. */
-		peer->incarnation = inc;
+	/*
+	 * A new life of the other side holds nothing before tx_base; in the
+	 * same life a gap cannot happen, but if it did, waiting would not
+	 * fill it.
+	 */
+	if (my_inc != peer->peer_inc || tx_base > peer->rx_seq + 1) {
+		peer->peer_inc = my_inc;
 		peer->rx_seq = tx_base - 1;
 	}
+	/* What it acks counts only if it knows this life of ours. */
+	if (be64_to_cpu(hello->your_inc) == peer->link_inc)
+		link_acked(peer, be64_to_cpu(hello->rx_seq));
 	conn->hello_rx = true;
-	peer->last_heard = jiffies;
-	link_acked(peer, rx_seq);
+	peer_heard_now(peer);
 	peer->stats[COHORT_A_STATS_RECONNECTS]++;
-	if (peer_heard(peer))
-		link_set_state(peer, COHORT_LINK_UP);
-	queue_work(cohort_wq, &peer->tx_work);
+	link_set_state(peer, COHORT_LINK_UP);
+	peer_kick(peer);
 }
 
 static void rx_sequenced(struct cohort_conn *conn,
@@ -601,11 +715,11 @@ static bool hdr_check(const struct cohort_wire_hdr *h, u32 len)
 static void conn_rx(struct cohort_conn *conn)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int ret, budget = RX_BUDGET;
 	struct kvec vec;
 	u32 off;
-	int ret;
 
-	for (;;) {
+	while (budget--) {
 		vec.iov_base = conn->rxbuf + conn->rx_have;
 		vec.iov_len = RXBUF_SIZE - conn->rx_have;
 		ret = kernel_recvmsg(conn->sock, &msg, &vec, 1, vec.iov_len,
@@ -637,11 +751,17 @@ static void conn_rx(struct cohort_conn *conn)
 		memmove(conn->rxbuf, conn->rxbuf + off, conn->rx_have - off);
 		conn->rx_have -= off;
 	}
+	if (budget < 0)
+		queue_work(cohort_wq, &conn->work);	/* more may be waiting */
 	if (conn->peer && conn->hello_rx) {
 		/* Frames prove liveness as well as heartbeats do. */
-		conn->peer->last_heard = jiffies;
-		if (conn->peer->ack_pending)
-			queue_work(cohort_wq, &conn->peer->tx_work);
+		peer_heard_now(conn->peer);
+		/*
+		 * Acks only free the sender's copies (TCP has delivered):
+		 * one per ACK_EVERY frames, the rest with the next heartbeat.
+		 */
+		if (conn->peer->rx_seq - conn->peer->acked_seq >= ACK_EVERY)
+			peer_kick(conn->peer);
 	}
 }
 
@@ -660,7 +780,7 @@ static void conn_work(struct work_struct *work)
 	state = conn->sock->sk->sk_state;
 	if (state == TCP_ESTABLISHED) {
 		if (conn->peer && !conn->hello_sent)
-			queue_work(cohort_wq, &conn->peer->tx_work);
+			peer_tx(conn->peer);	/* our HELLO goes first */
 		conn_rx(conn);
 	} else if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
 		conn_rx(conn);		/* drain, then see EOF or the error */
@@ -673,7 +793,8 @@ static void conn_work(struct work_struct *work)
 static void conn_start(struct cohort_conn *conn)
 {
 	tcp_sock_set_nodelay(conn->sock->sk);
-	sock_hook(conn->sock, conn, conn_data_ready, conn_write_space);
+	sock_hook(conn->sock, &conn->cb, conn, conn_data_ready,
+		  conn_write_space);
 }
 
 /* We are the lower id: connect, without waiting for it to finish. */
@@ -694,6 +815,18 @@ static void link_connect(struct cohort_peer *peer)
 			       &sock);
 	if (err)
 		return;
+	if (tp->listen_addr) {
+		/* The acceptor checks our source address: use the node's. */
+		struct sockaddr_in src = {
+			.sin_family = AF_INET,
+			.sin_addr.s_addr = tp->listen_addr,
+		};
+
+		if (kernel_bind(sock, (struct sockaddr *)&src, sizeof(src))) {
+			sock_release(sock);
+			return;
+		}
+	}
 	conn = conn_alloc(tp, sock);
 	if (!conn) {
 		sock_release(sock);
@@ -710,6 +843,20 @@ static void link_connect(struct cohort_peer *peer)
 		conn_close(conn);
 }
 
+/* Only a configured peer with a lower id connects to us. */
+static bool accept_from_peer(struct cohort_transport *tp, struct socket *sock)
+{
+	struct cohort_peer *peer;
+	struct sockaddr_in sin;
+
+	if (kernel_getpeername(sock, (struct sockaddr *)&sin) < 0)
+		return false;
+	list_for_each_entry(peer, &tp->peers, list)
+		if (peer->addr == sin.sin_addr.s_addr && peer->id < tp->self)
+			return true;
+	return false;
+}
+
 static void accept_work(struct work_struct *work)
 {
 	struct cohort_transport *tp = container_of(work,
@@ -717,24 +864,30 @@ static void accept_work(struct work_struct *work)
 						   accept_work);
 	struct cohort_conn *conn;
 	struct socket *sock;
+	int budget = RX_BUDGET;
 
 	mutex_lock(&tp->lock);
 	while (!tp->stopping &&
 	       !kernel_accept(tp->listener, &sock, O_NONBLOCK)) {
-		if (tp->n_pending >= MAX_PENDING) {
+		sock_reset_child(sock, &tp->listener_cb);
+		conn = NULL;
+		if (!accept_from_peer(tp, sock) || tp->n_pending >= MAX_PENDING)
 			tp->stats[COHORT_A_STATS_UNKNOWN_PEER]++;
-			sock_close(sock);
-			continue;
-		}
-		conn = conn_alloc(tp, sock);
+		else
+			conn = conn_alloc(tp, sock);
 		if (!conn) {
-			sock_close(sock);
-			continue;
+			sock_no_linger(sock->sk);
+			sock_release(sock);
+		} else {
+			conn_start(conn);
+			list_add_tail(&conn->list, &tp->pending);
+			tp->n_pending++;
+			queue_work(cohort_wq, &conn->work);
 		}
-		conn_start(conn);
-		list_add_tail(&conn->list, &tp->pending);
-		tp->n_pending++;
-		queue_work(cohort_wq, &conn->work);
+		if (!--budget) {
+			queue_work(cohort_wq, &tp->accept_work);
+			break;
+		}
 	}
 	mutex_unlock(&tp->lock);
 }
@@ -765,7 +918,7 @@ static void hb_send(struct cohort_transport *tp, struct cohort_peer *peer)
 	pkt.h.len = cpu_to_be32(sizeof(pkt));
 	pkt.h.sender = cpu_to_be32(tp->self);
 	pkt.h.receiver = cpu_to_be32(peer->id);
-	pkt.hb.incarnation = cpu_to_be64(tp->incarnation);
+	pkt.hb.incarnation = cpu_to_be64(peer->link_inc);
 	kernel_sendmsg(tp->udp, &msg, &vec, 1, sizeof(pkt));
 }
 
@@ -783,12 +936,15 @@ static void hb_rx(struct cohort_transport *tp, const void *buf, int len,
 		return;
 	}
 	peer = cohort_peer_find(tp, be32_to_cpu(h->sender));
-	if (!peer || peer->addr != from->sin_addr.s_addr) {
+	if (!peer || peer->addr != from->sin_addr.s_addr ||
+	    (peer->conn && peer->conn->hello_rx &&
+	     be64_to_cpu(hb->incarnation) != peer->peer_inc)) {
+		/* Unknown, or not from the life we have a session with. */
 		tp->stats[COHORT_A_STATS_UNKNOWN_PEER]++;
 		return;
 	}
 	peer->stats[COHORT_A_STATS_HEARTBEATS_RX]++;
-	peer->last_heard = jiffies;
+	peer_heard_now(peer);
 	if (peer->state == COHORT_LINK_DOWN)
 		link_set_state(peer, COHORT_LINK_CONNECTING);
 	if (peer->conn && peer->conn->hello_rx)
@@ -796,10 +952,6 @@ static void hb_rx(struct cohort_transport *tp, const void *buf, int len,
 	else if (!peer->conn && tp->self < peer->id &&
 		 time_after_eq(jiffies, peer->next_connect))
 		link_connect(peer);
-	/* A restarted peer has a new incarnation; HELLO will resync. */
-	if (peer->incarnation && be64_to_cpu(hb->incarnation) !=
-	    peer->incarnation && peer->conn)
-		conn_close(peer->conn);
 }
 
 static void udp_work(struct work_struct *work)
@@ -814,7 +966,7 @@ static void udp_work(struct work_struct *work)
 		.msg_namelen = sizeof(from),
 	};
 	struct kvec vec = { .iov_base = buf, .iov_len = sizeof(buf) };
-	int len;
+	int len, budget = RX_BUDGET;
 
 	mutex_lock(&tp->lock);
 	while (!tp->stopping) {
@@ -824,6 +976,11 @@ static void udp_work(struct work_struct *work)
 		if (len < 0)
 			break;
 		hb_rx(tp, buf, len, &from);
+		if (!--budget) {
+			/* Let others have the lock; come back for the rest. */
+			queue_work(cohort_wq, &tp->udp_work);
+			break;
+		}
 	}
 	mutex_unlock(&tp->lock);
 }
@@ -845,6 +1002,8 @@ static void hb_work(struct work_struct *work)
 	}
 	list_for_each_entry(peer, &tp->peers, list) {
 		hb_send(tp, peer);
+		if (peer->ack_pending)
+			peer_kick(peer);
 		if (!peer_heard(peer)) {
 			if (peer->conn)
 				conn_close(peer->conn);
@@ -861,6 +1020,9 @@ static void hb_work(struct work_struct *work)
 		if (time_after(jiffies, conn->started + tol))
 			conn_close(conn);
 	}
+	/* Refresh our LSA now and then: one lost to a full queue heals. */
+	if (++tp->hb_ticks % LSA_REFRESH_TICKS == 0)
+		cohort_route_originate(tp);
 	queue_delayed_work(cohort_wq, &tp->hb_work,
 			   msecs_to_jiffies(tp->hb_interval_ms));
 	mutex_unlock(&tp->lock);
@@ -882,7 +1044,9 @@ static int sock_bind_port(struct cohort_transport *tp, int type, int proto,
 	err = sock_create_kern(tp->net, AF_INET, type, proto, &sock);
 	if (err)
 		return err;
-	sock_set_reuseaddr(sock->sk);
+	/* TCP only: a reused UDP port would let others take our heartbeats. */
+	if (type == SOCK_STREAM)
+		sock_set_reuseaddr(sock->sk);
 	err = kernel_bind(sock, (struct sockaddr *)&sin, sizeof(sin));
 	if (!err && type == SOCK_STREAM)
 		err = kernel_listen(sock, 2 * COHORT_MAX_PEERS);
@@ -908,8 +1072,8 @@ static int transport_start(struct cohort_transport *tp)
 		return err;
 	}
 	tp->incarnation = ktime_get_real_ns();
-	sock_hook(tp->udp, tp, udp_data_ready, NULL);
-	sock_hook(tp->listener, tp, listen_data_ready, NULL);
+	sock_hook(tp->udp, &tp->udp_cb, tp, udp_data_ready, NULL);
+	sock_hook(tp->listener, &tp->listener_cb, tp, listen_data_ready, NULL);
 	tp->running = true;
 	cohort_route_originate(tp);
 	queue_delayed_work(cohort_wq, &tp->hb_work, 0);
@@ -942,23 +1106,32 @@ int cohort_peer_add(struct cohort_transport *tp, u32 id, __be32 addr,
 		NL_SET_ERR_MSG_MOD(extack, "too many peers");
 		return -ENOSPC;
 	}
+	if (ipv4_is_zeronet(addr) || ipv4_is_multicast(addr) ||
+	    ipv4_is_lbcast(addr)) {
+		NL_SET_ERR_MSG_MOD(extack, "peer address must be a unicast address");
+		return -EINVAL;
+	}
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	if (!peer)
+		return -ENOMEM;
 	if (!tp->running) {
 		err = transport_start(tp);
 		if (err) {
+			kfree(peer);
 			NL_SET_ERR_MSG_MOD(extack,
 					   "cannot bind the node's listen address and port");
 			return err;
 		}
 	}
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
-	if (!peer)
-		return -ENOMEM;
 	peer->tp = tp;
 	peer->id = id;
 	peer->addr = addr;
 	peer->port = port;
 	peer->state = COHORT_LINK_DOWN;
 	peer->next_connect = jiffies;
+	do {
+		peer->link_inc = get_random_u64();
+	} while (!peer->link_inc);
 	INIT_LIST_HEAD(&peer->txq);
 	INIT_WORK(&peer->tx_work, peer_tx_work);
 	list_add_tail(&peer->list, &tp->peers);
@@ -981,10 +1154,7 @@ static void peer_unlink(struct cohort_peer *peer)
 	tp->peers_gen++;
 	tp->stats[COHORT_A_STATS_QUEUE_FULL] += peer->txq_frames;
 	tp->txq_bytes -= peer->txq_bytes;
-	if (peer->state == COHORT_LINK_UP) {
-		peer->state = COHORT_LINK_DOWN;
-		cohort_route_originate(tp);
-	}
+	link_set_state(peer, COHORT_LINK_DOWN);
 }
 
 static void peer_free(struct cohort_peer *peer)
@@ -1010,22 +1180,16 @@ int cohort_transport_init(struct cohort_transport *tp, struct net *net,
 	INIT_DELAYED_WORK(&tp->hb_work, hb_work);
 	xa_init(&tp->binds);
 	cohort_route_init(&tp->route);
-	tp->vc_wire = kmalloc_array(COHORT_VC_MAX_ENTRIES,
-				    sizeof(*tp->vc_wire), GFP_KERNEL);
 	tp->vc_in = kmalloc_array(COHORT_VC_MAX_ENTRIES, sizeof(*tp->vc_in),
 				  GFP_KERNEL);
-	if (!tp->vc_wire || !tp->vc_in) {
-		kfree(tp->vc_wire);
-		kfree(tp->vc_in);
-		return -ENOMEM;
-	}
-	return 0;
+	return tp->vc_in ? 0 : -ENOMEM;
 }
 
 /*
  * Stop the timer and every work item, close every socket: on namespace
- * exit and when the last peer goes. Sockets are unhooked before works are
- * cancelled, so nothing can queue them again. Called without tp->lock.
+ * exit and when the last peer goes. The node's sockets close first, so
+ * nothing can queue their work again; connections free themselves from
+ * cohort_wq and are waited for by count. Called without tp->lock.
  */
 static void transport_stop(struct cohort_transport *tp)
 {
@@ -1039,8 +1203,11 @@ static void transport_stop(struct cohort_transport *tp)
 		return;
 	}
 	tp->stopping = true;
-	sock_unhook(tp->udp);
-	sock_unhook(tp->listener);
+	sock_unhook(tp->udp, &tp->udp_cb);
+	sock_release(tp->udp);
+	sock_close(tp->listener, &tp->listener_cb);
+	tp->udp = NULL;
+	tp->listener = NULL;
 	list_for_each_entry_safe(conn, ctmp, &tp->pending, list)
 		conn_close(conn);
 	list_for_each_entry_safe(peer, ptmp, &tp->peers, list) {
@@ -1054,14 +1221,12 @@ static void transport_stop(struct cohort_transport *tp)
 	cancel_work_sync(&tp->accept_work);
 	list_for_each_entry_safe(peer, ptmp, &dead, list)
 		peer_free(peer);
-	/* Closed connections free themselves from cohort_wq. */
-	flush_workqueue(cohort_wq);
-	sock_release(tp->udp);
-	sock_close(tp->listener);
+	wait_var_event(&tp->n_conns, !atomic_read(&tp->n_conns));
 
 	mutex_lock(&tp->lock);
-	tp->udp = NULL;
-	tp->listener = NULL;
+	/* What we knew of the cluster came over links that are gone. */
+	cohort_route_exit(&tp->route);
+	cohort_route_init(&tp->route);
 	tp->running = false;
 	tp->stopping = false;
 	mutex_unlock(&tp->lock);
@@ -1091,14 +1256,13 @@ void cohort_transport_exit(struct cohort_transport *tp)
 	transport_stop(tp);
 	cohort_route_exit(&tp->route);
 	xa_destroy(&tp->binds);
-	kfree(tp->vc_wire);
 	kfree(tp->vc_in);
 	mutex_destroy(&tp->lock);
 }
 
 int cohort_transport_module_init(void)
 {
-	cohort_wq = alloc_workqueue("cohort", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	cohort_wq = alloc_workqueue("cohort", WQ_UNBOUND, 0);
 	return cohort_wq ? 0 : -ENOMEM;
 }
 

@@ -3,6 +3,7 @@
 #define _COHORT_TRANSPORT_H
 
 #include <linux/list.h>
+#include <linux/uio.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -14,13 +15,32 @@
 struct cohort_node;
 struct netlink_ext_ack;
 
+/* A ping on its way: the PONG must match it. */
+#define COHORT_PINGS_MAX	64
+struct cohort_ping_out {
+	u64 cookie;
+	u64 sent_ns;
+	u32 dst;
+	u32 portid;			/* 0: free */
+};
+
+/* Frames handed to one kernel_sendmsg(). */
+#define COHORT_TX_BATCH	64
+
+/* A kernel socket's own callbacks, put back when we let go of it. */
+struct cohort_sk_cb {
+	void (*data_ready)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+};
+
 /* A frame queued on a link; sequenced ones stay until acknowledged. */
 struct cohort_frame {
 	struct list_head list;
 	u64 seq;
 	u32 len;
 	bool sent;			/* went out on some connection */
-	u8 data[];
+	u8 data[] __aligned(8);
 };
 
 /* One TCP connection; before its HELLO arrives, @peer is NULL. */
@@ -29,6 +49,7 @@ struct cohort_conn {
 	struct cohort_transport *tp;
 	struct cohort_peer *peer;
 	struct socket *sock;
+	struct cohort_sk_cb cb;
 	struct work_struct work;	/* state changes and receive */
 	struct work_struct free_work;
 	unsigned long started;		/* jiffies */
@@ -51,17 +72,21 @@ struct cohort_peer {
 	u16 port;
 	u8 state;			/* enum cohort_link_state */
 	bool dead;
-	unsigned long last_heard;	/* jiffies; 0: never */
+	bool heard;			/* ever; then last_heard is valid */
+	unsigned long last_heard;	/* jiffies */
 	unsigned long next_connect;	/* jiffies */
-	u64 incarnation;		/* peer's, 0 until known */
+	u64 link_inc;			/* ours for this link, random */
+	u64 peer_inc;			/* the other side's, 0 until known */
 	struct cohort_conn *conn;	/* the reliable channel, if any */
 	struct work_struct tx_work;
+	struct kvec tx_vec[COHORT_TX_BATCH + 1];	/* of tx_work */
 
 	struct list_head txq;		/* sequenced frames, by seq */
 	struct cohort_frame *next_tx;	/* first not sent on @conn, or NULL */
 	u32 txq_frames, txq_bytes;
 	u64 tx_seq;			/* last seq assigned */
 	u64 rx_seq;			/* last seq received in order */
+	u64 acked_seq;			/* last rx_seq we told the peer */
 	bool ack_pending;
 	u64 stats[COHORT_A_STATS_MAX + 1];
 };
@@ -87,23 +112,27 @@ struct cohort_transport {
 
 	struct socket *udp;
 	struct socket *listener;
+	struct cohort_sk_cb udp_cb, listener_cb;
 	struct work_struct udp_work;
 	struct work_struct accept_work;
 	struct delayed_work hb_work;
+	u32 hb_ticks;
 
 	struct list_head peers;
 	u32 n_peers;
 	u32 peers_gen;			/* for dump consistency checks */
 	struct list_head pending;	/* accepted conns awaiting HELLO */
 	u32 n_pending;
+	atomic_t n_conns;		/* allocated, not yet freed */
 
 	struct cohort_route route;
 	u32 txq_bytes;			/* queued on all peers */
 	struct xarray binds;		/* msg port -> netlink portid */
 	u32 n_binds;
-	struct cohort_wire_vc *vc_wire;	/* scratch: COHORT_VC_MAX_ENTRIES */
 	struct cohort_vc_entry *vc_in;	/* scratch: COHORT_VC_MAX_ENTRIES */
 	u64 stats[COHORT_A_STATS_MAX + 1];
+	struct cohort_ping_out pings[COHORT_PINGS_MAX];
+	u32 ping_next;
 };
 
 int cohort_transport_init(struct cohort_transport *tp, struct net *net,
@@ -121,6 +150,7 @@ bool cohort_link_room(struct cohort_peer *peer, u32 len);
 int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
 		     bool may_drop);
 struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp);
+void cohort_frame_free(struct cohort_frame *f);
 void cohort_frame_hdr(struct cohort_transport *tp, struct cohort_frame *f,
 		      u8 type, u32 receiver);
 

@@ -19,6 +19,11 @@
  * the receiver delivers seq == last + 1, drops seq <= last as a duplicate,
  * and acknowledges cumulatively. HELLO tells the other side what arrived,
  * so frames in flight when a connection broke are sent again, once.
+ * Sequence state belongs to a link incarnation, a random number each side
+ * draws when it configures the peer: a HELLO whose incarnations do not
+ * match what the receiver knows starts the sequence space afresh.
+ *
+ * Frames are not padded: fields are read with the unaligned accessors.
  */
 #ifndef _COHORT_WIRE_H
 #define _COHORT_WIRE_H
@@ -55,11 +60,12 @@ struct cohort_wire_hdr {
 };
 
 struct cohort_wire_heartbeat {
-	__be64 incarnation;	/* sender's transport start time */
+	__be64 incarnation;	/* sender's link incarnation for the receiver */
 };
 
 struct cohort_wire_hello {
-	__be64 incarnation;
+	__be64 my_inc;		/* my link incarnation for you */
+	__be64 your_inc;	/* yours, as I last heard it (0: never) */
 	__be64 rx_seq;		/* last frame received in order from you */
 	__be64 tx_base;		/* oldest frame I still hold for you */
 };
@@ -96,12 +102,17 @@ struct cohort_wire_msg {
 	__be32 src_port;
 };
 
+/* The pinger keeps the rest: a PONG only matches a ping it sent. */
 struct cohort_wire_ping {
 	__be64 cookie;
-	__be64 sent_ns;		/* pinger's clock, echoed */
-	__be32 nl_portid;	/* pinger's netlink port, echoed */
-	__be32 reserved;
+	__be64 reserved[2];	/* 0 */
 };
+
+static_assert(sizeof(struct cohort_wire_hdr) == 24);
+static_assert(sizeof(struct cohort_wire_hello) == 32);
+static_assert(sizeof(struct cohort_wire_lsa) == 88);
+static_assert(sizeof(struct cohort_wire_routed) == 24);
+static_assert(sizeof(struct cohort_wire_ping) == 24);
 
 /* The largest frame: a routed message with a full vector and payload. */
 #define COHORT_WIRE_MAX_FRAME						\

@@ -127,9 +127,12 @@
  *	    COHORT_A_MSG_DST:		NLA_U32, required (own id: local)
  *	    COHORT_A_MSG_PORT:		NLA_U32, required
  *	    COHORT_A_MSG_SRC_PORT:	NLA_U32, optional, for replies
- *	    COHORT_A_MSG_PAYLOAD:	NLA_BINARY, 0..COHORT_MSG_MAX bytes
- *	Returns 0 once queued, EHOSTUNREACH without a route, EAGAIN when the
- *	first hop's queue is full (backpressure: retry later).
+ *	    COHORT_A_MSG_PAYLOAD:	NLA_BINARY, 0..COHORT_MSG_MAX bytes;
+ *					repeated: one message each, in order
+ *	Returns 0 once all are queued, EHOSTUNREACH without a route, EAGAIN
+ *	when the first hop's queue is full (backpressure: retry later). When
+ *	only some of a batch were queued, the reply COHORT_CMD_MSG_SEND
+ *	carries COHORT_A_MSG_COUNT (NLA_U32): how many, from the first.
  *	Each message is a send event of the node clocks.
  * COHORT_CMD_MSG_RECV: unicast to the bound socket (not a request).
  *	SRC (NLA_U32, origin node), SRC_PORT, PORT, PAYLOAD, HOPS,
@@ -373,6 +376,7 @@ enum cohort_msg_attr {
 	COHORT_A_MSG_VCLOCK,
 	COHORT_A_MSG_COOKIE,
 	COHORT_A_MSG_RTT,
+	COHORT_A_MSG_COUNT,
 	__COHORT_A_MSG_MAX
 };
 
