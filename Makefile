@@ -7,6 +7,7 @@
 #                              target kernel (KERNELS="6.1.0-... 6.12...")
 #   make lint                  sparse and checkpatch --strict for every kernel
 #   make demo                  the demo cluster in a VM
+#   make bench                 throughput and RTT against TCP, UDP, TIPC in a VM
 #   make install [DESTDIR= PREFIX=], make modules_install, make dkms-install
 
 VERSION		:= 0.1.0
@@ -52,6 +53,7 @@ LIB_SO		:= $(O)/libcohort.so.$(SOVERSION)
 CTL_SRCS	:= $(sort $(wildcard $(TOP)/tools/cohortctl/*.c))
 CTL		:= $(O)/cohortctl
 DEMO		:= $(O)/cohort-clockdemo
+NETBENCH	:= $(O)/cohort-netbench
 
 # Selftests: each selftests/*_test.c is one kselftest-harness program.
 KSFT_TARBALL	?= /usr/src/linux-source-6.12.tar.xz
@@ -64,7 +66,7 @@ TOOL_BINS	:= $(patsubst $(TOP)/selftests/tools/%.c,$(O)/selftests/%,$(TOOL_SRCS)
 
 KO		:= $(TOP)/kmod/cohort.ko
 
-.PHONY: setup print-kernels all module user lib cohortctl selftests clean check lint demo \
+.PHONY: setup print-kernels all module user lib cohortctl selftests clean check lint demo bench \
 	install modules_install dkms-install host-tests
 
 all: module user
@@ -76,7 +78,7 @@ module:
 
 lib: $(LIB_A) $(LIB_SO) $(O)/cohort.pc
 
-cohortctl: $(CTL) $(DEMO)
+cohortctl: $(CTL) $(DEMO) $(NETBENCH)
 
 selftests: $(TEST_BINS) $(TOOL_BINS) $(O)/ynl/.stamp
 
@@ -104,6 +106,9 @@ $(CTL): $(CTL_SRCS) $(wildcard $(TOP)/tools/cohortctl/*.h) $(LIB_A)
 	$(CC) $(UCFLAGS) -DCOHORT_VERSION='"$(VERSION)"' -o $@ $(CTL_SRCS) $(LIB_A) $(NL_LIBS)
 
 $(DEMO): $(TOP)/tools/clockdemo.c $(LIB_A)
+	$(CC) $(UCFLAGS) -o $@ $< $(LIB_A) $(NL_LIBS)
+
+$(NETBENCH): $(TOP)/tools/bench/netbench.c $(LIB_A)
 	$(CC) $(UCFLAGS) -o $@ $< $(LIB_A) $(NL_LIBS)
 
 # The kselftest harness comes from the installed kernel source; it is never
@@ -144,6 +149,10 @@ check: user
 
 demo: user
 	$(TOP)/tools/vm-check.sh demo $(lastword $(KERNELS))
+
+# Not a test: cohort against raw TCP/UDP and TIPC, printed as ratios.
+bench: user
+	$(TOP)/tools/vm-check.sh bench $(KERNELS)
 
 setup:
 	$(TOP)/tools/setup-deps.sh

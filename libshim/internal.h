@@ -87,7 +87,8 @@ int cohort_nl_do(struct cohort *c, struct nl_msg *msg, cohort_reply_fn fn,
 int cohort_nl_dump(struct cohort *c, uint8_t cmd, cohort_reply_fn fn,
 		   void (*reset)(void *arg), void *arg);
 /* Send a prepared request in @iov (header first) and wait for the ack. */
-int cohort_nl_do_iov(struct cohort *c, struct iovec *iov, int niov);
+int cohort_nl_do_iov(struct cohort *c, struct iovec *iov, int niov,
+		     cohort_reply_fn fn, void *arg);
 /*
  * Take the first queued unicast of @cmd accepted by @match (NULL: any);
  * reads what the socket holds, waiting at most @timeout_ms (-1: forever).

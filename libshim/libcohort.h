@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <linux/cohort.h>
 
 #ifdef __cplusplus
@@ -185,6 +186,16 @@ int cohort_msg_bind(struct cohort *c, uint32_t port);
 int cohort_msg_unbind(struct cohort *c, uint32_t port);
 int cohort_msg_send(struct cohort *c, uint32_t dst, uint32_t port,
 		    uint32_t src_port, const void *buf, size_t len);
+/*
+ * Up to COHORT_MSG_BATCH_MAX messages to one (node, port) in one system
+ * call, in order. Returns 0 with *sent = how many were queued (all, or
+ * those before the first that could not be: retry from there), or the
+ * error of the first when none was.
+ */
+#define COHORT_MSG_BATCH_MAX	256
+int cohort_msg_send_batch(struct cohort *c, uint32_t dst, uint32_t port,
+			  uint32_t src_port, const struct iovec *msgs,
+			  size_t n, size_t *sent);
 
 struct cohort_msg {
 	uint32_t src;			/* origin node */

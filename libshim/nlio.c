@@ -412,10 +412,11 @@ static int req_wait(struct cohort *c, struct req *r)
 	return r->parse_err;
 }
 
-int cohort_nl_do_iov(struct cohort *c, struct iovec *iov, int niov)
+int cohort_nl_do_iov(struct cohort *c, struct iovec *iov, int niov,
+		     cohort_reply_fn fn, void *arg)
 {
 	struct nlmsghdr *nlh = iov[0].iov_base;
-	struct req r = { 0 };
+	struct req r = { .fn = fn, .arg = arg };
 	int ret;
 
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;

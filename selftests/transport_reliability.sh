@@ -69,7 +69,7 @@ drop0=$(cl_stat b msg_dropped)
 start_recv 100
 cl_us
 t0=$CL_US
-cl_bg a "$CL_TMP/send-100" "$CL_MSGSEQ" send 62 100 "$COUNT" -u
+cl_bg a "$CL_TMP/send-100" "$CL_MSGSEQ" send 62 100 "$COUNT" -u -b 32
 send=$CL_BG
 finish "$send" "$CL_TMP/send-100" sender
 ktap_result $? "lossy link: $COUNT messages accepted by a"

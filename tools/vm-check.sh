@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build cohort.ko for each target kernel and run MODE (check, demo)
+# Build cohort.ko for each target kernel and run MODE (check, demo, bench)
 # in one virtme-ng VM per kernel. Host side: nothing privileged runs here.
 #
 #   tools/vm-check.sh MODE KVER...
@@ -12,7 +12,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-mode=${1:?usage: vm-check.sh check|demo KVER...}
+mode=${1:?usage: vm-check.sh check|demo|bench KVER...}
 shift
 [ $# -gt 0 ] || { echo "no target kernel with headers and image installed" >&2; exit 1; }
 out_root=$top/build/vm

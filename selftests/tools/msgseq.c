@@ -94,7 +94,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: msgseq recv PORT COUNT [TIMEOUT_MS] [-l LINGER_MS] [-s SRC]\n"
-		"       msgseq send NODE PORT COUNT [-p PAUSE_MS] [-u] [-W TIMEOUT_MS]\n");
+		"       msgseq send NODE PORT COUNT [-b BATCH] [-p PAUSE_MS] [-u] [-W TIMEOUT_MS]\n");
 	return 2;
 }
 
@@ -259,10 +259,12 @@ out:
 static int do_send(int argc, char **argv)
 {
 	uint64_t node, port, count, pause = 0, timeout = 60000, seq, eagain = 0,
-		 unreach = 0, start, last_ok;
-	uint8_t buf[MSG_LEN];
+		 unreach = 0, start, last_ok, batch = 1;
+	uint8_t buf[COHORT_MSG_BATCH_MAX][MSG_LEN];
+	struct iovec iov[COHORT_MSG_BATCH_MAX];
 	struct cohort *c;
 	int i, retry_unreach = 0, ret = 0;
+	size_t n, sent;
 
 	if (argc < 3 || parse_u64(argv[0], UINT32_MAX, &node) ||
 	    parse_u64(argv[1], UINT32_MAX, &port) ||
@@ -277,6 +279,10 @@ static int do_send(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-W") && i + 1 < argc) {
 			if (parse_u64(argv[++i], UINT32_MAX, &timeout))
 				return usage();
+		} else if (!strcmp(argv[i], "-b") && i + 1 < argc) {
+			if (parse_u64(argv[++i], COHORT_MSG_BATCH_MAX, &batch) ||
+			    !batch)
+				return usage();
 		} else {
 			return usage();
 		}
@@ -288,10 +294,18 @@ static int do_send(int argc, char **argv)
 		return 1;
 	}
 	start = last_ok = now_ms();
-	for (seq = 1; seq <= count; seq++) {
-		fill(buf, seq);
+	for (seq = 1; seq <= count; seq += sent) {
+		/* Up to -b messages per call; a partial batch resumes. */
+		n = count - seq + 1 < batch ? count - seq + 1 : batch;
+		for (i = 0; i < (int)n; i++) {
+			fill(buf[i], seq + i);
+			iov[i].iov_base = buf[i];
+			iov[i].iov_len = MSG_LEN;
+		}
+		sent = 0;
 		for (;;) {
-			ret = cohort_msg_send(c, node, port, 0, buf, MSG_LEN);
+			ret = cohort_msg_send_batch(c, node, port, 0, iov, n,
+						    &sent);
 			if (!ret)
 				break;
 			if (ret == -EAGAIN)
@@ -313,7 +327,7 @@ static int do_send(int argc, char **argv)
 			break;
 		}
 		last_ok = now_ms();
-		if (pause && seq % 100 == 0)
+		if (pause && (seq + sent - 1) / 100 != (seq - 1) / 100)
 			usleep(pause * 1000);
 	}
 	printf("msgseq send: node %" PRIu64 " port %" PRIu64 " sent %" PRIu64

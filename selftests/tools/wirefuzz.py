@@ -48,13 +48,13 @@ MAX_PEERS = 64
 
 HDR = struct.Struct(">HBBIIIQ")          # magic version type len sender receiver seq
 HB = struct.Struct(">Q")                 # incarnation
-HELLO_B = struct.Struct(">QQQ")          # incarnation rx_seq tx_base
+HELLO_B = struct.Struct(">QQQQ")         # my_inc your_inc rx_seq tx_base
 ACK_B = struct.Struct(">Q")              # rx_seq
 LSA_B = struct.Struct(">IIQQ%ds" % NAME_MAX)  # origin n_neigh inc seq name
 ROUTED_B = struct.Struct(">IIBBHIQ")     # src dst hops kind vc_len reserved lamport
 VC = struct.Struct(">QQ")
 MSG_B = struct.Struct(">II")
-PING_B = struct.Struct(">QQII")
+PING_B = struct.Struct(">QQQ")           # cookie reserved reserved
 MAX_FRAME = HDR.size + ROUTED_B.size + VC_MAX * VC.size + MSG_B.size + MSG_MAX
 
 assert HDR.size == 24 and ROUTED_B.size == 24 and LSA_B.size == 88
@@ -85,7 +85,7 @@ def malformed(sender, target):
     rng = random.Random(4242)
     hb = HB.pack(1)
     good_hb = hdr(HEARTBEAT, hb, sender, target)
-    hello = HELLO_B.pack(1, 0, 1)
+    hello = HELLO_B.pack(1, 0, 0, 1)
     msg = MSG_B.pack(7, 0) + b"x" * 8
     cases = []
     for n in (1, 7, 23, 24, 100, 1400):
@@ -179,11 +179,11 @@ def unknown(sender, target, peer):
         cases.append(("unknown-heartbeat-%d" % i,
                       hdr(HEARTBEAT, HB.pack(1000 + i), sender, target),
                       "udp"))
-    cases.append(("unknown-hello", hdr(HELLO, HELLO_B.pack(1000, 0, 1),
+    cases.append(("unknown-hello", hdr(HELLO, HELLO_B.pack(1000, 0, 0, 1),
                                        sender, target), "tcp"))
     if peer is not None:
         cases.append(("impersonate-peer-hello",
-                      hdr(HELLO, HELLO_B.pack(2000, 0, 1), peer, target),
+                      hdr(HELLO, HELLO_B.pack(2000, 0, 0, 1), peer, target),
                       "tcp"))
     return cases
 
@@ -235,7 +235,7 @@ def send_tcp(addr, port, data, hold=0.3):
 def session_cases(me, target, other):
     """(name, frame builder) pairs: each gets the next sequence number."""
     msg = MSG_B.pack(7, 0) + b"x" * 8
-    ping = PING_B.pack(1, 1, 1, 0)
+    ping = PING_B.pack(1, 0, 0)
 
     def r(kind=MSG, body=msg, **kw):
         return lambda seq: routed(me, target, kind, body, seq=seq, **kw)
@@ -275,7 +275,7 @@ def session_cases(me, target, other):
                                             seq=seq + 1000)),
         ("ack-huge", lambda seq: hdr(ACK, ACK_B.pack(1 << 62), me, target)),
         ("hello-again-huge-rx", lambda seq: hdr(HELLO, HELLO_B.pack(
-            INCARNATION, 1 << 62, 1 << 62), me, target)),
+            INCARNATION, 0, 1 << 62, 1 << 62), me, target)),
         ("type-255", lambda seq: hdr(255, b"", me, target, seq=seq)),
         ("bad-version-in-session", lambda seq: hdr(ACK, ACK_B.pack(0), me,
                                                    target, version=2)),
@@ -344,7 +344,7 @@ def run_session(a):
                     print("session %-26s connect: %s" % (name, e.strerror))
                     st["cases"] += 1
                     continue
-                s.sendall(hdr(HELLO, HELLO_B.pack(INCARNATION, 0, 1), me,
+                s.sendall(hdr(HELLO, HELLO_B.pack(INCARNATION, 0, 0, 1), me,
                               a.target))
                 deadline = time.monotonic() + 3
                 rx = None
@@ -355,7 +355,7 @@ def run_session(a):
                     if HDR.unpack(f[:HDR.size])[2] == HELLO and \
                             len(f) >= HDR.size + HELLO_B.size:
                         rx = HELLO_B.unpack(f[HDR.size:HDR.size +
-                                              HELLO_B.size])[1]
+                                              HELLO_B.size])[2]
                         break
                 if rx is None:
                     print("session %-26s no HELLO from the target" % name)
@@ -448,7 +448,7 @@ def main():
                     st["tcp_refused"] += 1
             try:
                 if idle:
-                    idle[0].sendall(hdr(HELLO, HELLO_B.pack(1, 0, 1),
+                    idle[0].sendall(hdr(HELLO, HELLO_B.pack(1, 0, 0, 1),
                                         a.sender, a.target)[:10])
             except OSError:
                 pass
