@@ -147,12 +147,11 @@ static void msg_deliver(struct cohort_transport *tp, u32 src, u32 hops,
 			const struct cohort_wire_msg *m, const void *payload,
 			u32 plen)
 {
-	u32 port = be32_to_cpu(m->port);
-	void *portid = xa_load(&tp->binds, port);
+	void *portid = xa_load(&tp->binds, be32_to_cpu(m->port));
 	struct cohort_msg_info info = {
 		.src = src,
 		.src_port = be32_to_cpu(m->src_port),
-		.port = port,
+		.port = be32_to_cpu(m->port),
 		.hops = hops,
 		.lamport = be64_to_cpu(r->lamport),
 		.vc = tp->vc_in,
@@ -160,19 +159,12 @@ static void msg_deliver(struct cohort_transport *tp, u32 src, u32 hops,
 		.payload = payload,
 		.len = plen,
 	};
-	int err;
 
 	if (!portid) {
 		tp->stats[COHORT_A_STATS_MSG_DROPPED]++;
 		return;
 	}
-	err = cohort_genl_msg_deliver(tp, xa_to_value(portid), &info);
-	if (err == -ECONNREFUSED) {
-		xa_erase(&tp->binds, port);	/* the socket is gone */
-		tp->n_binds--;
-	}
-	tp->stats[err ? COHORT_A_STATS_MSG_DROPPED :
-		  COHORT_A_STATS_MSG_DELIVERED]++;
+	cohort_genl_msg_deliver(tp, xa_to_value(portid), &info);
 }
 
 /* Answer a PING; match a PONG with the ping we sent, or refuse it. */
@@ -409,18 +401,27 @@ int cohort_dgram_unbind(struct cohort_transport *tp, u32 port, u32 portid)
 	return 0;
 }
 
-/* A netlink socket closed: drop the ports it held. */
-void cohort_dgram_release(struct cohort_transport *tp, u32 portid)
+/* A netlink socket is gone: drop the ports it held. */
+void cohort_dgram_release_locked(struct cohort_transport *tp, u32 portid)
 {
 	unsigned long port;
 	void *cur;
 
-	mutex_lock(&tp->lock);
+	lockdep_assert_held(&tp->lock);
+
 	xa_for_each(&tp->binds, port, cur) {
 		if (xa_to_value(cur) == portid) {
 			xa_erase(&tp->binds, port);
 			tp->n_binds--;
 		}
 	}
+}
+
+void cohort_dgram_release(struct cohort_transport *tp, u32 portid)
+{
+	if (!READ_ONCE(tp->n_binds))
+		return;		/* most sockets closing never bound a port */
+	mutex_lock(&tp->lock);
+	cohort_dgram_release_locked(tp, portid);
 	mutex_unlock(&tp->lock);
 }

@@ -27,5 +27,6 @@ int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 int cohort_dgram_bind(struct cohort_transport *tp, u32 port, u32 portid);
 int cohort_dgram_unbind(struct cohort_transport *tp, u32 port, u32 portid);
 void cohort_dgram_release(struct cohort_transport *tp, u32 portid);
+void cohort_dgram_release_locked(struct cohort_transport *tp, u32 portid);
 
 #endif /* _COHORT_DGRAM_H */

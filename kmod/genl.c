@@ -680,6 +680,7 @@ static int msg_send_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!total)	/* an empty message */
 		err = tp->self ? cohort_dgram_send(tp, dst, port, src_port,
 						   NULL, 0) : -EHOSTUNREACH;
+	cohort_genl_msg_flush(tp);	/* messages to this node itself */
 	mutex_unlock(&tp->lock);
 
 	if (err && count)
@@ -692,18 +693,59 @@ static int msg_send_doit(struct sk_buff *skb, struct genl_info *info)
 
 /* ---- messages and notifications from the transport (under tp->lock) ---- */
 
-int cohort_genl_msg_deliver(struct cohort_transport *tp, u32 portid,
-			    const struct cohort_msg_info *m)
+/*
+ * Messages for one socket are gathered into one skb while a receive run
+ * lasts (cohort_genl_msg_flush() ends it): one allocation and one wakeup
+ * for many messages. The library reads datagrams of up to 32 KiB.
+ */
+#define DLV_SKB_SIZE	(16 * 1024)
+
+void cohort_genl_msg_flush(struct cohort_transport *tp)
 {
+	struct sk_buff *skb = tp->dlv_skb;
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	if (!skb)
+		return;
+	tp->dlv_skb = NULL;
+	err = genlmsg_unicast(tp->net, skb, tp->dlv_portid);
+	tp->stats[err ? COHORT_A_STATS_MSG_DROPPED :
+		  COHORT_A_STATS_MSG_DELIVERED] += tp->dlv_count;
+	if (err == -ECONNREFUSED)
+		cohort_dgram_release_locked(tp, tp->dlv_portid);
+}
+
+static size_t msg_recv_size(const struct cohort_msg_info *m)
+{
+	return nlmsg_total_size(GENL_HDRLEN + nla_total_size(sizeof(u32)) * 4 +
+				nla_total_size_64bit(sizeof(u64)) +
+				vector_size(m->vc_len) +
+				nla_total_size(m->len));
+}
+
+void cohort_genl_msg_deliver(struct cohort_transport *tp, u32 portid,
+			     const struct cohort_msg_info *m)
+{
+	size_t need = msg_recv_size(m);
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = genlmsg_new(nla_total_size(sizeof(u32)) * 4 +
-			  nla_total_size_64bit(sizeof(u64)) +
-			  vector_size(m->vc_len) + nla_total_size(m->len),
-			  GFP_KERNEL);
-	if (!skb)
-		return -ENOMEM;
+	if (tp->dlv_skb && (tp->dlv_portid != portid ||
+			    skb_tailroom(tp->dlv_skb) < need))
+		cohort_genl_msg_flush(tp);
+	if (!tp->dlv_skb) {
+		tp->dlv_skb = nlmsg_new(max_t(size_t, need, DLV_SKB_SIZE) -
+					NLMSG_HDRLEN, GFP_KERNEL);
+		if (!tp->dlv_skb) {
+			tp->stats[COHORT_A_STATS_MSG_DROPPED]++;
+			return;
+		}
+		tp->dlv_portid = portid;
+		tp->dlv_count = 0;
+	}
+	skb = tp->dlv_skb;
 	hdr = genlmsg_put(skb, 0, 0, &cohort_genl_family, 0,
 			  COHORT_CMD_MSG_RECV);
 	if (!hdr ||
@@ -715,11 +757,13 @@ int cohort_genl_msg_deliver(struct cohort_transport *tp, u32 portid,
 			      COHORT_A_MSG_PAD) ||
 	    put_vector(skb, COHORT_A_MSG_VCLOCK, m->vc, m->vc_len) ||
 	    nla_put(skb, COHORT_A_MSG_PAYLOAD, m->len, m->payload)) {
-		nlmsg_free(skb);
-		return -EMSGSIZE;
+		if (hdr)
+			genlmsg_cancel(skb, hdr);
+		tp->stats[COHORT_A_STATS_MSG_DROPPED]++;
+		return;
 	}
 	genlmsg_end(skb, hdr);
-	return genlmsg_unicast(tp->net, skb, portid);
+	tp->dlv_count++;
 }
 
 void cohort_genl_ping_reply(struct cohort_transport *tp, u32 portid, u32 dst,

@@ -12,8 +12,9 @@ struct cohort_peer;
 struct cohort_lsa;
 struct cohort_msg_info;
 
-int cohort_genl_msg_deliver(struct cohort_transport *tp, u32 portid,
-			    const struct cohort_msg_info *m);
+void cohort_genl_msg_deliver(struct cohort_transport *tp, u32 portid,
+			     const struct cohort_msg_info *m);
+void cohort_genl_msg_flush(struct cohort_transport *tp);
 void cohort_genl_ping_reply(struct cohort_transport *tp, u32 portid, u32 dst,
 			    u64 cookie, u64 rtt_ns, u32 hops);
 void cohort_genl_link_notify(struct cohort_transport *tp,

@@ -787,6 +787,7 @@ static void conn_work(struct work_struct *work)
 		if (!conn->dead)
 			conn_close(conn);
 	}
+	cohort_genl_msg_flush(tp);	/* what this run delivered */
 	mutex_unlock(&tp->lock);
 }
 
@@ -1203,6 +1204,7 @@ static void transport_stop(struct cohort_transport *tp)
 		return;
 	}
 	tp->stopping = true;
+	cohort_genl_msg_flush(tp);
 	sock_unhook(tp->udp, &tp->udp_cb);
 	sock_release(tp->udp);
 	sock_close(tp->listener, &tp->listener_cb);

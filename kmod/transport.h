@@ -131,6 +131,8 @@ struct cohort_transport {
 	u32 n_binds;
 	struct cohort_vc_entry *vc_in;	/* scratch: COHORT_VC_MAX_ENTRIES */
 	u64 stats[COHORT_A_STATS_MAX + 1];
+	struct sk_buff *dlv_skb;	/* messages gathered for dlv_portid */
+	u32 dlv_portid, dlv_count;
 	struct cohort_ping_out pings[COHORT_PINGS_MAX];
 	u32 ping_next;
 };

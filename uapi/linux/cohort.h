@@ -100,7 +100,9 @@
  *	already, ENOSPC past COHORT_MAX_PEERS. The first peer starts the
  *	node's transport (sockets, heartbeats).
  * COHORT_CMD_PEER_DEL: doit, admin. COHORT_A_PEER_ID; ENOENT if unknown.
- *	Frames queued to the peer are dropped (counted on the node).
+ *	Frames queued to the peer are dropped (counted as the node's
+ *	QUEUE_FULL). The last peer's removal stops the transport and clears
+ *	what the node learnt of the cluster.
  * COHORT_CMD_PEER_GET: doit with COHORT_A_PEER_ID, or dump (resumable).
  *	reply: ID, ADDR, PORT, STATE (enum cohort_link_state),
  *	       LAST_HEARD (ms since the last heartbeat, absent if never),
@@ -111,10 +113,11 @@
  *	       NEXT_HOP (absent when unreachable or self), HOPS
  * COHORT_CMD_PING: doit, no privilege. COHORT_A_MSG_DST (node id),
  *	COHORT_A_MSG_COOKIE (NLA_U64, echoed). Returns at once: 0 when the
- *	ping is on its way, EHOSTUNREACH without a route, EAGAIN when the
- *	first hop's queue is full. The answer comes later as a unicast
- *	COHORT_CMD_PING to the caller's port: DST, COOKIE, RTT (NLA_U64, ns),
- *	HOPS (NLA_U32, hops the reply travelled).
+ *	ping is on its way, EHOSTUNREACH without a route (the node itself has
+ *	none), EAGAIN when the first hop's queue is full. The answer comes
+ *	later as a unicast COHORT_CMD_PING to the caller's port: DST, COOKIE,
+ *	RTT (NLA_U64, ns), HOPS (NLA_U32, hops the reply travelled). The
+ *	node remembers its last 64 pings; answers to older ones are dropped.
  * COHORT_CMD_MSG_BIND: doit, no privilege. COHORT_A_MSG_PORT (NLA_U32,
  *	1..U32_MAX): messages to this node and port are unicast to the
  *	calling netlink socket until it closes or sends MSG_UNBIND.
