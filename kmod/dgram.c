@@ -17,6 +17,7 @@
 #include <linux/timekeeping.h>
 #include <net/genetlink.h>
 
+#include "compat.h"
 #include "dgram.h"
 #include "genl.h"
 #include "node.h"
@@ -116,7 +117,7 @@ static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
 		cohort_frame_free(f);
 		return ERR_PTR(err);
 	}
-	vc_len = be16_to_cpu(r->vc_len);
+	vc_len = get_unaligned_be16(&r->vc_len);
 	p = (u8 *)(vc + vc_len);
 	memcpy(p, body, body_len);
 	if (plen)
@@ -147,13 +148,13 @@ static void msg_deliver(struct cohort_transport *tp, u32 src, u32 hops,
 			const struct cohort_wire_msg *m, const void *payload,
 			u32 plen)
 {
-	void *portid = xa_load(&tp->binds, be32_to_cpu(m->port));
+	void *portid = xa_load(&tp->binds, get_unaligned_be32(&m->port));
 	struct cohort_msg_info info = {
 		.src = src,
-		.src_port = be32_to_cpu(m->src_port),
-		.port = be32_to_cpu(m->port),
+		.src_port = get_unaligned_be32(&m->src_port),
+		.port = get_unaligned_be32(&m->port),
 		.hops = hops,
-		.lamport = be64_to_cpu(r->lamport),
+		.lamport = get_unaligned_be64(&r->lamport),
 		.vc = tp->vc_in,
 		.vc_len = vc_len,
 		.payload = payload,
@@ -172,11 +173,11 @@ static int ping_answer(struct cohort_transport *tp, u32 src,
 		       const struct cohort_wire_routed *r,
 		       const struct cohort_wire_ping *p)
 {
-	u64 cookie = be64_to_cpu(p->cookie);
+	u64 cookie = get_unaligned_be64(&p->cookie);
 	struct cohort_frame *f;
 	int i;
 
-	if (p->reserved[0] || p->reserved[1])
+	if (get_unaligned(&p->reserved[0]) || get_unaligned(&p->reserved[1]))
 		return -EINVAL;
 	if (r->kind == COHORT_WIRE_PING) {
 		f = routed_build(tp, tp->self, src, 0, COHORT_WIRE_PONG, p,
@@ -222,8 +223,8 @@ static int vc_from_wire(struct cohort_transport *tp,
 	u32 i;
 
 	for (i = 0; i < n; i++) {
-		tp->vc_in[i].id = be64_to_cpu(vc[i].id);
-		tp->vc_in[i].counter = be64_to_cpu(vc[i].counter);
+		tp->vc_in[i].id = get_unaligned_be64(&vc[i].id);
+		tp->vc_in[i].counter = get_unaligned_be64(&vc[i].counter);
 	}
 	return cohort_vector_validate(tp->vc_in, n);
 }
@@ -252,19 +253,19 @@ int cohort_dgram_rx(struct cohort_transport *tp, struct cohort_peer *from,
 	const u8 *body;
 	int err;
 
-	if (len < sizeof(*r) || r->reserved)
+	if (len < sizeof(*r) || get_unaligned(&r->reserved))
 		return -EINVAL;
-	n = be16_to_cpu(r->vc_len);
+	n = get_unaligned_be16(&r->vc_len);
 	if (n > COHORT_VC_MAX_ENTRIES || len < sizeof(*r) + n * sizeof(*vc))
 		return -EINVAL;
 	body = (const u8 *)(vc + n);
 	body_len = len - sizeof(*r) - n * sizeof(*vc);
-	src = be32_to_cpu(r->src);
-	dst = be32_to_cpu(r->dst);
+	src = get_unaligned_be32(&r->src);
+	dst = get_unaligned_be32(&r->dst);
 	if (!src || !dst || body_check(r->kind, body_len) ||
 	    vc_from_wire(tp, vc, n))
 		return -EINVAL;
-	err = node_clock_event(tp, COHORT_CLOCK_RECV, be64_to_cpu(r->lamport),
+	err = node_clock_event(tp, COHORT_CLOCK_RECV, get_unaligned_be64(&r->lamport),
 			       tp->vc_in, n);
 	if (err)
 		return err;

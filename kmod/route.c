@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "compat.h"
 #include "genl.h"
 #include "node.h"
 #include "route.h"
@@ -223,26 +224,27 @@ int cohort_route_rx_lsa(struct cohort_transport *tp, struct cohort_peer *from,
 
 	if (len < sizeof(*w))
 		return -EINVAL;
-	n = be32_to_cpu(w->n_neigh);
+	n = get_unaligned_be32(&w->n_neigh);
 	if (n > COHORT_MAX_PEERS || len != sizeof(*w) + n * sizeof(__be32) ||
-	    !w->origin || !memchr(w->name, 0, sizeof(w->name)) ||
+	    !get_unaligned(&w->origin) ||
+	    !memchr(w->name, 0, sizeof(w->name)) ||
 	    (w->name[0] && !cohort_node_name_valid(w->name)))
 		return -EINVAL;
-	if (be32_to_cpu(w->origin) == tp->self) {
-		own_echo(tp, be64_to_cpu(w->incarnation),
-			 be64_to_cpu(w->lsa_seq));
+	if (get_unaligned_be32(&w->origin) == tp->self) {
+		own_echo(tp, get_unaligned_be64(&w->incarnation),
+			 get_unaligned_be64(&w->lsa_seq));
 		return 0;
 	}
 	lsa = kzalloc(sizeof(*lsa), GFP_KERNEL);
 	if (!lsa)
 		return -ENOMEM;
-	lsa->origin = be32_to_cpu(w->origin);
+	lsa->origin = get_unaligned_be32(&w->origin);
 	lsa->n_neigh = n;
-	lsa->incarnation = be64_to_cpu(w->incarnation);
-	lsa->seq = be64_to_cpu(w->lsa_seq);
+	lsa->incarnation = get_unaligned_be64(&w->incarnation);
+	lsa->seq = get_unaligned_be64(&w->lsa_seq);
 	memcpy(lsa->name, w->name, sizeof(lsa->name));
 	for (i = 0; i < n; i++)
-		lsa->neigh[i] = be32_to_cpu(neigh[i]);
+		lsa->neigh[i] = get_unaligned_be32(&neigh[i]);
 	if (lsdb_update(&tp->route, lsa)) {
 		flood(tp, lsa, from);
 		route_compute(tp);

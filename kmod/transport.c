@@ -28,6 +28,7 @@
 #include <net/inet_sock.h>
 #include <net/tcp.h>
 
+#include "compat.h"
 #include "dgram.h"
 #include "genl.h"
 #include "node.h"
@@ -576,8 +577,8 @@ static bool hello_valid(const struct cohort_peer *peer,
 {
 	if (!hello->my_inc || !hello->tx_base)
 		return false;
-	return be64_to_cpu(hello->your_inc) != peer->link_inc ||
-	       be64_to_cpu(hello->rx_seq) <= peer->tx_seq;
+	return get_unaligned_be64(&hello->your_inc) != peer->link_inc ||
+	       get_unaligned_be64(&hello->rx_seq) <= peer->tx_seq;
 }
 
 /* The other side's HELLO: adopt the connection and resume the stream. */
@@ -585,10 +586,10 @@ static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 {
 	const struct cohort_wire_hello *hello = (const void *)(h + 1);
 	struct cohort_transport *tp = conn->tp;
-	u32 sender = be32_to_cpu(h->sender);
+	u32 sender = get_unaligned_be32(&h->sender);
 	struct cohort_peer *peer = conn->peer;
-	u64 my_inc = be64_to_cpu(hello->my_inc);
-	u64 tx_base = be64_to_cpu(hello->tx_base);
+	u64 my_inc = get_unaligned_be64(&hello->my_inc);
+	u64 tx_base = get_unaligned_be64(&hello->tx_base);
 
 	if (!peer) {
 		/* Accepted: only a lower id connects, from its address. */
@@ -626,8 +627,8 @@ static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 		peer->rx_seq = tx_base - 1;
 	}
 	/* What it acks counts only if it knows this life of ours. */
-	if (be64_to_cpu(hello->your_inc) == peer->link_inc)
-		link_acked(peer, be64_to_cpu(hello->rx_seq));
+	if (get_unaligned_be64(&hello->your_inc) == peer->link_inc)
+		link_acked(peer, get_unaligned_be64(&hello->rx_seq));
 	conn->hello_rx = true;
 	peer_heard_now(peer);
 	peer->stats[COHORT_A_STATS_RECONNECTS]++;
@@ -639,7 +640,7 @@ static void rx_sequenced(struct cohort_conn *conn,
 			 const struct cohort_wire_hdr *h, u32 len)
 {
 	struct cohort_peer *peer = conn->peer;
-	u64 seq = be64_to_cpu(h->seq);
+	u64 seq = get_unaligned_be64(&h->seq);
 	int err;
 
 	if (seq <= peer->rx_seq) {
@@ -668,8 +669,8 @@ static void rx_frame(struct cohort_conn *conn, const struct cohort_wire_hdr *h,
 {
 	struct cohort_transport *tp = conn->tp;
 
-	if (be32_to_cpu(h->receiver) != tp->self ||
-	    (conn->peer && be32_to_cpu(h->sender) != conn->peer->id)) {
+	if (get_unaligned_be32(&h->receiver) != tp->self ||
+	    (conn->peer && get_unaligned_be32(&h->sender) != conn->peer->id)) {
 		link_bad_frame(conn);
 		return;
 	}
@@ -687,7 +688,7 @@ static void rx_frame(struct cohort_conn *conn, const struct cohort_wire_hdr *h,
 	switch (h->type) {
 	case COHORT_WIRE_ACK: {
 		const struct cohort_wire_ack *ack = (const void *)(h + 1);
-		u64 seq = be64_to_cpu(ack->rx_seq);
+		u64 seq = get_unaligned_be64(&ack->rx_seq);
 
 		if (len != HDR_LEN + sizeof(*ack) || seq > conn->peer->tx_seq)
 			link_bad_frame(conn);
@@ -707,7 +708,7 @@ static void rx_frame(struct cohort_conn *conn, const struct cohort_wire_hdr *h,
 /* Magic, version and a length we can hold; the body is checked later. */
 static bool hdr_check(const struct cohort_wire_hdr *h, u32 len)
 {
-	return be16_to_cpu(h->magic) == COHORT_WIRE_MAGIC &&
+	return get_unaligned_be16(&h->magic) == COHORT_WIRE_MAGIC &&
 	       h->version == COHORT_WIRE_VERSION &&
 	       len >= HDR_LEN && len <= COHORT_WIRE_MAX_FRAME;
 }
@@ -735,7 +736,7 @@ static void conn_rx(struct cohort_conn *conn)
 		while (!conn->dead && conn->rx_have - off >= HDR_LEN) {
 			const struct cohort_wire_hdr *h =
 				(const void *)(conn->rxbuf + off);
-			u32 len = be32_to_cpu(h->len);
+			u32 len = get_unaligned_be32(&h->len);
 
 			if (!hdr_check(h, len)) {
 				link_bad_frame(conn);
@@ -931,15 +932,15 @@ static void hb_rx(struct cohort_transport *tp, const void *buf, int len,
 	struct cohort_peer *peer;
 
 	if (len != sizeof(*h) + sizeof(*hb) || !hdr_check(h, len) ||
-	    be32_to_cpu(h->len) != len || h->type != COHORT_WIRE_HEARTBEAT ||
-	    be32_to_cpu(h->receiver) != tp->self) {
+	    get_unaligned_be32(&h->len) != len || h->type != COHORT_WIRE_HEARTBEAT ||
+	    get_unaligned_be32(&h->receiver) != tp->self) {
 		tp->stats[COHORT_A_STATS_BAD_FRAMES]++;
 		return;
 	}
-	peer = cohort_peer_find(tp, be32_to_cpu(h->sender));
+	peer = cohort_peer_find(tp, get_unaligned_be32(&h->sender));
 	if (!peer || peer->addr != from->sin_addr.s_addr ||
 	    (peer->conn && peer->conn->hello_rx &&
-	     be64_to_cpu(hb->incarnation) != peer->peer_inc)) {
+	     get_unaligned_be64(&hb->incarnation) != peer->peer_inc)) {
 		/* Unknown, or not from the life we have a session with. */
 		tp->stats[COHORT_A_STATS_UNKNOWN_PEER]++;
 		return;

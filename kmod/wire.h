@@ -23,7 +23,8 @@
  * draws when it configures the peer: a HELLO whose incarnations do not
  * match what the receiver knows starts the sequence space afresh.
  *
- * Frames are not padded: fields are read with the unaligned accessors.
+ * Frames are not padded, so a frame in a receive buffer may start at any
+ * offset: every field of a received frame is read with get_unaligned*().
  */
 #ifndef _COHORT_WIRE_H
 #define _COHORT_WIRE_H
