@@ -71,4 +71,8 @@ void json_null(const char *key);
 void json_double(const char *key, double v);
 void json_bytes(const char *key, const void *buf, size_t len);
 
+/* peer.c: fetch one peer or all and print each (peer and link show). */
+typedef void (*peer_print_fn)(const struct cohort_peer *p, bool stats);
+int peers_print(bool has_id, uint32_t id, peer_print_fn print, bool stats);
+
 #endif /* COHORTCTL_H */

@@ -81,12 +81,8 @@ void link_event_print(const struct cohort_peer *p)
 
 static int link_show(int argc, char **argv)
 {
-	struct cohort_peer one, *v = NULL;
 	bool stats = stats_out, has_id = false;
-	struct cohort *c;
-	size_t n = 0, i;
 	uint32_t id = 0;
-	int ret;
 
 	for (; argc > 0; argc--, argv++) {
 		if (is_stats_opt(argv[0])) {
@@ -102,30 +98,7 @@ static int link_show(int argc, char **argv)
 					   argv[0]);
 		}
 	}
-	ret = open_netlink(&c);
-	if (ret)
-		return ret;
-	if (has_id) {
-		ret = cohort_peer_get(c, id, &one);
-		v = &one;
-		n = 1;
-	} else {
-		ret = cohort_peer_list(c, &v, &n);
-	}
-	if (ret < 0) {
-		ret = kernel_error(c, ret);
-	} else {
-		if (json_out)
-			json_arr_open(NULL);
-		for (i = 0; i < n; i++)
-			link_print(&v[i], stats);
-		if (json_out)
-			json_arr_close();
-	}
-	if (v != &one)
-		free(v);
-	cohort_close(c);
-	return ret;
+	return peers_print(has_id, id, link_print, stats);
 }
 
 int do_link(int argc, char **argv)

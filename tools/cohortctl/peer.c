@@ -103,7 +103,7 @@ static int peer_del(int argc, char **argv)
 	return ret;
 }
 
-static void peer_print(const struct cohort_peer *p)
+static void peer_print(const struct cohort_peer *p, bool stats)
 {
 	char buf[INET_ADDRSTRLEN];
 
@@ -119,22 +119,19 @@ static void peer_print(const struct cohort_peer *p)
 	}
 }
 
-static int peer_show(int argc, char **argv)
+/* One peer (@has_id) or all of them, each through @print. */
+int peers_print(bool has_id, uint32_t id, peer_print_fn print, bool stats)
 {
-	struct peer_args a = { 0 };
 	struct cohort_peer one, *v = NULL;
 	struct cohort *c;
 	size_t n = 0, i;
 	int ret;
 
-	ret = parse_args(argc, argv, "i", &a);
-	if (ret)
-		return ret;
 	ret = open_netlink(&c);
 	if (ret)
 		return ret;
-	if (a.has_id) {
-		ret = cohort_peer_get(c, a.id, &one);
+	if (has_id) {
+		ret = cohort_peer_get(c, id, &one);
 		v = &one;
 		n = 1;
 	} else {
@@ -146,7 +143,7 @@ static int peer_show(int argc, char **argv)
 		if (json_out)
 			json_arr_open(NULL);
 		for (i = 0; i < n; i++)
-			peer_print(&v[i]);
+			print(&v[i], stats);
 		if (json_out)
 			json_arr_close();
 	}
@@ -154,6 +151,17 @@ static int peer_show(int argc, char **argv)
 		free(v);
 	cohort_close(c);
 	return ret;
+}
+
+static int peer_show(int argc, char **argv)
+{
+	struct peer_args a = { 0 };
+	int ret;
+
+	ret = parse_args(argc, argv, "i", &a);
+	if (ret)
+		return ret;
+	return peers_print(a.has_id, a.id, peer_print, false);
 }
 
 int do_peer(int argc, char **argv)
