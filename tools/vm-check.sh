@@ -5,6 +5,8 @@
 #
 #   tools/vm-check.sh MODE KVER...
 #
+# COHORT_TESTS="queue_* ioctl_test" runs only the tests whose file names
+# match one of the patterns (a development aid; CI runs them all).
 # COHORT_KVM=1 uses KVM (default: TCG, since nested KVM hangs at boot on
 # many CI machines). COHORT_VM_TIMEOUT bounds one VM run (seconds).
 # The last line of "check" is "N passed, N failed" over all kernels plus the
@@ -47,7 +49,7 @@ run_vm() {
 
 	(cd / && timeout "$timeout_s" vng "${vng_opts[@]}" -r "/boot/vmlinuz-$kver" \
 		--rwdir="$dst" \
-		--exec "$top/tools/vm-guest.sh $mode $dst" \
+		--exec "COHORT_TESTS='${COHORT_TESTS:-}' $top/tools/vm-guest.sh $mode $dst" \
 		>"$dst/console.log" 2>&1)
 }
 
