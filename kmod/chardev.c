@@ -20,15 +20,7 @@
 #include "chardev.h"
 #include "clock.h"
 #include "node.h"
-
-struct actor {
-	struct net *net;
-	netns_tracker ns_tracker;
-	struct cohort_node *node;
-	struct mutex lock;		/* serialises the ioctls of one file */
-	u64 id;				/* 0 until bound */
-	struct cohort_clocks clocks;
-};
+#include "queue_fd.h"
 
 /* The layout that compat_ptr_ioctl() relies on: same for 32 and 64 bit. */
 static_assert(sizeof(struct cohort_actor) == 24);
@@ -38,7 +30,7 @@ static_assert(sizeof(struct cohort_vclock) == 40);
 /* Ioctl arguments larger than this are refused even with a zero tail. */
 #define ARG_MAX_SIZE PAGE_SIZE
 
-static int get_arg(void *karg, size_t ksize, void __user *uarg, u32 *usize)
+int cohort_get_arg(void *karg, size_t ksize, void __user *uarg, u32 *usize)
 {
 	if (get_user(*usize, (u32 __user *)uarg))
 		return -EFAULT;
@@ -50,7 +42,7 @@ static int get_arg(void *karg, size_t ksize, void __user *uarg, u32 *usize)
 }
 
 /* Copy back no more than the caller's structure holds. */
-static int put_arg(void __user *uarg, u32 usize, const void *karg,
+int cohort_put_arg(void __user *uarg, u32 usize, const void *karg,
 		   size_t ksize)
 {
 	if (copy_to_user(uarg, karg, min_t(size_t, usize, ksize)))
@@ -58,10 +50,15 @@ static int put_arg(void __user *uarg, u32 usize, const void *karg,
 	return 0;
 }
 
-/* Binding comes after argument checks so that a bad call binds nothing. */
-static int actor_bind(struct actor *a)
+/*
+ * Binding comes after argument checks so that a bad call binds nothing.
+ * Called under a->lock.
+ */
+int cohort_afile_bind(struct cohort_afile *a)
 {
 	int err;
+
+	lockdep_assert_held(&a->lock);
 
 	if (a->id)
 		return 0;
@@ -71,45 +68,45 @@ static int actor_bind(struct actor *a)
 	return cohort_node_bind_actor(a->node, &a->id);
 }
 
-static long actor_info_ioctl(struct actor *a, void __user *arg)
+static long actor_info_ioctl(struct cohort_afile *a, void __user *arg)
 {
 	struct cohort_actor info;
 	u32 usize;
 	int err;
 
-	err = get_arg(&info, sizeof(info), arg, &usize);
+	err = cohort_get_arg(&info, sizeof(info), arg, &usize);
 	if (err)
 		return err;
 	if (info.flags || info.__reserved)
 		return -EINVAL;
-	err = actor_bind(a);
+	err = cohort_afile_bind(a);
 	if (err)
 		return err;
 	info.actor_id = a->id;
 	info.node_id = a->id >> 32;
-	return put_arg(arg, usize, &info, sizeof(info));
+	return cohort_put_arg(arg, usize, &info, sizeof(info));
 }
 
-static long lamport_ioctl(struct actor *a, void __user *arg)
+static long lamport_ioctl(struct cohort_afile *a, void __user *arg)
 {
 	struct cohort_lamport l;
 	u32 usize;
 	u64 now;
 	int err;
 
-	err = get_arg(&l, sizeof(l), arg, &usize);
+	err = cohort_get_arg(&l, sizeof(l), arg, &usize);
 	if (err)
 		return err;
 	if (l.op >= __COHORT_CLOCK_OP_MAX)
 		return -EINVAL;
-	err = actor_bind(a);
+	err = cohort_afile_bind(a);
 	if (err)
 		return err;
 	err = cohort_lamport_event(a->clocks.lamport, l.op, l.time, &now);
 	if (err)
 		return err;
 	l.time = now;
-	err = put_arg(arg, usize, &l, sizeof(l));
+	err = cohort_put_arg(arg, usize, &l, sizeof(l));
 	if (!err)
 		a->clocks.lamport = now;
 	return err;
@@ -154,14 +151,14 @@ static int vclock_copy_out(struct cohort_vclock *v,
 	return 0;
 }
 
-static long vclock_ioctl(struct actor *a, void __user *arg)
+static long vclock_ioctl(struct cohort_afile *a, void __user *arg)
 {
 	struct cohort_vc_entry *in;
 	struct cohort_vclock v;
 	u32 usize;
 	int err, perr;
 
-	err = get_arg(&v, sizeof(v), arg, &usize);
+	err = cohort_get_arg(&v, sizeof(v), arg, &usize);
 	if (err)
 		return err;
 	if (v.op >= __COHORT_CLOCK_OP_MAX || v.__reserved)
@@ -169,7 +166,7 @@ static long vclock_ioctl(struct actor *a, void __user *arg)
 	in = vclock_copy_in(&v);
 	if (IS_ERR(in))
 		return PTR_ERR(in);
-	err = actor_bind(a);
+	err = cohort_afile_bind(a);
 	if (!err)
 		err = cohort_vector_event(&a->clocks, in, v.in_len, v.op,
 					  a->id);
@@ -180,7 +177,7 @@ static long vclock_ioctl(struct actor *a, void __user *arg)
 	err = vclock_copy_out(&v, &a->clocks.spare);
 	if (err && err != -ENOSPC)
 		return err;
-	perr = put_arg(arg, usize, &v, sizeof(v));
+	perr = cohort_put_arg(arg, usize, &v, sizeof(v));
 	if (perr)
 		return perr;
 	if (!err && v.op != COHORT_CLOCK_READ)
@@ -190,7 +187,7 @@ static long vclock_ioctl(struct actor *a, void __user *arg)
 
 static long actor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct actor *a = file->private_data;
+	struct cohort_afile *a = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	long ret;
 
@@ -205,6 +202,9 @@ static long actor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case COHORT_IOC_VCLOCK:
 		ret = vclock_ioctl(a, uarg);
 		break;
+	case COHORT_IOC_QUEUE_OPEN:
+		ret = cohort_qfd_open(file, a, uarg);
+		break;
 	default:
 		ret = -ENOTTY;
 	}
@@ -214,7 +214,7 @@ static long actor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int actor_open(struct inode *inode, struct file *file)
 {
-	struct actor *a;
+	struct cohort_afile *a;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
@@ -229,7 +229,7 @@ static int actor_open(struct inode *inode, struct file *file)
 
 static int actor_release(struct inode *inode, struct file *file)
 {
-	struct actor *a = file->private_data;
+	struct cohort_afile *a = file->private_data;
 
 	if (a->id)
 		cohort_node_unbind_actor(a->node, a->id);

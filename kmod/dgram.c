@@ -21,6 +21,7 @@
 #include "dgram.h"
 #include "genl.h"
 #include "node.h"
+#include "queue_remote.h"
 #include "transport.h"
 
 #define ROUTED_LEN (sizeof(struct cohort_wire_hdr) + \
@@ -212,6 +213,9 @@ static int body_check(u8 kind, u32 len)
 	case COHORT_WIRE_PING:
 	case COHORT_WIRE_PONG:
 		return len == sizeof(struct cohort_wire_ping) ? 0 : -EINVAL;
+	case COHORT_WIRE_QUEUE:
+		return len >= sizeof(struct cohort_wire_q) &&
+		       len <= COHORT_WIRE_MAX_QBODY ? 0 : -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -274,6 +278,8 @@ int cohort_dgram_rx(struct cohort_transport *tp, struct cohort_peer *from,
 		relay(tp, r, src, dst, body, body_len);
 		return 0;
 	}
+	if (r->kind == COHORT_WIRE_QUEUE)
+		return cohort_qremote_rx(tp, src, body, body_len);
 	if (r->kind != COHORT_WIRE_MSG)
 		return ping_answer(tp, src, r, (const void *)body);
 	msg_deliver(tp, src, r->hops + 1, r, n, (const void *)body,
@@ -342,6 +348,29 @@ int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
 		return err;
 	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_MSG, &m, sizeof(m),
 			 payload, plen, GFP_KERNEL_ACCOUNT);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	return routed_send(tp, dst, f, false);
+}
+
+/*
+ * A frame of @kind (@body, then @payload) from this node to @dst, another
+ * node: -EHOSTUNREACH without a route, -EAGAIN when the first hop is full.
+ */
+int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
+			   const void *body, u32 body_len, const void *payload,
+			   u32 plen, gfp_t gfp)
+{
+	struct cohort_frame *f;
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	err = first_hop_ready(tp, dst, body_len + plen);
+	if (err)
+		return err;
+	f = routed_build(tp, tp->self, dst, 0, kind, body, body_len, payload,
+			 plen, gfp);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
 	return routed_send(tp, dst, f, false);

@@ -22,6 +22,9 @@ int cohort_dgram_rx(struct cohort_transport *tp, struct cohort_peer *from,
 		    const void *data, u32 len);
 int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
 		      u32 src_port, const void *payload, u32 plen);
+int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
+			   const void *body, u32 body_len, const void *payload,
+			   u32 plen, gfp_t gfp);
 int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 		      u32 nl_portid);
 int cohort_dgram_bind(struct cohort_transport *tp, u32 port, u32 portid);

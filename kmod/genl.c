@@ -18,10 +18,6 @@
 #include "node.h"
 #include "transport.h"
 
-enum cohort_mcgrp {
-	COHORT_MCGRP_EVENTS,
-};
-
 static const struct genl_multicast_group cohort_mcgrps[] = {
 	[COHORT_MCGRP_EVENTS] = { .name = COHORT_GENL_MCGRP_EVENTS },
 };
@@ -59,8 +55,6 @@ static const struct nla_policy msg_policy[COHORT_A_MSG_MAX + 1] = {
 	[COHORT_A_MSG_PAYLOAD]	= { .type = NLA_BINARY, .len = COHORT_MSG_MAX },
 	[COHORT_A_MSG_COOKIE]	= { .type = NLA_U64 },
 };
-
-static struct genl_family cohort_genl_family;
 
 static size_t vector_size(u32 n)
 {
@@ -907,9 +901,30 @@ static const struct genl_ops cohort_genl_ops[] = {
 		.policy	= msg_policy,
 		.maxattr = COHORT_A_MSG_MAX,
 	},
+	{
+		.cmd	= COHORT_CMD_QUEUE_ADD,
+		.doit	= cohort_queue_add_doit,
+		.policy	= cohort_queue_policy,
+		.maxattr = COHORT_A_QUEUE_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		/* the owner of a non-system queue may delete it */
+		.cmd	= COHORT_CMD_QUEUE_DEL,
+		.doit	= cohort_queue_del_doit,
+		.policy	= cohort_queue_policy,
+		.maxattr = COHORT_A_QUEUE_MAX,
+	},
+	{
+		.cmd	= COHORT_CMD_QUEUE_GET,
+		.doit	= cohort_queue_get_doit,
+		.dumpit	= cohort_queue_get_dumpit,
+		.policy	= cohort_queue_policy,
+		.maxattr = COHORT_A_QUEUE_MAX,
+	},
 };
 
-static struct genl_family cohort_genl_family __ro_after_init = {
+struct genl_family cohort_genl_family __ro_after_init = {
 	.name		= COHORT_GENL_NAME,
 	.version	= COHORT_GENL_VERSION,
 	.netnsok	= true,

@@ -8,6 +8,7 @@
 #include <net/netns/generic.h>
 
 #include "node.h"
+#include "queue_remote.h"
 
 static unsigned int node_net_id __read_mostly;
 
@@ -94,7 +95,16 @@ static int __net_init node_net_init(struct net *net)
 		return err;
 	err = cohort_transport_init(&node->tp, net, node);
 	if (err)
-		cohort_clocks_free(&node->clocks);
+		goto err_clocks;
+	err = cohort_qmgr_init(&node->qm, node);
+	if (err)
+		goto err_transport;
+	return 0;
+
+err_transport:
+	cohort_transport_exit(&node->tp);
+err_clocks:
+	cohort_clocks_free(&node->clocks);
 	return err;
 }
 
@@ -102,7 +112,10 @@ static void __net_exit node_net_exit(struct net *net)
 {
 	struct cohort_node *node = cohort_node_get(net);
 
+	/* Queue frames stop before the transport, queues go after it. */
+	cohort_qremote_stop(&node->qm);
 	cohort_transport_exit(&node->tp);
+	cohort_qmgr_exit(&node->qm);
 	/* Actors hold a reference on the namespace: none can be left. */
 	WARN_ON(node->actors);
 	xa_destroy(&node->actor_nums);

@@ -8,6 +8,7 @@
 #include <net/net_namespace.h>
 
 #include "clock.h"
+#include "queue.h"
 #include "transport.h"
 
 /*
@@ -27,6 +28,7 @@ struct cohort_node {
 	struct cohort_clocks clocks;	/* vector indexed by node id */
 
 	struct cohort_transport tp;
+	struct cohort_qmgr qm;
 };
 
 extern struct pernet_operations cohort_node_net_ops;

@@ -13,7 +13,8 @@
  *   LSA        TCP   hdr + cohort_wire_lsa + n * __be32 neighbour ids
  *   ROUTED     TCP   hdr + cohort_wire_routed + vc_len * cohort_wire_vc
  *                    + body of @kind (MSG: cohort_wire_msg + payload;
- *                    PING, PONG: cohort_wire_ping)
+ *                    PING, PONG: cohort_wire_ping; QUEUE: cohort_wire_q
+ *                    + what its op carries, see queue_remote.c)
  *
  * LSA and ROUTED frames carry a per-link sequence number (@seq, from 1);
  * the receiver delivers seq == last + 1, drops seq <= last as a duplicate,
@@ -48,6 +49,7 @@ enum cohort_wire_kind {
 	COHORT_WIRE_MSG = 1,
 	COHORT_WIRE_PING,
 	COHORT_WIRE_PONG,
+	COHORT_WIRE_QUEUE,
 };
 
 struct cohort_wire_hdr {
@@ -109,16 +111,87 @@ struct cohort_wire_ping {
 	__be64 reserved[2];	/* 0 */
 };
 
+/* Queue protocol between a descriptor's node and the queue's home. */
+enum cohort_wire_qop {
+	COHORT_WQ_OPEN = 1,	/* -> home: cohort_wire_qopen */
+	COHORT_WQ_OPENED,	/* <- status, cohort_wire_qattr when 0 */
+	COHORT_WQ_CLOSE,	/* -> */
+	COHORT_WQ_PUB,		/* -> cohort_wire_qmsg + vc + payload */
+	COHORT_WQ_PUBACK,	/* <- arg: publishes taken */
+	COHORT_WQ_DELIVER,	/* <- cohort_wire_qmsg + vc + payload */
+	COHORT_WQ_CREDIT,	/* -> arg: deliveries consumed (no acks) */
+	COHORT_WQ_ACK,		/* -> arg: count, then count * __be64 tags */
+	COHORT_WQ_NACK,		/* -> as ACK */
+	COHORT_WQ_REVOKE,	/* <- as ACK: attempts taken back (timeout) */
+	COHORT_WQ_GONE,		/* <- the queue was deleted */
+	__COHORT_WQ_MAX
+};
+
+struct cohort_wire_q {
+	__u8 op;		/* enum cohort_wire_qop */
+	__u8 reserved[3];	/* 0 */
+	__be32 status;		/* OPENED: 0 or a positive errno */
+	__be64 handle;		/* descriptor id at the non-home node */
+	__be64 arg;
+};
+
+struct cohort_wire_qattr {
+	__be32 flags;
+	__be32 max_msgs;
+	__be32 max_msg_size;
+	__be32 max_bytes;
+	__be32 ack_timeout_ms;
+	__be32 max_deliveries;
+	__be32 overflow;
+	__be32 reserved;	/* 0 */
+	char dlq[COHORT_NAME_MAX];
+};
+
+struct cohort_wire_qopen {
+	__be32 kind;
+	__be32 flags;		/* COHORT_QO_CREATE, COHORT_QO_EXCL */
+	__be32 role;
+	__be32 ack;
+	__be32 mode;
+	__be32 uid;		/* the opener's, as its node maps them */
+	__be32 gid;
+	__be32 window;		/* deliveries the opener can hold */
+	char name[COHORT_NAME_MAX];
+	char sub[COHORT_NAME_MAX];
+	struct cohort_wire_qattr attr;
+};
+
+struct cohort_wire_qmsg {
+	__be64 id;		/* DELIVER */
+	__be64 tag;		/* DELIVER: the attempt; 0 without acks */
+	__be64 sender;		/* actor id */
+	__be64 enqueue_ns;	/* DELIVER */
+	__be64 lamport;
+	__be32 ttl_ms;		/* PUB: 0 none; DELIVER: deliveries */
+	__be16 vc_len;		/* <= COHORT_VC_MAX_ENTRIES */
+	__u8 prio;
+	__u8 reserved;		/* 0 */
+};
+
 static_assert(sizeof(struct cohort_wire_hdr) == 24);
 static_assert(sizeof(struct cohort_wire_hello) == 32);
 static_assert(sizeof(struct cohort_wire_lsa) == 88);
 static_assert(sizeof(struct cohort_wire_routed) == 24);
 static_assert(sizeof(struct cohort_wire_ping) == 24);
+static_assert(sizeof(struct cohort_wire_q) == 24);
+static_assert(sizeof(struct cohort_wire_qattr) == 96);
+static_assert(sizeof(struct cohort_wire_qopen) == 256);
+static_assert(sizeof(struct cohort_wire_qmsg) == 48);
 
-/* The largest frame: a routed message with a full vector and payload. */
+/* The largest routed body: a queue message with its stamp and payload. */
+#define COHORT_WIRE_MAX_QBODY						\
+	(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qmsg) + \
+	 COHORT_VC_MAX_ENTRIES * sizeof(struct cohort_wire_vc) + COHORT_QMSG_MAX)
+
+/* The largest frame: a routed queue message with two full vectors. */
 #define COHORT_WIRE_MAX_FRAME						\
 	(sizeof(struct cohort_wire_hdr) + sizeof(struct cohort_wire_routed) + \
 	 COHORT_VC_MAX_ENTRIES * sizeof(struct cohort_wire_vc) +	\
-	 sizeof(struct cohort_wire_msg) + COHORT_MSG_MAX)
+	 COHORT_WIRE_MAX_QBODY)
 
 #endif /* _COHORT_WIRE_H */

@@ -55,9 +55,14 @@ ROUTED_B = struct.Struct(">IIBBHIQ")     # src dst hops kind vc_len reserved lam
 VC = struct.Struct(">QQ")
 MSG_B = struct.Struct(">II")
 PING_B = struct.Struct(">QQQ")           # cookie reserved reserved
-MAX_FRAME = HDR.size + ROUTED_B.size + VC_MAX * VC.size + MSG_B.size + MSG_MAX
+Q_B = struct.Struct(">B3sIQQ")          # op reserved status handle arg
+QMSG_B = struct.Struct(">QQQQQIHBB")     # id tag sender enqueue lamport ttl vc_len prio rsv
+# The largest frame: a routed queue message carrying two full vectors.
+MAX_FRAME = (HDR.size + ROUTED_B.size + VC_MAX * VC.size + Q_B.size +
+             QMSG_B.size + VC_MAX * VC.size + MSG_MAX)
 
 assert HDR.size == 24 and ROUTED_B.size == 24 and LSA_B.size == 88
+assert Q_B.size == 24 and QMSG_B.size == 48
 
 
 def hdr(ftype, body, sender, receiver, seq=0, length=None, magic=MAGIC,

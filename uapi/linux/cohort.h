@@ -55,6 +55,102 @@
  *	EOVERFLOW a counter would wrap
  * A failed ioctl never changes any clock.
  *
+ * Queues and topics
+ * -----------------
+ *
+ * A queue (point-to-point: each message goes to one consumer) or a topic
+ * (publish/subscribe: each subscription gets a copy) lives on a home node,
+ * its queue manager, and is named by COHORT_NAME_MAX-1 bytes of [A-Za-z0-9._-]
+ * there. A name "q" is looked up on this node first and then asked of the
+ * reachable members; "q@7" names queue q on node 7.
+ *
+ * COHORT_IOC_QUEUE_OPEN: struct cohort_queue_open, on /dev/cohort
+ *	in:  name, kind, flags (COHORT_QO_*), role (COHORT_QR_*), ack,
+ *	     sub (topic consumers: durable subscription name, "" for one that
+ *	     lives as long as the descriptor), mode and attr (on create)
+ *	out: fd, a new descriptor (anon inode "[cohort-queue]") of the actor,
+ *	     home (node id), and attr as the queue has it.
+ *	Creating needs a node id; the queue is owned by the caller's fsuid
+ *	and fsgid, and its capacity (attr.max_bytes) is reserved from the
+ *	owner's budget on the home node (COHORT_USER_MAX_BYTES, ENOSPC).
+ *	Opening checks mode like a file: produce needs write, consume read.
+ *
+ * The descriptor (ioctls take the same size-first structures):
+ *	COHORT_IOC_QSEND: struct cohort_qsend, a batch of struct
+ *		cohort_qmsg_out; each is a send event of the actor's clocks
+ *		whose stamps travel with the message.
+ *	COHORT_IOC_QRECV: struct cohort_qrecv, a batch of struct
+ *		cohort_qmsg_in; waits for the first (timeout, O_NONBLOCK),
+ *		then takes what is ready. Each is a receive event of the
+ *		actor's clocks.
+ *	COHORT_IOC_QACK: struct cohort_qack: ack or nack deliveries by
+ *		delivery id (COHORT_ACK_EXPLICIT consumers).
+ *	write(2): one message of priority 0; read(2): one message's payload
+ *	(COHORT_ACK_NONE consumers; a short buffer gets EMSGSIZE and the
+ *	message stays); poll(2): EPOLLIN when a message is ready, EPOLLOUT
+ *	when a send would not block, EPOLLHUP|EPOLLERR once the queue is
+ *	deleted.
+ *
+ * Delivery. A message is enqueued at its home with a message id (the same
+ * in every subscription of a topic) and goes out higher priority first,
+ * FIFO within a priority, hence FIFO per producer. COHORT_ACK_NONE is
+ * at-most-once: a message is gone once handed out. COHORT_ACK_EXPLICIT is
+ * at-least-once: the message is in flight until acked; a nack, the
+ * descriptor's close (the process's death) or attr.ack_timeout_ms puts it
+ * back first in line. Every delivery attempt has its own delivery id, so an
+ * ack of an older attempt gets ESTALE. A message that was delivered
+ * attr.max_deliveries times and comes back goes to the dead-letter queue
+ * attr.dlq on the home node (dropped and counted without one). A message
+ * past its TTL is dropped (counted) instead of delivered.
+ * A transient queue (no COHORT_QA_PERSISTENT) drops, and counts, messages
+ * sent while no consumer is attached; a persistent one keeps them until
+ * consumed or deleted, whatever happens to producers, consumers and
+ * links. max_msgs and max_bytes count queued and in-flight messages; bytes
+ * are the payload and 16 per vector-stamp entry.
+ * A topic copies each message into every subscription, a store with the
+ * topic's attributes. A named (durable) subscription outlives its
+ * consumers and may be shared by several (they compete, as on a queue); an
+ * unnamed one belongs to its descriptor. In a persistent topic a
+ * subscription keeps messages while it has no consumer; in a transient one
+ * it drops them.
+ * A full queue blocks its producers (EAGAIN when non-blocking, ETIMEDOUT
+ * after the timeout); a full subscription either drops its oldest message
+ * of the lowest priority (COHORT_OVERFLOW_DROP_OLD) or refuses the publish
+ * to all subscriptions with EAGAIN (COHORT_OVERFLOW_REJECT), as the topic
+ * says.
+ * A QSEND batch is checked whole first (EINVAL, EMSGSIZE: nothing sent).
+ * A batch that stops early succeeds with the count of what was done; the
+ * error of the first message that failed is returned only when none
+ * succeeded (QACK returns it with the count applied before it).
+ *
+ * Across nodes: a descriptor of a queue on another node sends and receives
+ * through the home. Deliveries are pushed to it, at most 128 ahead of what
+ * it has received (acked, with COHORT_ACK_EXPLICIT); up to 256 publishes
+ * are on their way to the home at a time, and a producer out of that
+ * credit waits as on a full queue. The home checks permissions against the
+ * uid and gid the opener's node sends. Opening waits at most 5 s for the
+ * home (ETIMEDOUT).
+ *
+ * Errors of the queue ioctls, besides those above:
+ *	EINVAL	unknown flags, kind, role, ack or op; mode above 0777; a bad
+ *		name, subscription name (or one given to a queue or a
+ *		producer) or dead-letter queue name; an overflow policy of the
+ *		other kind; count 0 or above COHORT_QBATCH_MAX; prio above
+ *		COHORT_QPRIO_MAX; non-zero reserved fields; read(2) with
+ *		COHORT_ACK_EXPLICIT
+ *	ERANGE	a limit in attr above its maximum
+ *	ENOENT	no such queue (open without COHORT_QO_CREATE), subscription
+ *	EEXIST	COHORT_QO_EXCL and the queue exists, or kind differs
+ *	EACCES	mode refuses the role
+ *	EBADF	role not opened for (send on a consumer-only descriptor)
+ *	EMSGSIZE message above attr.max_msg_size; read(2) buffer too short
+ *	ESTALE	ack or nack of an attempt this descriptor does not hold
+ *		(acked already, or taken back after the ack timeout)
+ *	EIDRM	the queue was deleted
+ *	EHOSTUNREACH the home node is not reachable
+ *	ENOSPC	too many queues, or the owner's budget is spent
+ *	ETIMEDOUT nothing within timeout_ms
+ *
  * Generic netlink family "cohort" (COHORT_GENL_NAME, netnsok)
  * -----------------------------------------------------------
  *
@@ -143,6 +239,21 @@
  *	hop put on the frame, after which this node applied the receive rule.
  *	A message for an unbound port, or one the socket has no room for,
  *	is dropped and counted (COHORT_A_STATS_MSG_DROPPED).
+ * COHORT_CMD_QUEUE_ADD: doit, CAP_NET_ADMIN: a system queue or topic on
+ *	this node, owned by QUEUE_UID/GID (default 0).
+ *	    COHORT_A_QUEUE_NAME (required), KIND (enum cohort_queue_kind),
+ *	    MODE, UID, GID, FLAGS (COHORT_QA_*), MAX_MSGS, MAX_BYTES,
+ *	    MAX_MSG_SIZE, ACK_TIMEOUT (ms), MAX_DELIVERIES, OVERFLOW, DLQ.
+ *	EEXIST when the name is taken; ERANGE for a limit out of range.
+ * COHORT_CMD_QUEUE_DEL: doit: NAME, and SUB to delete a durable
+ *	subscription only. System queues need CAP_NET_ADMIN, others their
+ *	owner or CAP_NET_ADMIN (EPERM). Open descriptors get EIDRM.
+ * COHORT_CMD_QUEUE_GET: doit with NAME, or dump: the attributes above and
+ *	HOME, OWNER flags (COHORT_QA_SYSTEM), STATS (nested
+ *	COHORT_A_QSTATS_*) and, for topics, repeated SUB (nested
+ *	COHORT_A_SUB_*).
+ * COHORT_CMD_QUEUE_NTF (events group): NAME, KIND, EVENT
+ *	(enum cohort_queue_event).
  * COHORT_CMD_LINK_NTF (events group): PEER ID, STATE of a link that
  *	changed state.
  * COHORT_CMD_MEMBER_NTF (events group): MEMBER ID, NAME, STATE, NEXT_HOP,
@@ -177,6 +288,61 @@
 #define COHORT_HB_INTERVAL_MIN		10
 #define COHORT_HB_INTERVAL_MAX		60000
 
+/* Queues and topics. */
+#define COHORT_QUEUES_MAX		1024	/* per node, with subscriptions */
+#define COHORT_QMSG_MAX			COHORT_MSG_MAX
+#define COHORT_QPRIO_MAX		7	/* priorities 0 (default) .. 7 */
+#define COHORT_QBATCH_MAX		1024	/* messages per QSEND/QRECV/QACK */
+#define COHORT_QDEF_MAX_MSGS		1024
+#define COHORT_QDEF_MAX_BYTES		0x100000U
+#define COHORT_QDEF_ACK_TIMEOUT		30000	/* ms */
+#define COHORT_QMAX_MAX_MSGS		0x100000U
+#define COHORT_QMAX_MAX_BYTES		(256U << 20)
+#define COHORT_USER_MAX_BYTES		(512ULL << 20)	/* per uid and node */
+#define COHORT_WAIT_FOREVER		(-1)
+
+enum cohort_queue_kind {
+	COHORT_QUEUE = 1,		/* point-to-point, competing consumers */
+	COHORT_TOPIC,			/* publish/subscribe */
+};
+
+enum cohort_overflow {
+	COHORT_OVERFLOW_BLOCK = 1,	/* queues: wait for room (or EAGAIN) */
+	COHORT_OVERFLOW_DROP_OLD,	/* topics: the oldest message gives way */
+	COHORT_OVERFLOW_REJECT,		/* topics: the publish fails, EAGAIN */
+};
+
+enum cohort_ack_mode {
+	COHORT_ACK_NONE = 1,		/* at-most-once */
+	COHORT_ACK_EXPLICIT,		/* at-least-once: ack or nack each */
+};
+
+enum cohort_queue_event {
+	COHORT_QEVENT_ADD = 1,
+	COHORT_QEVENT_DEL,
+	COHORT_QEVENT_SUB_ADD,
+	COHORT_QEVENT_SUB_DEL,
+};
+
+/* struct cohort_queue_open flags */
+#define COHORT_QO_CREATE	0x1U	/* create if missing */
+#define COHORT_QO_EXCL		0x2U	/* with CREATE: must be new */
+#define COHORT_QO_NONBLOCK	0x4U	/* O_NONBLOCK on the new fd */
+#define COHORT_QO_CLOEXEC	0x8U	/* O_CLOEXEC on the new fd */
+#define COHORT_QO_ALL		0xfU
+
+/* struct cohort_queue_open role */
+#define COHORT_QR_PRODUCE	0x1U
+#define COHORT_QR_CONSUME	0x2U
+
+/* struct cohort_queue_attr flags */
+#define COHORT_QA_PERSISTENT	0x1U	/* keep messages with no consumer */
+#define COHORT_QA_SYSTEM	0x2U	/* out only: made by QUEUE_ADD */
+#define COHORT_QA_SETTABLE	COHORT_QA_PERSISTENT
+
+/* struct cohort_qmsg_in flags, out */
+#define COHORT_QM_REDELIVERED	0x1U	/* delivered before */
+
 enum cohort_link_state {
 	COHORT_LINK_DOWN = 1,		/* no heartbeat within the tolerance */
 	COHORT_LINK_CONNECTING,		/* heartbeats, reliable channel not yet */
@@ -198,11 +364,19 @@ enum {
 	COHORT_IOC_ACTOR_NR = COHORT_IOC_BASE,
 	COHORT_IOC_LAMPORT_NR,
 	COHORT_IOC_VCLOCK_NR,
+	COHORT_IOC_QUEUE_OPEN_NR,
+	COHORT_IOC_QSEND_NR,
+	COHORT_IOC_QRECV_NR,
+	COHORT_IOC_QACK_NR,
 };
 
 #define COHORT_IOC_ACTOR	_IO(COHORT_IOC_TYPE, COHORT_IOC_ACTOR_NR)
 #define COHORT_IOC_LAMPORT	_IO(COHORT_IOC_TYPE, COHORT_IOC_LAMPORT_NR)
 #define COHORT_IOC_VCLOCK	_IO(COHORT_IOC_TYPE, COHORT_IOC_VCLOCK_NR)
+#define COHORT_IOC_QUEUE_OPEN	_IO(COHORT_IOC_TYPE, COHORT_IOC_QUEUE_OPEN_NR)
+#define COHORT_IOC_QSEND	_IO(COHORT_IOC_TYPE, COHORT_IOC_QSEND_NR)
+#define COHORT_IOC_QRECV	_IO(COHORT_IOC_TYPE, COHORT_IOC_QRECV_NR)
+#define COHORT_IOC_QACK		_IO(COHORT_IOC_TYPE, COHORT_IOC_QACK_NR)
 
 enum cohort_clock_op {
 	COHORT_CLOCK_READ,	/* observe only */
@@ -272,6 +446,169 @@ struct cohort_vclock {
 	__u32 __reserved;
 };
 
+/**
+ * struct cohort_queue_attr - properties of a queue or topic
+ * @flags: COHORT_QA_*
+ * @max_msgs: messages held at most (per subscription for a topic);
+ *	0: COHORT_QDEF_MAX_MSGS; at most COHORT_QMAX_MAX_MSGS
+ * @max_msg_size: largest payload; 0: COHORT_QMSG_MAX (also the maximum)
+ * @max_bytes: payload bytes held at most (per subscription);
+ *	0: COHORT_QDEF_MAX_BYTES; at most COHORT_QMAX_MAX_BYTES
+ * @ack_timeout_ms: in-flight time before redelivery; 0: default
+ * @max_deliveries: attempts before dead-lettering; 0: unlimited
+ * @overflow: enum cohort_overflow; 0: BLOCK for queues, DROP_OLD for topics
+ * @__reserved: must be 0
+ * @dlq: dead-letter queue on the home node, "" for none
+ */
+struct cohort_queue_attr {
+	__u32 flags;
+	__u32 max_msgs;
+	__u32 max_msg_size;
+	__u32 max_bytes;
+	__u32 ack_timeout_ms;
+	__u32 max_deliveries;
+	__u32 overflow;
+	__u32 __reserved;
+	char dlq[COHORT_NAME_MAX];
+};
+
+/**
+ * struct cohort_queue_open - COHORT_IOC_QUEUE_OPEN
+ * @size: sizeof(struct cohort_queue_open)
+ * @flags: COHORT_QO_*
+ * @kind: enum cohort_queue_kind
+ * @role: COHORT_QR_* (at least one)
+ * @ack: enum cohort_ack_mode of a consumer; 0: COHORT_ACK_NONE
+ * @mode: permission bits (0..0777) when created
+ * @fd: out: the new descriptor
+ * @home: out: node id of the queue manager
+ * @name: "queue" or "queue@node", NUL-terminated
+ * @sub: topic consumers: durable subscription name, "" for none
+ * @attr: in: when created; out: as the queue has it
+ */
+struct cohort_queue_open {
+	__u32 size;
+	__u32 flags;
+	__u32 kind;
+	__u32 role;
+	__u32 ack;
+	__u32 mode;
+	__s32 fd;
+	__u32 home;
+	char name[COHORT_NAME_MAX + 12];
+	char sub[COHORT_NAME_MAX];
+	struct cohort_queue_attr attr;
+};
+
+/**
+ * struct cohort_qmsg_out - one message to send
+ * @data: user pointer to the payload
+ * @len: payload bytes
+ * @prio: 0..COHORT_QPRIO_MAX, higher first
+ * @ttl_ms: dropped if not delivered within; 0: no limit
+ * @__reserved: must be 0
+ */
+struct cohort_qmsg_out {
+	__u64 data;
+	__u32 len;
+	__u32 prio;
+	__u32 ttl_ms;
+	__u32 __reserved;
+};
+
+/**
+ * struct cohort_qmsg_in - one message received
+ * @data: user pointer for the payload
+ * @cap: bytes at @data (a longer message: EMSGSIZE, it stays queued
+ *	and @len and @vc_len say what it needs)
+ * @len: out: payload bytes
+ * @msg_id: out: id given at enqueue, per queue (per topic)
+ * @delivery_id: out: this attempt's id, for COHORT_IOC_QACK
+ * @sender: out: sender's actor id (node id << 32 | number)
+ * @enqueue_ns: out: CLOCK_REALTIME at the home when enqueued
+ * @lamport: out: the sender's Lamport stamp
+ * @vc_ptr: user pointer for the sender's vector stamp, or 0
+ * @vc_cap: entries at @vc_ptr (fewer than the stamp has: EMSGSIZE)
+ * @vc_len: out: entries in the stamp
+ * @prio: out
+ * @deliveries: out: attempts so far, this one included
+ * @flags: out: COHORT_QM_*
+ * @__reserved: 0
+ */
+struct cohort_qmsg_in {
+	__u64 data;
+	__u32 cap;
+	__u32 len;
+	__u64 msg_id;
+	__u64 delivery_id;
+	__u64 sender;
+	__u64 enqueue_ns;
+	__u64 lamport;
+	__u64 vc_ptr;
+	__u32 vc_cap;
+	__u32 vc_len;
+	__u32 prio;
+	__u32 deliveries;
+	__u32 flags;
+	__u32 __reserved;
+};
+
+/**
+ * struct cohort_qsend - COHORT_IOC_QSEND
+ * @size: sizeof(struct cohort_qsend)
+ * @flags: must be 0
+ * @count: in: entries at @msgs, 1..COHORT_QBATCH_MAX; out: messages sent
+ *	(when some were, the call succeeds with the count)
+ * @timeout_ms: wait for room at most this long; COHORT_WAIT_FOREVER;
+ *	0 (or O_NONBLOCK): EAGAIN at once
+ * @msgs: user pointer to struct cohort_qmsg_out[count]
+ */
+struct cohort_qsend {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__s32 timeout_ms;
+	__u64 msgs;
+};
+
+/**
+ * struct cohort_qrecv - COHORT_IOC_QRECV
+ * @size: sizeof(struct cohort_qrecv)
+ * @flags: must be 0
+ * @count: in: entries at @msgs, 1..COHORT_QBATCH_MAX; out: received
+ * @timeout_ms: as in struct cohort_qsend, for the first message
+ * @msgs: user pointer to struct cohort_qmsg_in[count]
+ */
+struct cohort_qrecv {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__s32 timeout_ms;
+	__u64 msgs;
+};
+
+enum cohort_ack_op {
+	COHORT_QACK_ACK = 1,		/* done: the message is gone */
+	COHORT_QACK_NACK,		/* put it back, first in line */
+};
+
+/**
+ * struct cohort_qack - COHORT_IOC_QACK
+ * @size: sizeof(struct cohort_qack)
+ * @op: enum cohort_ack_op
+ * @count: in: ids at @ids, 1..COHORT_QBATCH_MAX; out: ids applied, in
+ *	order, before the first that failed
+ * @__reserved: must be 0
+ * @ids: user pointer to __u64 delivery ids
+ */
+struct cohort_qack {
+	__u32 size;
+	__u32 op;
+	__u32 count;
+	__u32 __reserved;
+	__u64 ids;
+};
+
 /* ---- generic netlink ---- */
 
 enum cohort_cmd {
@@ -290,6 +627,10 @@ enum cohort_cmd {
 	COHORT_CMD_MSG_RECV,
 	COHORT_CMD_LINK_NTF,
 	COHORT_CMD_MEMBER_NTF,
+	COHORT_CMD_QUEUE_ADD,
+	COHORT_CMD_QUEUE_DEL,
+	COHORT_CMD_QUEUE_GET,
+	COHORT_CMD_QUEUE_NTF,
 	__COHORT_CMD_MAX
 };
 
@@ -384,6 +725,63 @@ enum cohort_msg_attr {
 };
 
 #define COHORT_A_MSG_MAX (__COHORT_A_MSG_MAX - 1)
+
+enum cohort_queue_attr_nl {
+	COHORT_A_QUEUE_UNSPEC,
+	COHORT_A_QUEUE_PAD,
+	COHORT_A_QUEUE_NAME,		/* NLA_NUL_STRING */
+	COHORT_A_QUEUE_KIND,		/* NLA_U32, enum cohort_queue_kind */
+	COHORT_A_QUEUE_HOME,		/* NLA_U32 */
+	COHORT_A_QUEUE_MODE,		/* NLA_U32, 0..0777 */
+	COHORT_A_QUEUE_UID,		/* NLA_U32 */
+	COHORT_A_QUEUE_GID,		/* NLA_U32 */
+	COHORT_A_QUEUE_FLAGS,		/* NLA_U32, COHORT_QA_* */
+	COHORT_A_QUEUE_MAX_MSGS,	/* NLA_U32 */
+	COHORT_A_QUEUE_MAX_BYTES,	/* NLA_U32 */
+	COHORT_A_QUEUE_MAX_MSG_SIZE,	/* NLA_U32 */
+	COHORT_A_QUEUE_ACK_TIMEOUT,	/* NLA_U32, ms */
+	COHORT_A_QUEUE_MAX_DELIVERIES,	/* NLA_U32 */
+	COHORT_A_QUEUE_OVERFLOW,	/* NLA_U32, enum cohort_overflow */
+	COHORT_A_QUEUE_DLQ,		/* NLA_NUL_STRING */
+	COHORT_A_QUEUE_STATS,		/* NLA_NESTED, COHORT_A_QSTATS_* */
+	COHORT_A_QUEUE_SUB,		/* NLA_NESTED, COHORT_A_SUB_*; repeated */
+	COHORT_A_QUEUE_EVENT,		/* NLA_U32, enum cohort_queue_event */
+	COHORT_A_QUEUE_SUB_NAME,	/* NLA_NUL_STRING, QUEUE_DEL */
+	__COHORT_A_QUEUE_MAX
+};
+
+#define COHORT_A_QUEUE_MAX (__COHORT_A_QUEUE_MAX - 1)
+
+/* Queue and subscription counters: NLA_U32 for levels, NLA_U64 totals. */
+enum cohort_qstats_attr {
+	COHORT_A_QSTATS_UNSPEC,
+	COHORT_A_QSTATS_PAD,
+	COHORT_A_QSTATS_DEPTH,		/* u32: messages waiting */
+	COHORT_A_QSTATS_BYTES,		/* u32: payload bytes held */
+	COHORT_A_QSTATS_INFLIGHT,	/* u32: delivered, not acked */
+	COHORT_A_QSTATS_CONSUMERS,	/* u32: attached consumers */
+	COHORT_A_QSTATS_PRODUCERS,	/* u32: attached producers */
+	COHORT_A_QSTATS_ENQUEUED,	/* u64 totals from here */
+	COHORT_A_QSTATS_DELIVERED,
+	COHORT_A_QSTATS_ACKED,
+	COHORT_A_QSTATS_REDELIVERED,
+	COHORT_A_QSTATS_DROPPED,	/* transient with no consumer, overflow */
+	COHORT_A_QSTATS_EXPIRED,	/* past TTL */
+	COHORT_A_QSTATS_DEAD_LETTERED,
+	COHORT_A_QSTATS_REJECTED,	/* sends refused: full */
+	__COHORT_A_QSTATS_MAX
+};
+
+#define COHORT_A_QSTATS_MAX (__COHORT_A_QSTATS_MAX - 1)
+
+enum cohort_sub_attr {
+	COHORT_A_SUB_UNSPEC,
+	COHORT_A_SUB_NAME,		/* NLA_NUL_STRING, absent: not durable */
+	COHORT_A_SUB_STATS,		/* NLA_NESTED, COHORT_A_QSTATS_* */
+	__COHORT_A_SUB_MAX
+};
+
+#define COHORT_A_SUB_MAX (__COHORT_A_SUB_MAX - 1)
 
 enum cohort_vclock_attr {
 	COHORT_A_VCLOCK_UNSPEC,

@@ -1,0 +1,1138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The queue manager: named queues and topics homed on this node, their
+ * message stores, and the delivery rules (priorities, acknowledgments,
+ * redelivery, dead letters, TTL, limits).
+ *
+ * A queue has one store shared by competing consumers. A topic has one
+ * store per subscription and copies each message into every one. Every
+ * store of a queue is under the queue's spinlock, so a publish is one
+ * critical section however many subscriptions there are; allocation and
+ * user copies happen outside it.
+ *
+ * Lock order: qm->lock (mutex), then q->lock. Two queue locks are never
+ * held together. Memory: a store is bounded by max_msgs and max_bytes
+ * (payloads and stamps, queued or in flight), and its max_bytes is
+ * reserved from the owner's budget on this node when it is created.
+ */
+#include <linux/cred.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/stringhash.h>
+#include <linux/timekeeping.h>
+
+#include "genl.h"
+#include "node.h"
+#include "queue.h"
+#include "queue_remote.h"
+
+static u32 name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+struct cohort_queue *cohort_queue_lookup(struct cohort_qmgr *qm,
+					 const char *name)
+{
+	struct cohort_queue *q;
+
+	lockdep_assert_held(&qm->lock);
+
+	hash_for_each_possible(qm->names, q, hnode, name_hash(name))
+		if (!strcmp(q->name, name))
+			return q;
+	return NULL;
+}
+
+/* Take @bytes from @uid's budget on this node. */
+static int budget_take(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
+{
+	unsigned long key = from_kuid(&init_user_ns, uid);
+	u64 used = xa_to_value(xa_load(&qm->budget, key) ?: xa_mk_value(0));
+
+	lockdep_assert_held(&qm->lock);
+
+	if (used + bytes > COHORT_USER_MAX_BYTES)
+		return -ENOSPC;
+	return xa_err(xa_store(&qm->budget, key, xa_mk_value(used + bytes),
+			       GFP_KERNEL));
+}
+
+static void budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
+{
+	unsigned long key = from_kuid(&init_user_ns, uid);
+	u64 used = xa_to_value(xa_load(&qm->budget, key) ?: xa_mk_value(0));
+
+	lockdep_assert_held(&qm->lock);
+
+	if (WARN_ON_ONCE(used < bytes))
+		bytes = used;
+	if (used == bytes)
+		xa_erase(&qm->budget, key);
+	else
+		xa_store(&qm->budget, key, xa_mk_value(used - bytes), GFP_KERNEL);
+}
+
+struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
+{
+	struct cohort_qmsg *m;
+
+	m = kmalloc(struct_size(m, data, ALIGN(len, 8)) +
+		    vc_room * sizeof(struct cohort_vc_entry), gfp);
+	if (!m)
+		return NULL;
+	m->len = len;
+	m->vc = (void *)(m->data + ALIGN(len, 8));
+	m->vc_len = 0;
+	m->tag = 0;
+	m->deliveries = 0;
+	return m;
+}
+
+static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
+{
+	struct cohort_qmsg *c = cohort_qmsg_alloc(m->len, m->vc_len, gfp);
+
+	if (!c)
+		return NULL;
+	c->sender = m->sender;
+	c->expire_ns = m->expire_ns;
+	c->lamport = m->lamport;
+	c->prio = m->prio;
+	c->vc_len = m->vc_len;
+	memcpy(c->data, m->data, m->len);
+	memcpy(c->vc, m->vc, m->vc_len * sizeof(*m->vc));
+	return c;
+}
+
+static void free_list(struct list_head *head)
+{
+	struct cohort_qmsg *m, *t;
+
+	list_for_each_entry_safe(m, t, head, list)
+		kfree(m);
+	INIT_LIST_HEAD(head);
+}
+
+/* ---- attributes ---- */
+
+int cohort_queue_attr_check(struct cohort_queue_attr *a, u32 kind,
+			    const char *name)
+{
+	if (a->flags & ~COHORT_QA_SETTABLE || a->__reserved)
+		return -EINVAL;
+	if (a->max_msgs > COHORT_QMAX_MAX_MSGS ||
+	    a->max_bytes > COHORT_QMAX_MAX_BYTES ||
+	    a->max_msg_size > COHORT_QMSG_MAX ||
+	    a->ack_timeout_ms > 24 * 3600 * 1000)
+		return -ERANGE;
+	if (!a->max_msgs)
+		a->max_msgs = COHORT_QDEF_MAX_MSGS;
+	if (!a->max_bytes)
+		a->max_bytes = COHORT_QDEF_MAX_BYTES;
+	if (!a->max_msg_size)
+		a->max_msg_size = COHORT_QMSG_MAX;
+	if (!a->ack_timeout_ms)
+		a->ack_timeout_ms = COHORT_QDEF_ACK_TIMEOUT;
+	if (!a->overflow)
+		a->overflow = kind == COHORT_TOPIC ? COHORT_OVERFLOW_DROP_OLD :
+						     COHORT_OVERFLOW_BLOCK;
+	if (kind == COHORT_QUEUE && a->overflow != COHORT_OVERFLOW_BLOCK)
+		return -EINVAL;
+	if (kind == COHORT_TOPIC && a->overflow != COHORT_OVERFLOW_DROP_OLD &&
+	    a->overflow != COHORT_OVERFLOW_REJECT)
+		return -EINVAL;
+	if (strnlen(a->dlq, sizeof(a->dlq)) == sizeof(a->dlq) ||
+	    !cohort_node_name_valid(a->dlq) || !strcmp(a->dlq, name))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- stores ---- */
+
+static struct cohort_mq *mq_alloc(struct cohort_queue *q, const char *sub)
+{
+	struct cohort_mq *mq = kzalloc(sizeof(*mq), GFP_KERNEL_ACCOUNT);
+	int i;
+
+	if (!mq)
+		return NULL;
+	mq->q = q;
+	strscpy(mq->sub, sub, sizeof(mq->sub));
+	for (i = 0; i <= COHORT_QPRIO_MAX; i++)
+		INIT_LIST_HEAD(&mq->prio[i]);
+	INIT_LIST_HEAD(&mq->cons);
+	INIT_LIST_HEAD(&mq->sub_node);
+	init_waitqueue_head(&mq->rwait);
+	return mq;
+}
+
+/* Empty @mq; the messages go on @freed, to be freed unlocked. */
+static void mq_clear(struct cohort_mq *mq, struct list_head *freed)
+{
+	struct cohort_qcons *c;
+	int i;
+
+	for (i = 0; i <= COHORT_QPRIO_MAX; i++)
+		list_splice_init(&mq->prio[i], freed);
+	list_for_each_entry(c, &mq->cons, list)
+		list_splice_init(&c->inflight, freed);
+	mq->depth = 0;
+	mq->inflight = 0;
+	mq->bytes = 0;
+}
+
+static bool mq_full(const struct cohort_mq *mq, u32 size)
+{
+	const struct cohort_queue_attr *a = &mq->q->attr;
+
+	return mq->depth + mq->inflight >= a->max_msgs ||
+	       mq->bytes + size > a->max_bytes;
+}
+
+static void mq_unlink(struct cohort_mq *mq, struct cohort_qmsg *m)
+{
+	list_del(&m->list);
+	mq->depth--;
+	mq->bytes -= cohort_qmsg_size(m);
+}
+
+/* Drop what is past its TTL; true if anything went. */
+static bool mq_expire(struct cohort_mq *mq, struct list_head *freed)
+{
+	u64 now = ktime_get_ns();
+	struct cohort_qmsg *m, *t;
+	bool any = false;
+	int i;
+
+	for (i = 0; i <= COHORT_QPRIO_MAX; i++) {
+		list_for_each_entry_safe(m, t, &mq->prio[i], list) {
+			if (!m->expire_ns || m->expire_ns > now)
+				continue;
+			mq_unlink(mq, m);
+			list_add(&m->list, freed);
+			mq->stats[COHORT_A_QSTATS_EXPIRED]++;
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* Topics: the oldest queued message of the lowest priority gives way. */
+static bool mq_drop_oldest(struct cohort_mq *mq, struct list_head *freed)
+{
+	struct cohort_qmsg *m;
+	int i;
+
+	for (i = 0; i <= COHORT_QPRIO_MAX; i++) {
+		m = list_first_entry_or_null(&mq->prio[i], struct cohort_qmsg,
+					     list);
+		if (m) {
+			mq_unlink(mq, m);
+			list_add(&m->list, freed);
+			mq->stats[COHORT_A_QSTATS_DROPPED]++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A message is ready: wake local consumers, push to remote ones. */
+static void mq_ready(struct cohort_mq *mq)
+{
+	wake_up(&mq->rwait);
+	if (mq->remote_cons)
+		cohort_qremote_kick(mq->q->qm);
+}
+
+/* Room was made: wake producers, and take parked remote publishes. */
+static void queue_room(struct cohort_queue *q)
+{
+	wake_up(&q->wwait);
+	if (q->parked)
+		cohort_qremote_kick(q->qm);
+}
+
+static void mq_add(struct cohort_mq *mq, struct cohort_qmsg *m)
+{
+	list_add_tail(&m->list, &mq->prio[m->prio]);
+	mq->depth++;
+	mq->bytes += cohort_qmsg_size(m);
+	mq->stats[COHORT_A_QSTATS_ENQUEUED]++;
+	mq_ready(mq);
+}
+
+/* Kept for the consumers a store has, or will have if persistent. */
+static bool mq_keeps(const struct cohort_mq *mq)
+{
+	return mq->consumers || mq->q->attr.flags & COHORT_QA_PERSISTENT;
+}
+
+/*
+ * An attempt is over without an ack: back first in line, or to the dead
+ * letters once it had its deliveries.
+ */
+static void mq_requeue(struct cohort_mq *mq, struct cohort_qmsg *m)
+{
+	struct cohort_queue *q = mq->q;
+	u32 limit = q->attr.max_deliveries;
+
+	mq->inflight--;
+	m->tag = 0;
+	if (limit && m->deliveries >= limit) {
+		mq->bytes -= cohort_qmsg_size(m);
+		list_add_tail(&m->list, &q->poison);
+		mod_delayed_work(system_wq, &q->work, 0);
+		queue_room(q);
+		return;
+	}
+	list_add(&m->list, &mq->prio[m->prio]);
+	mq->depth++;
+	mq->stats[COHORT_A_QSTATS_REDELIVERED]++;
+	mq_ready(mq);
+}
+
+/* ---- queues ---- */
+
+static void queue_work_fn(struct work_struct *work);
+
+static struct cohort_queue *queue_alloc(struct cohort_qmgr *qm,
+					const struct cohort_qspec *s)
+{
+	struct cohort_queue *q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+
+	if (!q)
+		return NULL;
+	q->qm = qm;
+	kref_init(&q->ref);
+	strscpy(q->name, s->name, sizeof(q->name));
+	q->kind = s->kind;
+	q->uid = s->uid;
+	q->gid = s->gid;
+	q->mode = s->mode;
+	q->system = s->system;
+	q->attr = s->attr;
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->subs);
+	INIT_LIST_HEAD(&q->poison);
+	init_waitqueue_head(&q->wwait);
+	INIT_DELAYED_WORK(&q->work, queue_work_fn);
+	if (s->kind == COHORT_QUEUE) {
+		q->mq = mq_alloc(q, "");
+		if (!q->mq) {
+			kfree(q);
+			return NULL;
+		}
+	}
+	return q;
+}
+
+static void queue_release(struct kref *ref)
+{
+	struct cohort_queue *q = container_of(ref, struct cohort_queue, ref);
+	struct cohort_mq *mq, *t;
+	LIST_HEAD(freed);
+
+	cancel_delayed_work_sync(&q->work);
+	if (q->mq)
+		mq_clear(q->mq, &freed);
+	kfree(q->mq);
+	list_for_each_entry_safe(mq, t, &q->subs, sub_node) {
+		mq_clear(mq, &freed);
+		kfree(mq);
+	}
+	list_splice_init(&q->poison, &freed);
+	free_list(&freed);
+	kfree(q);
+}
+
+void cohort_queue_put(struct cohort_queue *q)
+{
+	kref_put(&q->ref, queue_release);
+}
+
+/* Owner bits for the owner, group bits for the group, other bits else. */
+bool cohort_queue_may(const struct cohort_queue *q, u32 role)
+{
+	umode_t need = 0, have;
+
+	if (role & COHORT_QR_CONSUME)
+		need |= 04;
+	if (role & COHORT_QR_PRODUCE)
+		need |= 02;
+	if (uid_eq(current_fsuid(), q->uid))
+		have = q->mode >> 6;
+	else if (in_group_p(q->gid))
+		have = q->mode >> 3;
+	else
+		have = q->mode;
+	return (have & need) == need || capable(CAP_DAC_OVERRIDE);
+}
+
+/* For a descriptor of another node: its ids as sent, and no privilege. */
+bool cohort_queue_may_id(const struct cohort_queue *q, u32 role, kuid_t uid,
+			 kgid_t gid)
+{
+	umode_t need = 0, have;
+
+	if (role & COHORT_QR_CONSUME)
+		need |= 04;
+	if (role & COHORT_QR_PRODUCE)
+		need |= 02;
+	if (uid_eq(uid, q->uid))
+		have = q->mode >> 6;
+	else if (gid_eq(gid, q->gid))
+		have = q->mode >> 3;
+	else
+		have = q->mode;
+	return (have & need) == need;
+}
+
+static struct cohort_queue *queue_create(struct cohort_qmgr *qm,
+					 const struct cohort_qspec *s,
+					 struct netlink_ext_ack *extack)
+{
+	struct cohort_queue *q;
+	int err;
+
+	if (qm->n_objects >= COHORT_QUEUES_MAX) {
+		NL_SET_ERR_MSG(extack, "too many queues on this node");
+		return ERR_PTR(-ENOSPC);
+	}
+	q = queue_alloc(qm, s);
+	if (!q)
+		return ERR_PTR(-ENOMEM);
+	if (s->kind == COHORT_QUEUE) {
+		err = budget_take(qm, s->uid, s->attr.max_bytes);
+		if (err) {
+			NL_SET_ERR_MSG(extack, "owner's queue budget is spent");
+			cohort_queue_put(q);
+			return ERR_PTR(err);
+		}
+		q->reserved = s->attr.max_bytes;
+	}
+	qm->n_objects++;
+	hash_add(qm->names, &q->hnode, name_hash(q->name));
+	kref_get(&q->ref);		/* the table's */
+	cohort_genl_queue_notify(qm->node, q->name, q->kind, COHORT_QEVENT_ADD,
+				 NULL);
+	return q;
+}
+
+/* Open or create; the caller gets a reference. */
+struct cohort_queue *cohort_queue_get(struct cohort_qmgr *qm,
+				      const struct cohort_qspec *s,
+				      struct netlink_ext_ack *extack)
+{
+	struct cohort_queue *q;
+
+	mutex_lock(&qm->lock);
+	q = cohort_queue_lookup(qm, s->name);
+	if (q) {
+		if ((s->flags & COHORT_QO_EXCL) || q->kind != s->kind) {
+			if (q->kind != s->kind)
+				NL_SET_ERR_MSG(extack, "name taken by the other kind");
+			else
+				NL_SET_ERR_MSG(extack, "queue exists");
+			q = ERR_PTR(-EEXIST);
+		} else {
+			kref_get(&q->ref);
+		}
+	} else if (s->flags & COHORT_QO_CREATE) {
+		q = queue_create(qm, s, extack);
+	} else {
+		NL_SET_ERR_MSG(extack, "no such queue");
+		q = ERR_PTR(-ENOENT);
+	}
+	mutex_unlock(&qm->lock);
+	return q;
+}
+
+static void queue_kill(struct cohort_queue *q, struct list_head *freed)
+{
+	struct cohort_mq *mq;
+
+	spin_lock(&q->lock);
+	q->dead = true;
+	if (q->mq) {
+		q->mq->dead = true;
+		mq_clear(q->mq, freed);
+		wake_up_all(&q->mq->rwait);
+	}
+	list_for_each_entry(mq, &q->subs, sub_node) {
+		mq->dead = true;
+		mq_clear(mq, freed);
+		wake_up_all(&mq->rwait);
+	}
+	list_splice_init(&q->poison, freed);
+	wake_up_all(&q->wwait);
+	spin_unlock(&q->lock);
+}
+
+static struct cohort_mq *find_sub(struct cohort_queue *q, const char *sub)
+{
+	struct cohort_mq *mq;
+
+	list_for_each_entry(mq, &q->subs, sub_node)
+		if (!strcmp(mq->sub, sub))
+			return mq;
+	return NULL;
+}
+
+static int sub_del(struct cohort_qmgr *qm, struct cohort_queue *q,
+		   const char *sub, struct netlink_ext_ack *extack)
+{
+	struct cohort_mq *mq;
+	LIST_HEAD(freed);
+
+	spin_lock(&q->lock);
+	mq = find_sub(q, sub);
+	if (!mq || mq->consumers) {
+		spin_unlock(&q->lock);
+		if (mq)
+			NL_SET_ERR_MSG(extack, "subscription has consumers");
+		else
+			NL_SET_ERR_MSG(extack, "no such subscription");
+		return mq ? -EBUSY : -ENOENT;
+	}
+	list_del(&mq->sub_node);
+	q->n_subs--;
+	mq_clear(mq, &freed);
+	spin_unlock(&q->lock);
+
+	free_list(&freed);
+	kfree(mq);
+	budget_give(qm, q->uid, q->attr.max_bytes);
+	qm->n_objects--;
+	cohort_genl_queue_notify(qm->node, q->name, q->kind,
+				 COHORT_QEVENT_SUB_DEL, sub);
+	return 0;
+}
+
+/*
+ * Out of the table and dead. The caller drops the table's reference once
+ * qm->lock is released: the last put waits for the queue's work, which
+ * may take that lock. Named subscriptions count as objects and hold
+ * reservations too.
+ */
+static void queue_unhash(struct cohort_qmgr *qm, struct cohort_queue *q)
+{
+	struct cohort_mq *mq;
+	u32 named = 0;
+	LIST_HEAD(freed);
+
+	hash_del(&q->hnode);
+	queue_kill(q, &freed);
+	free_list(&freed);
+	/* Unnamed subscriptions go, with their reservation, on detach. */
+	list_for_each_entry(mq, &q->subs, sub_node)
+		named += !!mq->sub[0];
+	qm->n_objects -= 1 + named;
+	budget_give(qm, q->uid, q->reserved + (u64)named * q->attr.max_bytes);
+	cohort_genl_queue_notify(qm->node, q->name, q->kind, COHORT_QEVENT_DEL,
+				 NULL);
+	cohort_qremote_kick(qm);	/* tell remote descriptors */
+}
+
+int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
+		     const char *sub, bool admin, struct netlink_ext_ack *extack)
+{
+	struct cohort_queue *q, *gone = NULL;
+	int err = 0;
+
+	mutex_lock(&qm->lock);
+	q = cohort_queue_lookup(qm, name);
+	if (!q) {
+		NL_SET_ERR_MSG(extack, "no such queue");
+		err = -ENOENT;
+	} else if (!admin && (q->system || !uid_eq(current_fsuid(), q->uid))) {
+		if (q->system)
+			NL_SET_ERR_MSG(extack, "system queues need CAP_NET_ADMIN");
+		else
+			NL_SET_ERR_MSG(extack, "only the owner may delete the queue");
+		err = -EPERM;
+	} else if (sub && *sub) {
+		err = q->kind == COHORT_TOPIC ? sub_del(qm, q, sub, extack) :
+						-EINVAL;
+	} else {
+		queue_unhash(qm, q);
+		gone = q;
+	}
+	mutex_unlock(&qm->lock);
+	if (gone)
+		cohort_queue_put(gone);
+	return err;
+}
+
+/* ---- consumers and producers ---- */
+
+/* A new subscription's reservation, made before the queue lock. */
+static struct cohort_mq *sub_new(struct cohort_qmgr *qm,
+				 struct cohort_queue *q, const char *sub)
+{
+	struct cohort_mq *mq;
+	int err;
+
+	lockdep_assert_held(&qm->lock);
+
+	if (*sub && qm->n_objects >= COHORT_QUEUES_MAX)
+		return ERR_PTR(-ENOSPC);
+	err = budget_take(qm, q->uid, q->attr.max_bytes);
+	if (err)
+		return ERR_PTR(err);
+	mq = mq_alloc(q, sub);
+	if (!mq) {
+		budget_give(qm, q->uid, q->attr.max_bytes);
+		return ERR_PTR(-ENOMEM);
+	}
+	qm->n_objects += !!*sub;
+	return mq;
+}
+
+static void sub_undo(struct cohort_qmgr *qm, struct cohort_mq *mq)
+{
+	lockdep_assert_held(&qm->lock);
+
+	qm->n_objects -= !!mq->sub[0];
+	budget_give(qm, mq->q->uid, mq->q->attr.max_bytes);
+	kfree(mq);
+}
+
+/* Find or make the store @c consumes from and attach it there. */
+struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
+				      struct cohort_qcons *c, bool explicit_ack,
+				      struct cohort_qrh *rh)
+{
+	struct cohort_qmgr *qm = q->qm;
+	struct cohort_mq *mq = NULL, *fresh = NULL;
+	int err = 0;
+
+	INIT_LIST_HEAD(&c->inflight);
+	c->n_inflight = 0;
+	c->explicit_ack = explicit_ack;
+	c->rh = rh;
+	mutex_lock(&qm->lock);
+	if (q->kind == COHORT_TOPIC) {
+		spin_lock(&q->lock);
+		mq = *sub ? find_sub(q, sub) : NULL;
+		spin_unlock(&q->lock);
+		if (!mq) {
+			fresh = sub_new(qm, q, sub);
+			if (IS_ERR(fresh)) {
+				err = PTR_ERR(fresh);
+				goto out;
+			}
+		}
+	}
+	spin_lock(&q->lock);
+	if (q->dead) {
+		err = -EIDRM;
+	} else {
+		if (fresh) {
+			mq = fresh;
+			fresh = NULL;
+			list_add_tail(&mq->sub_node, &q->subs);
+			q->n_subs++;
+		} else if (!mq) {
+			mq = q->mq;
+		}
+		c->mq = mq;
+		list_add_tail(&c->list, &mq->cons);
+		mq->consumers++;
+		mq->remote_cons += !!rh;
+		if (rh && mq->depth)
+			cohort_qremote_kick(qm);
+	}
+	spin_unlock(&q->lock);
+	if (fresh)
+		sub_undo(qm, fresh);
+	else if (!err && *sub && mq->consumers == 1 && q->kind == COHORT_TOPIC)
+		cohort_genl_queue_notify(qm->node, q->name, q->kind,
+					 COHORT_QEVENT_SUB_ADD, sub);
+out:
+	mutex_unlock(&qm->lock);
+	return err ? ERR_PTR(err) : mq;
+}
+
+/*
+ * The consumer leaves: what it held goes back first in line at once, in
+ * the order it was delivered. An unnamed subscription goes with it.
+ */
+void cohort_queue_detach(struct cohort_qcons *c)
+{
+	struct cohort_mq *mq = c->mq;
+	struct cohort_queue *q = mq->q;
+	struct cohort_qmgr *qm = q->qm;
+	struct cohort_qmsg *m, *t;
+	bool drop_sub = false;
+	LIST_HEAD(freed);
+
+	mutex_lock(&qm->lock);
+	spin_lock(&q->lock);
+	list_for_each_entry_safe_reverse(m, t, &c->inflight, list) {
+		list_del(&m->list);
+		mq_requeue(mq, m);
+	}
+	c->n_inflight = 0;
+	list_del(&c->list);
+	mq->consumers--;
+	mq->remote_cons -= !!c->rh;
+	if (!mq->consumers && !mq->sub[0] && q->kind == COHORT_TOPIC) {
+		list_del(&mq->sub_node);
+		q->n_subs--;
+		mq_clear(mq, &freed);
+		drop_sub = true;
+	}
+	spin_unlock(&q->lock);
+	free_list(&freed);
+	if (drop_sub)
+		sub_undo(qm, mq);
+	mutex_unlock(&qm->lock);
+}
+
+void cohort_queue_producer(struct cohort_queue *q, int delta)
+{
+	spin_lock(&q->lock);
+	q->producers += delta;
+	spin_unlock(&q->lock);
+}
+
+/* ---- enqueue ---- */
+
+static int queue_enqueue_locked(struct cohort_queue *q, struct cohort_qmsg *m,
+				struct list_head *freed)
+{
+	struct cohort_mq *mq = q->mq;
+	u32 size = cohort_qmsg_size(m);
+
+	if (!mq_keeps(mq)) {
+		mq->stats[COHORT_A_QSTATS_DROPPED]++;
+		list_add(&m->list, freed);
+		return 0;
+	}
+	if (mq_full(mq, size) && !(mq_expire(mq, freed) && !mq_full(mq, size))) {
+		mq->stats[COHORT_A_QSTATS_REJECTED]++;
+		return -EAGAIN;
+	}
+	m->id = ++q->next_id;
+	mq_add(mq, m);
+	return 0;
+}
+
+/* Make room in a subscription; false if the publish must be refused. */
+static bool sub_room(struct cohort_mq *mq, u32 size, struct list_head *freed)
+{
+	if (!mq_full(mq, size) || (mq_expire(mq, freed) && !mq_full(mq, size)))
+		return true;
+	if (mq->q->attr.overflow == COHORT_OVERFLOW_REJECT)
+		return false;
+	while (mq_full(mq, size) && mq_drop_oldest(mq, freed))
+		;
+	return !mq_full(mq, size);
+}
+
+static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
+				struct list_head *copies,
+				struct list_head *freed)
+{
+	u32 size = cohort_qmsg_size(m);
+	struct cohort_mq *mq, *last = NULL;
+
+	if (q->attr.overflow == COHORT_OVERFLOW_REJECT) {
+		list_for_each_entry(mq, &q->subs, sub_node) {
+			if (mq_keeps(mq) && !sub_room(mq, size, freed)) {
+				mq->stats[COHORT_A_QSTATS_REJECTED]++;
+				q->stats[COHORT_A_QSTATS_REJECTED]++;
+				return -EAGAIN;
+			}
+		}
+	}
+	m->id = ++q->next_id;
+	q->stats[COHORT_A_QSTATS_ENQUEUED]++;
+	list_for_each_entry(mq, &q->subs, sub_node) {
+		if (!mq_keeps(mq) || !sub_room(mq, size, freed)) {
+			mq->stats[COHORT_A_QSTATS_DROPPED]++;
+			continue;
+		}
+		if (last) {
+			struct cohort_qmsg *c;
+
+			c = list_first_entry(copies, struct cohort_qmsg, list);
+			list_del(&c->list);
+			c->id = m->id;
+			mq_add(last, c);
+		}
+		last = mq;
+	}
+	if (last)
+		mq_add(last, m);
+	else
+		list_add(&m->list, freed);
+	if (!last)
+		q->stats[COHORT_A_QSTATS_DROPPED]++;
+	return 0;
+}
+
+/* Copies for every subscription but one, made before taking the lock. */
+static int topic_copies(struct cohort_queue *q, const struct cohort_qmsg *m,
+			struct list_head *copies, u32 *n)
+{
+	struct cohort_qmsg *c;
+	u32 want;
+
+	spin_lock(&q->lock);
+	want = q->n_subs ? q->n_subs - 1 : 0;
+	spin_unlock(&q->lock);
+	while (*n < want) {
+		c = qmsg_clone(m, GFP_KERNEL_ACCOUNT);
+		if (!c)
+			return -ENOMEM;
+		list_add(&c->list, copies);
+		(*n)++;
+	}
+	return 0;
+}
+
+/*
+ * Enqueue @m, which the queue owns on success. -EAGAIN: no room (queues
+ * wait for it, topics refuse).
+ */
+int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
+{
+	LIST_HEAD(copies);
+	LIST_HEAD(freed);
+	u32 have = 0;
+	int err;
+
+	m->enqueue_ns = ktime_get_real_ns();
+	for (;;) {
+		if (q->kind == COHORT_TOPIC) {
+			err = topic_copies(q, m, &copies, &have);
+			if (err)
+				break;
+		}
+		spin_lock(&q->lock);
+		if (q->dead) {
+			err = -EIDRM;
+		} else if (q->kind == COHORT_QUEUE) {
+			err = queue_enqueue_locked(q, m, &freed);
+		} else if (have + 1 < q->n_subs) {
+			err = -EAGAIN;	/* a subscription came: copy again */
+			spin_unlock(&q->lock);
+			continue;
+		} else {
+			err = topic_publish_locked(q, m, &copies, &freed);
+		}
+		spin_unlock(&q->lock);
+		break;
+	}
+	free_list(&copies);
+	free_list(&freed);
+	return err;
+}
+
+/* Would a message of @size be taken now (0: any small one)? */
+bool cohort_queue_room(struct cohort_queue *q, u32 size)
+{
+	struct cohort_mq *mq;
+	bool room = true;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		room = false;
+	} else if (q->kind == COHORT_QUEUE) {
+		room = !mq_keeps(q->mq) || !mq_full(q->mq, size);
+	} else if (q->attr.overflow == COHORT_OVERFLOW_REJECT) {
+		list_for_each_entry(mq, &q->subs, sub_node)
+			if (mq_keeps(mq) && mq_full(mq, size))
+				room = false;
+	}
+	spin_unlock(&q->lock);
+	return room;
+}
+
+/* ---- dequeue and acknowledgment ---- */
+
+static struct cohort_qmsg *mq_first(struct cohort_mq *mq)
+{
+	int i;
+
+	for (i = COHORT_QPRIO_MAX; i >= 0; i--)
+		if (!list_empty(&mq->prio[i]))
+			return list_first_entry(&mq->prio[i],
+						struct cohort_qmsg, list);
+	return NULL;
+}
+
+/*
+ * Take up to @max messages for @c onto @out, best first. They are the
+ * caller's until cohort_queue_taken() says which reached the user. Returns
+ * how many; *err is set when there are none (EAGAIN, EIDRM).
+ */
+u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
+			 u32 max, int *err)
+{
+	struct cohort_mq *mq = c->mq;
+	struct cohort_queue *q = mq->q;
+	struct cohort_qmsg *m;
+	u64 now = ktime_get_ns();
+	LIST_HEAD(freed);
+	u32 n = 0;
+
+	spin_lock(&q->lock);
+	*err = mq->dead ? -EIDRM : -EAGAIN;
+	while (n < max && !mq->dead && (m = mq_first(mq))) {
+		mq_unlink(mq, m);
+		if (m->expire_ns && m->expire_ns <= now) {
+			list_add(&m->list, &freed);
+			mq->stats[COHORT_A_QSTATS_EXPIRED]++;
+			continue;
+		}
+		m->deliveries++;
+		if (c->explicit_ack) {
+			m->tag = ++mq->next_tag;
+			mq->inflight++;
+			mq->bytes += cohort_qmsg_size(m);
+		}
+		list_add_tail(&m->list, out);
+		n++;
+	}
+	if (!list_empty(&freed) || (n && !c->explicit_ack))
+		queue_room(q);
+	spin_unlock(&q->lock);
+	free_list(&freed);
+	return n;
+}
+
+/* Put back what did not reach the user, first in line and not counted. */
+static void mq_unget(struct cohort_qcons *c, struct list_head *back)
+{
+	struct cohort_mq *mq = c->mq;
+	struct cohort_qmsg *m, *t;
+
+	list_for_each_entry_safe_reverse(m, t, back, list) {
+		list_del(&m->list);
+		m->deliveries--;
+		if (c->explicit_ack) {
+			m->tag = 0;
+			mq->inflight--;
+			mq->bytes -= cohort_qmsg_size(m);
+		}
+		list_add(&m->list, &mq->prio[m->prio]);
+		mq->depth++;
+		mq->bytes += cohort_qmsg_size(m);
+	}
+	mq_ready(mq);
+}
+
+/*
+ * After the copy to the user: @got reached it (in flight now, or the
+ * caller frees them without explicit acks), @back did not.
+ */
+void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
+			struct list_head *back)
+{
+	struct cohort_mq *mq = c->mq;
+	struct cohort_queue *q = mq->q;
+	unsigned long deadline;
+	struct cohort_qmsg *m;
+	LIST_HEAD(freed);
+	u32 n = 0;
+
+	deadline = jiffies + msecs_to_jiffies(q->attr.ack_timeout_ms);
+	spin_lock(&q->lock);
+	if (mq->dead) {
+		list_splice_init(back, &freed);
+		if (c->explicit_ack)
+			list_splice_init(got, &freed);
+		goto out;
+	}
+	list_for_each_entry(m, got, list)
+		n++;
+	mq->stats[COHORT_A_QSTATS_DELIVERED] += n;
+	if (!list_empty(back))
+		mq_unget(c, back);
+	if (c->explicit_ack && n) {
+		list_for_each_entry(m, got, list)
+			m->deadline = deadline;
+		list_splice_tail_init(got, &c->inflight);
+		c->n_inflight += n;
+		if (!delayed_work_pending(&q->work))
+			schedule_delayed_work(&q->work,
+					      msecs_to_jiffies(q->attr.ack_timeout_ms));
+	}
+out:
+	spin_unlock(&q->lock);
+	free_list(&freed);
+}
+
+/* Ack (done) or nack (again, first in line) one attempt of @c. */
+int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
+{
+	struct cohort_mq *mq = c->mq;
+	struct cohort_queue *q = mq->q;
+	struct cohort_qmsg *m, *found = NULL;
+	int err = -ESTALE;
+
+	spin_lock(&q->lock);
+	if (mq->dead) {
+		spin_unlock(&q->lock);
+		return -EIDRM;
+	}
+	list_for_each_entry(m, &c->inflight, list) {
+		if (m->tag == tag) {
+			found = m;
+			break;
+		}
+	}
+	if (found) {
+		err = 0;
+		list_del(&found->list);
+		c->n_inflight--;
+		if (ack) {
+			mq->inflight--;
+			mq->bytes -= cohort_qmsg_size(found);
+			mq->stats[COHORT_A_QSTATS_ACKED]++;
+			queue_room(q);
+		} else {
+			mq_requeue(mq, found);
+			found = NULL;
+		}
+	}
+	spin_unlock(&q->lock);
+	kfree(found);
+	return err;
+}
+
+/* ---- timeouts and dead letters ---- */
+
+/* Requeue what is past its ack deadline; the next deadline, or 0. */
+static unsigned long mq_timeouts(struct cohort_mq *mq, unsigned long now)
+{
+	unsigned long next = 0;
+	struct cohort_qcons *c;
+	struct cohort_qmsg *m;
+
+	list_for_each_entry(c, &mq->cons, list) {
+		while ((m = list_first_entry_or_null(&c->inflight,
+						     struct cohort_qmsg, list))) {
+			if (time_before(now, m->deadline)) {
+				if (!next || time_before(m->deadline, next))
+					next = m->deadline;
+				break;
+			}
+			list_del(&m->list);
+			c->n_inflight--;
+			if (c->rh)
+				cohort_qremote_revoked(c->rh, m->tag);
+			mq_requeue(mq, m);
+		}
+	}
+	return next;
+}
+
+static unsigned long queue_timeouts(struct cohort_queue *q)
+{
+	unsigned long now = jiffies, next = 0, n;
+	struct cohort_mq *mq;
+
+	if (q->mq)
+		next = mq_timeouts(q->mq, now);
+	list_for_each_entry(mq, &q->subs, sub_node) {
+		n = mq_timeouts(mq, now);
+		if (n && (!next || time_before(n, next)))
+			next = n;
+	}
+	return next;
+}
+
+/* Poison messages to the dead-letter queue, as new messages there. */
+static void queue_dead_letters(struct cohort_queue *q, struct list_head *list)
+{
+	struct cohort_qmgr *qm = q->qm;
+	struct cohort_queue *dlq = NULL;
+	struct cohort_qmsg *m, *t;
+	u64 moved = 0, lost = 0;
+
+	mutex_lock(&qm->lock);
+	if (q->attr.dlq[0])
+		dlq = cohort_queue_lookup(qm, q->attr.dlq);
+	list_for_each_entry_safe(m, t, list, list) {
+		list_del(&m->list);
+		m->deliveries = 0;
+		if (dlq && dlq->kind == COHORT_QUEUE &&
+		    !cohort_queue_enqueue(dlq, m)) {
+			moved++;
+		} else {
+			kfree(m);
+			lost++;
+		}
+	}
+	mutex_unlock(&qm->lock);
+
+	spin_lock(&q->lock);
+	if (q->mq) {
+		q->mq->stats[COHORT_A_QSTATS_DEAD_LETTERED] += moved;
+		q->mq->stats[COHORT_A_QSTATS_DROPPED] += lost;
+	} else {
+		q->stats[COHORT_A_QSTATS_DEAD_LETTERED] += moved;
+		q->stats[COHORT_A_QSTATS_DROPPED] += lost;
+	}
+	spin_unlock(&q->lock);
+}
+
+static void queue_work_fn(struct work_struct *work)
+{
+	struct cohort_queue *q = container_of(to_delayed_work(work),
+					      struct cohort_queue, work);
+	unsigned long next;
+	LIST_HEAD(poison);
+
+	spin_lock(&q->lock);
+	next = q->dead ? 0 : queue_timeouts(q);
+	list_splice_init(&q->poison, &poison);
+	spin_unlock(&q->lock);
+	if (!list_empty(&poison))
+		queue_dead_letters(q, &poison);
+	if (next)
+		mod_delayed_work(system_wq, &q->work,
+				 max_t(long, next - jiffies, 1));
+}
+
+/* ---- the manager ---- */
+
+int cohort_qmgr_init(struct cohort_qmgr *qm, struct cohort_node *node)
+{
+	mutex_init(&qm->lock);
+	qm->node = node;
+	hash_init(qm->names);
+	xa_init(&qm->budget);
+	return cohort_qremote_init(qm);
+}
+
+/*
+ * No descriptor is left: each holds the namespace. Descriptors of other
+ * nodes go first, with the transport stopped.
+ */
+void cohort_qmgr_exit(struct cohort_qmgr *qm)
+{
+	struct cohort_queue *q, *n;
+	struct hlist_node *t;
+	int b;
+
+	LIST_HEAD(gone);
+
+	cohort_qremote_exit(qm);
+	mutex_lock(&qm->lock);
+	hash_for_each_safe(qm->names, b, t, q, hnode) {
+		queue_unhash(qm, q);
+		list_add(&q->dead_node, &gone);
+	}
+	WARN_ON(qm->n_objects);
+	mutex_unlock(&qm->lock);
+	list_for_each_entry_safe(q, n, &gone, dead_node)
+		cohort_queue_put(q);
+	WARN_ON(!xa_empty(&qm->budget));
+	xa_destroy(&qm->budget);
+	mutex_destroy(&qm->lock);
+}

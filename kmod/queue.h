@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _COHORT_QUEUE_H
+#define _COHORT_QUEUE_H
+
+#include <linux/hashtable.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <linux/cohort.h>
+
+struct cohort_node;
+struct netlink_ext_ack;
+
+/*
+ * One message. Queued, it sits on a priority list of its store; in flight
+ * (explicit ack), on its consumer's list with the attempt's @tag. The
+ * sender's vector stamp follows the payload.
+ */
+struct cohort_qmsg {
+	struct list_head list;
+	u64 id;
+	u64 tag;			/* delivery id of the current attempt */
+	u64 sender;			/* actor id */
+	u64 enqueue_ns;			/* CLOCK_REALTIME */
+	u64 expire_ns;			/* CLOCK_MONOTONIC; 0: never */
+	u64 lamport;
+	unsigned long deadline;		/* jiffies: ack timeout */
+	u32 len;
+	u32 deliveries;
+	u16 vc_len;
+	u8 prio;
+	struct cohort_vc_entry *vc;	/* in @data, after the payload */
+	u8 data[] __aligned(8);
+};
+
+/* Bytes a message holds against its store's max_bytes. */
+static inline u32 cohort_qmsg_size(const struct cohort_qmsg *m)
+{
+	return m->len + m->vc_len * sizeof(struct cohort_vc_entry);
+}
+
+struct cohort_qcons;
+
+/*
+ * A message store: the one of a queue, or a subscription of a topic. All
+ * stores of a queue share the queue's lock.
+ */
+struct cohort_mq {
+	struct cohort_queue *q;
+	struct list_head sub_node;	/* q->subs */
+	char sub[COHORT_NAME_MAX];	/* subscription name; "": none */
+	bool dead;			/* deleted: consumers get EIDRM */
+	struct list_head prio[COHORT_QPRIO_MAX + 1];
+	u32 depth, bytes, inflight;
+	u32 consumers;
+	u32 remote_cons;		/* of them, on other nodes */
+	struct list_head cons;		/* struct cohort_qcons */
+	wait_queue_head_t rwait;	/* consumers: a message is ready */
+	u64 next_tag;
+	u64 stats[COHORT_A_QSTATS_MAX + 1];
+};
+
+/* A consumer attached to a store; what it holds unacked is on @inflight. */
+struct cohort_qcons {
+	struct list_head list;		/* mq->cons */
+	struct cohort_mq *mq;
+	struct list_head inflight;	/* by delivery, hence by deadline */
+	u32 n_inflight;
+	bool explicit_ack;
+	struct cohort_qrh *rh;		/* a descriptor on another node */
+};
+
+/* A queue or topic at its home node. */
+struct cohort_queue {
+	struct hlist_node hnode;	/* qm->names */
+	struct list_head dead_node;	/* unhashed, for the final put */
+	struct cohort_qmgr *qm;
+	struct kref ref;
+	char name[COHORT_NAME_MAX];
+	u32 kind;			/* enum cohort_queue_kind */
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	bool system;			/* made by QUEUE_ADD */
+	struct cohort_queue_attr attr;
+
+	spinlock_t lock;		/* everything below and the stores */
+	bool dead;
+	struct cohort_mq *mq;		/* COHORT_QUEUE: the store */
+	struct list_head subs;		/* COHORT_TOPIC: struct cohort_mq */
+	u32 n_subs;
+	u32 producers;
+	u32 parked;			/* remote publishes waiting for room */
+	u64 next_id;
+	u64 stats[COHORT_A_QSTATS_MAX + 1];	/* topic-level counters */
+	wait_queue_head_t wwait;	/* producers: there is room */
+	struct list_head poison;	/* for the dead-letter queue */
+	struct delayed_work work;	/* ack timeouts, dead letters */
+	u64 reserved;			/* bytes taken from the owner's budget */
+};
+
+/*
+ * The queue manager of a node. Lock order: the transport lock, then @lock:
+ * frames go out under the transport lock only.
+ */
+struct cohort_qmgr {
+	struct mutex lock;		/* everything below */
+	struct cohort_node *node;
+	DECLARE_HASHTABLE(names, 6);
+	u32 n_objects;			/* queues, topics, named subscriptions */
+	struct xarray budget;		/* uid -> bytes reserved */
+	struct list_head rhs;		/* struct cohort_qrh: served descriptors */
+	u32 n_rhs;
+	struct xarray proxies;		/* id -> struct cohort_qproxy */
+	u32 next_proxy;
+	struct delayed_work push_work;	/* frames from the home to descriptors */
+	bool stopping;			/* the namespace is going */
+	u8 *scratch;			/* a frame body, under the tp lock */
+};
+
+/* What QUEUE_OPEN and QUEUE_ADD ask for. */
+struct cohort_qspec {
+	const char *name;
+	u32 kind;
+	u32 flags;			/* COHORT_QO_* */
+	umode_t mode;
+	kuid_t uid;
+	kgid_t gid;
+	bool system;
+	struct cohort_queue_attr attr;
+};
+
+int cohort_qmgr_init(struct cohort_qmgr *qm, struct cohort_node *node);
+void cohort_qmgr_exit(struct cohort_qmgr *qm);
+
+int cohort_queue_attr_check(struct cohort_queue_attr *attr, u32 kind,
+			    const char *name);
+struct cohort_queue *cohort_queue_get(struct cohort_qmgr *qm,
+				      const struct cohort_qspec *spec,
+				      struct netlink_ext_ack *extack);
+struct cohort_queue *cohort_queue_lookup(struct cohort_qmgr *qm,
+					 const char *name);
+void cohort_queue_put(struct cohort_queue *q);
+int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
+		     const char *sub, bool admin, struct netlink_ext_ack *extack);
+bool cohort_queue_may(const struct cohort_queue *q, u32 role);
+bool cohort_queue_may_id(const struct cohort_queue *q, u32 role, kuid_t uid,
+			 kgid_t gid);
+
+struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
+				      struct cohort_qcons *c, bool explicit_ack,
+				      struct cohort_qrh *rh);
+void cohort_queue_detach(struct cohort_qcons *c);
+void cohort_queue_producer(struct cohort_queue *q, int delta);
+
+int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m);
+bool cohort_queue_room(struct cohort_queue *q, u32 size);
+u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
+			 u32 max, int *err);
+void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
+			struct list_head *back);
+int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
+struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
+
+#endif /* _COHORT_QUEUE_H */

@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Queue descriptors: COHORT_IOC_QUEUE_OPEN on /dev/cohort returns an anon
+ * inode file that sends to and receives from one queue or topic, with
+ * batches, timeouts, acknowledgments and poll.
+ *
+ * A descriptor belongs to the actor that opened it and holds that file:
+ * every message sent is a send event of the actor's clocks and carries its
+ * stamps; every message received is a receive event.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "chardev.h"
+#include "node.h"
+#include "queue.h"
+#include "queue_fd.h"
+#include "queue_remote.h"
+
+static_assert(sizeof(struct cohort_queue_attr) == 96);
+static_assert(sizeof(struct cohort_queue_open) == 268);
+static_assert(sizeof(struct cohort_qmsg_out) == 24);
+static_assert(sizeof(struct cohort_qmsg_in) == 88);
+static_assert(sizeof(struct cohort_qsend) == 24);
+static_assert(sizeof(struct cohort_qrecv) == 24);
+static_assert(sizeof(struct cohort_qack) == 24);
+
+/* One descriptor: of a queue homed here (@q), or elsewhere (@px). */
+struct qfd {
+	struct file *afile;		/* the actor's /dev/cohort file */
+	struct cohort_afile *actor;
+	struct cohort_qmgr *qm;
+	struct cohort_queue *q;
+	struct cohort_qproxy *px;
+	u32 role;
+	bool explicit_ack;
+	struct cohort_qcons cons;	/* role CONSUME, @q */
+};
+
+static const struct cohort_queue_attr *qfd_attr(const struct qfd *h)
+{
+	return h->px ? &h->px->attr : &h->q->attr;
+}
+
+/* ---- send ---- */
+
+/*
+ * A message from user memory, stamped by a send event of the actor. The
+ * clocks move only once the payload is in.
+ */
+static struct cohort_qmsg *qfd_build(struct qfd *h, const void __user *data,
+				     u32 len, u32 prio, u32 ttl_ms)
+{
+	struct cohort_afile *a = h->actor;
+	struct cohort_clocks *c = &a->clocks;
+	struct cohort_qmsg *m;
+	u64 now;
+	int err;
+
+	mutex_lock(&a->lock);
+	m = cohort_qmsg_alloc(len, min_t(u32, c->vc.len + 1,
+					 COHORT_VC_MAX_ENTRIES),
+			      GFP_KERNEL_ACCOUNT);
+	if (!m) {
+		err = -ENOMEM;
+		goto unlock;
+	}
+	if (copy_from_user(m->data, data, len)) {
+		err = -EFAULT;
+		goto free;
+	}
+	err = cohort_lamport_event(c->lamport, COHORT_CLOCK_SEND, 0, &now);
+	if (!err)
+		err = cohort_vector_event(c, NULL, 0, COHORT_CLOCK_SEND, a->id);
+	if (err)
+		goto free;
+	c->lamport = now;
+	cohort_vector_commit(c);
+	m->lamport = now;
+	m->vc_len = c->vc.len;
+	memcpy(m->vc, c->vc.entry, c->vc.len * sizeof(*m->vc));
+	mutex_unlock(&a->lock);
+
+	m->sender = a->id;
+	m->prio = prio;
+	m->expire_ns = ttl_ms ? ktime_get_ns() + ttl_ms * NSEC_PER_MSEC : 0;
+	return m;
+free:
+	kfree(m);
+unlock:
+	mutex_unlock(&a->lock);
+	return ERR_PTR(err);
+}
+
+/* Remaining wait in jiffies: MAX_SCHEDULE_TIMEOUT forever, 0 none. */
+static long qfd_timeout(struct file *file, s32 ms)
+{
+	if (file->f_flags & O_NONBLOCK || !ms)
+		return 0;
+	if (ms < 0)
+		return MAX_SCHEDULE_TIMEOUT;
+	return msecs_to_jiffies(ms) ?: 1;
+}
+
+/* Enqueue @m, waiting up to *left for room; frees @m on failure. */
+static int qfd_enqueue(struct qfd *h, struct cohort_qmsg *m, long *left)
+{
+	struct cohort_queue *q = h->q;
+	u32 size = cohort_qmsg_size(m);
+	long r;
+	int err;
+
+	for (;;) {
+		err = cohort_queue_enqueue(q, m);
+		if (err != -EAGAIN || q->kind == COHORT_TOPIC)
+			break;
+		if (!*left)
+			break;
+		r = wait_event_interruptible_timeout(q->wwait,
+						     cohort_queue_room(q, size) ||
+						     READ_ONCE(q->dead), *left);
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		if (!r) {
+			*left = 0;
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (*left != MAX_SCHEDULE_TIMEOUT)
+			*left = r;
+	}
+	if (err)
+		kfree(m);
+	return err;
+}
+
+static int qfd_send_one(struct qfd *h, const void __user *data, size_t len,
+			u32 prio, u32 ttl_ms, long *left)
+{
+	struct cohort_qmsg *m;
+	LIST_HEAD(one);
+	int ret;
+
+	if (len > qfd_attr(h)->max_msg_size)
+		return -EMSGSIZE;
+	m = qfd_build(h, data, len, prio, ttl_ms);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	if (!h->px)
+		return qfd_enqueue(h, m, left);
+	list_add(&m->list, &one);
+	ret = cohort_qproxy_send(h->qm, h->px, &one, left);
+	if (ret < 0)
+		kfree(m);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * A batch for another node: stamped and built first, then published in
+ * one go as far as the home's credit allows.
+ */
+static int qfd_send_remote(struct qfd *h, const struct cohort_qmsg_out *o,
+			   u32 count, long *left)
+{
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(msgs);
+	int err = 0, ret;
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		m = qfd_build(h, u64_to_user_ptr(o[i].data), o[i].len,
+			      o[i].prio, o[i].ttl_ms);
+		err = PTR_ERR_OR_ZERO(m);
+		if (err)
+			break;
+		list_add_tail(&m->list, &msgs);
+	}
+	ret = list_empty(&msgs) ? 0 :
+	      cohort_qproxy_send(h->qm, h->px, &msgs, left);
+	list_for_each_entry_safe(m, t, &msgs, list)
+		kfree(m);
+	return ret ?: err;
+}
+
+/* The whole batch is checked before any of it goes. */
+static int qfd_send_check(const struct qfd *h, const struct cohort_qmsg_out *o,
+			  u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		if (o[i].__reserved || o[i].prio > COHORT_QPRIO_MAX)
+			return -EINVAL;
+		if (o[i].len > qfd_attr(h)->max_msg_size)
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static long qfd_send_ioctl(struct file *file, struct qfd *h, void __user *arg)
+{
+	struct cohort_qmsg_out *o;
+	struct cohort_qsend s;
+	u32 usize, sent = 0;
+	long left;
+	int err;
+
+	err = cohort_get_arg(&s, sizeof(s), arg, &usize);
+	if (err)
+		return err;
+	if (s.flags || !s.count || s.count > COHORT_QBATCH_MAX)
+		return -EINVAL;
+	if (!(h->role & COHORT_QR_PRODUCE))
+		return -EBADF;
+	o = vmemdup_user(u64_to_user_ptr(s.msgs), s.count * sizeof(*o));
+	if (IS_ERR(o))
+		return PTR_ERR(o);
+	err = qfd_send_check(h, o, s.count);
+	if (err)
+		goto out;
+	left = qfd_timeout(file, s.timeout_ms);
+	if (h->px) {
+		err = qfd_send_remote(h, o, s.count, &left);
+		sent = max(err, 0);
+	}
+	for (; !h->px && sent < s.count; sent++) {
+		err = qfd_send_one(h, u64_to_user_ptr(o[sent].data), o[sent].len,
+				   o[sent].prio, o[sent].ttl_ms, &left);
+		if (err)
+			break;
+	}
+	/* After a partial batch, the error is for the next call to see. */
+	if (sent) {
+		s.count = sent;
+		err = cohort_put_arg(arg, usize, &s, sizeof(s));
+	}
+out:
+	kvfree(o);
+	return err;
+}
+
+static ssize_t qfd_write(struct file *file, const char __user *buf,
+			 size_t len, loff_t *ppos)
+{
+	struct qfd *h = file->private_data;
+	long left = qfd_timeout(file, COHORT_WAIT_FOREVER);
+	int err;
+
+	if (!(h->role & COHORT_QR_PRODUCE))
+		return -EBADF;
+	err = qfd_send_one(h, buf, len, 0, 0, &left);
+	return err ?: len;
+}
+
+/* ---- receive ---- */
+
+/* Wait for the first message; then take up to @max without waiting. */
+static int qfd_take(struct file *file, struct qfd *h, struct list_head *got,
+		    u32 max, long left)
+{
+	struct cohort_mq *mq = h->cons.mq;
+	long r;
+	int err;
+
+	if (h->px)
+		return cohort_qproxy_take(h->px, got, max, left);
+	for (;;) {
+		if (cohort_queue_dequeue(&h->cons, got, max, &err))
+			return 0;
+		if (err != -EAGAIN)
+			return err;
+		if (!left)
+			return -EAGAIN;
+		r = wait_event_interruptible_timeout(mq->rwait,
+						     READ_ONCE(mq->depth) ||
+						     READ_ONCE(mq->dead), left);
+		if (r < 0)
+			return r;
+		if (!r)
+			return -ETIMEDOUT;
+		if (left != MAX_SCHEDULE_TIMEOUT)
+			left = r;
+	}
+}
+
+/* The receive event of the actor for @m's stamps. */
+static int qfd_recv_event(struct qfd *h, const struct cohort_qmsg *m)
+{
+	struct cohort_afile *a = h->actor;
+	struct cohort_clocks *c = &a->clocks;
+	u64 now;
+	int err;
+
+	mutex_lock(&a->lock);
+	err = cohort_lamport_event(c->lamport, COHORT_CLOCK_RECV, m->lamport,
+				   &now);
+	if (!err)
+		err = cohort_vector_event(c, m->vc, m->vc_len,
+					  COHORT_CLOCK_RECV, a->id);
+	if (!err) {
+		c->lamport = now;
+		cohort_vector_commit(c);
+	}
+	mutex_unlock(&a->lock);
+	return err;
+}
+
+/* One message into the caller's descriptor @ui. */
+static int qfd_copy_out(struct qfd *h, const struct cohort_qmsg *m,
+			struct cohort_qmsg_in __user *ui)
+{
+	struct cohort_qmsg_in in;
+
+	if (copy_from_user(&in, ui, sizeof(in)))
+		return -EFAULT;
+	if (in.__reserved)
+		return -EINVAL;
+	if (m->len > in.cap || (in.vc_ptr && m->vc_len > in.vc_cap)) {
+		/* Tell the caller how much room the message needs. */
+		if (put_user(m->len, &ui->len) ||
+		    put_user(m->vc_len, &ui->vc_len))
+			return -EFAULT;
+		return -EMSGSIZE;
+	}
+	if (copy_to_user(u64_to_user_ptr(in.data), m->data, m->len))
+		return -EFAULT;
+	if (in.vc_ptr && copy_to_user(u64_to_user_ptr(in.vc_ptr), m->vc,
+				      m->vc_len * sizeof(*m->vc)))
+		return -EFAULT;
+	in.len = m->len;
+	in.msg_id = m->id;
+	in.delivery_id = m->tag;
+	in.sender = m->sender;
+	in.enqueue_ns = m->enqueue_ns;
+	in.lamport = m->lamport;
+	in.vc_len = m->vc_len;
+	in.prio = m->prio;
+	in.deliveries = m->deliveries;
+	in.flags = m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0;
+	if (copy_to_user(ui, &in, sizeof(in)))
+		return -EFAULT;
+	return qfd_recv_event(h, m);
+}
+
+/* Hand back what the user did not get; free what it got without acks. */
+static void qfd_settle(struct qfd *h, struct list_head *got,
+		       struct list_head *back)
+{
+	struct cohort_qmsg *m, *t;
+
+	if (h->px) {
+		cohort_qproxy_taken(h->qm, h->px, got, back);
+		return;
+	}
+	cohort_queue_taken(&h->cons, got, back);
+	if (h->cons.explicit_ack)
+		return;
+	list_for_each_entry_safe(m, t, got, list)
+		kfree(m);
+}
+
+static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
+{
+	struct cohort_qmsg_in __user *ui;
+	struct cohort_qrecv r;
+	struct cohort_qmsg *m;
+	LIST_HEAD(got);
+	LIST_HEAD(back);
+	u32 usize, n = 0;
+	int err;
+
+	err = cohort_get_arg(&r, sizeof(r), arg, &usize);
+	if (err)
+		return err;
+	if (r.flags || !r.count || r.count > COHORT_QBATCH_MAX)
+		return -EINVAL;
+	if (!(h->role & COHORT_QR_CONSUME))
+		return -EBADF;
+	err = qfd_take(file, h, &got, r.count, qfd_timeout(file, r.timeout_ms));
+	if (err)
+		return err;
+	ui = u64_to_user_ptr(r.msgs);
+	list_for_each_entry(m, &got, list) {
+		err = qfd_copy_out(h, m, &ui[n]);
+		if (err)
+			break;
+		n++;
+	}
+	if (err) {
+		/* @m and what follows did not reach the user */
+		LIST_HEAD(first);
+
+		list_cut_before(&first, &got, &m->list);
+		list_splice_init(&got, &back);
+		list_splice_init(&first, &got);
+	}
+	qfd_settle(h, &got, &back);
+	if (!n)
+		return err;
+	r.count = n;
+	return cohort_put_arg(arg, usize, &r, sizeof(r));
+}
+
+static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
+			loff_t *ppos)
+{
+	struct qfd *h = file->private_data;
+	struct cohort_qmsg *m;
+	LIST_HEAD(got);
+	LIST_HEAD(back);
+	int err;
+
+	if (!(h->role & COHORT_QR_CONSUME))
+		return -EBADF;
+	if (h->explicit_ack)
+		return -EINVAL;		/* the delivery id has nowhere to go */
+	err = qfd_take(file, h, &got, 1, qfd_timeout(file, COHORT_WAIT_FOREVER));
+	if (err)
+		return err;
+	m = list_first_entry(&got, struct cohort_qmsg, list);
+	if (m->len > len)
+		err = -EMSGSIZE;
+	else if (copy_to_user(buf, m->data, m->len))
+		err = -EFAULT;
+	else
+		err = qfd_recv_event(h, m);
+	len = m->len;
+	if (err)
+		list_splice_init(&got, &back);
+	qfd_settle(h, &got, &back);
+	return err ?: len;
+}
+
+/* ---- acknowledgment ---- */
+
+static long qfd_ack_remote(struct qfd *h, void __user *arg, u32 usize,
+			   struct cohort_qack *k)
+{
+	u64 *tags;
+	int err, perr;
+
+	tags = memdup_user(u64_to_user_ptr(k->ids), k->count * sizeof(*tags));
+	if (IS_ERR(tags))
+		return PTR_ERR(tags);
+	err = cohort_qproxy_ack(h->qm, h->px, tags, k->count,
+				k->op == COHORT_QACK_ACK, &k->count);
+	kfree(tags);
+	perr = cohort_put_arg(arg, usize, k, sizeof(*k));
+	return err ?: perr;
+}
+
+static long qfd_ack_ioctl(struct qfd *h, void __user *arg)
+{
+	struct cohort_qack k;
+	u64 __user *ids;
+	u32 usize, done;
+	int err, perr;
+	u64 id;
+
+	err = cohort_get_arg(&k, sizeof(k), arg, &usize);
+	if (err)
+		return err;
+	if ((k.op != COHORT_QACK_ACK && k.op != COHORT_QACK_NACK) ||
+	    k.__reserved || !k.count || k.count > COHORT_QBATCH_MAX)
+		return -EINVAL;
+	if (!(h->role & COHORT_QR_CONSUME) || !h->explicit_ack)
+		return -EBADF;
+	ids = u64_to_user_ptr(k.ids);
+	if (h->px)
+		return qfd_ack_remote(h, arg, usize, &k);
+	for (done = 0; done < k.count; done++) {
+		if (get_user(id, &ids[done])) {
+			err = -EFAULT;
+			break;
+		}
+		err = cohort_queue_ack(&h->cons, id, k.op == COHORT_QACK_ACK);
+		if (err)
+			break;
+	}
+	k.count = done;
+	perr = cohort_put_arg(arg, usize, &k, sizeof(k));
+	return err ?: perr;
+}
+
+/* ---- the file ---- */
+
+static long qfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct qfd *h = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case COHORT_IOC_QSEND:
+		return qfd_send_ioctl(file, h, uarg);
+	case COHORT_IOC_QRECV:
+		return qfd_recv_ioctl(file, h, uarg);
+	case COHORT_IOC_QACK:
+		return qfd_ack_ioctl(h, uarg);
+	}
+	return -ENOTTY;
+}
+
+static __poll_t qfd_poll(struct file *file, poll_table *wait)
+{
+	struct qfd *h = file->private_data;
+	struct cohort_queue *q = h->q;
+	__poll_t mask = 0;
+
+	if (h->px) {
+		poll_wait(file, &h->px->wait, wait);
+		return cohort_qproxy_poll(h->px);
+	}
+	if (h->role & COHORT_QR_CONSUME)
+		poll_wait(file, &h->cons.mq->rwait, wait);
+	if (h->role & COHORT_QR_PRODUCE)
+		poll_wait(file, &q->wwait, wait);
+	if (READ_ONCE(q->dead))
+		return EPOLLHUP | EPOLLERR;
+	if (h->role & COHORT_QR_CONSUME && READ_ONCE(h->cons.mq->depth))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (h->role & COHORT_QR_PRODUCE && cohort_queue_room(q, 0))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static void qfd_free(struct qfd *h)
+{
+	if (h->px) {
+		cohort_qproxy_close(h->qm, h->px);
+	} else {
+		if (h->role & COHORT_QR_CONSUME)
+			cohort_queue_detach(&h->cons);
+		if (h->role & COHORT_QR_PRODUCE)
+			cohort_queue_producer(h->q, -1);
+		cohort_queue_put(h->q);
+	}
+	fput(h->afile);
+	kfree(h);
+}
+
+static int qfd_release(struct inode *inode, struct file *file)
+{
+	qfd_free(file->private_data);
+	return 0;
+}
+
+static const struct file_operations qfd_fops = {
+	.owner		= THIS_MODULE,
+	.release	= qfd_release,
+	.read		= qfd_read,
+	.write		= qfd_write,
+	.poll		= qfd_poll,
+	.unlocked_ioctl	= qfd_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+/* ---- open ---- */
+
+static bool str_ok(const char *s, size_t size, bool empty_ok)
+{
+	size_t len = strnlen(s, size);
+
+	return len < size && len < COHORT_NAME_MAX && (len || empty_ok) &&
+	       cohort_node_name_valid(s);
+}
+
+/*
+ * "name" or "name@node": the name is cut at '@' in place; *home is the
+ * node, or 0 when none was given.
+ */
+static int parse_name(char *name, size_t size, u32 *home)
+{
+	char *at;
+
+	if (strnlen(name, size) == size)
+		return -EINVAL;
+	*home = 0;
+	at = strchr(name, '@');
+	if (at) {
+		*at = '\0';
+		if (kstrtou32(at + 1, 10, home) || !*home)
+			return -EINVAL;
+	}
+	return str_ok(name, size, false) ? 0 : -EINVAL;
+}
+
+static int qopen_check(struct cohort_queue_open *o, u32 *home)
+{
+	if (o->flags & ~COHORT_QO_ALL)
+		return -EINVAL;
+	if (o->kind != COHORT_QUEUE && o->kind != COHORT_TOPIC)
+		return -EINVAL;
+	if (!o->role || o->role & ~(COHORT_QR_PRODUCE | COHORT_QR_CONSUME))
+		return -EINVAL;
+	if (!o->ack)
+		o->ack = COHORT_ACK_NONE;
+	if (o->ack != COHORT_ACK_NONE && o->ack != COHORT_ACK_EXPLICIT)
+		return -EINVAL;
+	if (o->mode & ~0777)
+		return -EINVAL;
+	if (parse_name(o->name, sizeof(o->name), home))
+		return -EINVAL;
+	if (!str_ok(o->sub, sizeof(o->sub), true))
+		return -EINVAL;
+	if (o->sub[0] && (o->kind != COHORT_TOPIC ||
+			  !(o->role & COHORT_QR_CONSUME)))
+		return -EINVAL;
+	return cohort_queue_attr_check(&o->attr, o->kind, o->name);
+}
+
+/* Attach to a local queue; takes over the reference on @q. */
+static int qfd_attach(struct qfd *h, struct cohort_queue *q,
+		      const struct cohort_queue_open *o)
+{
+	struct cohort_mq *mq;
+
+	if (o->role & COHORT_QR_CONSUME) {
+		mq = cohort_queue_attach(q, o->sub, &h->cons, h->explicit_ack,
+					 NULL);
+		if (IS_ERR(mq)) {
+			cohort_queue_put(q);
+			return PTR_ERR(mq);
+		}
+	}
+	if (o->role & COHORT_QR_PRODUCE)
+		cohort_queue_producer(q, 1);
+	h->q = q;
+	return 0;
+}
+
+static struct cohort_queue *qopen_local(struct cohort_afile *a,
+					struct cohort_queue_open *o, u32 flags)
+{
+	struct cohort_qspec spec = {
+		.name = o->name,
+		.kind = o->kind,
+		.flags = flags,
+		.mode = o->mode,
+		.uid = current_fsuid(),
+		.gid = current_fsgid(),
+		.attr = o->attr,
+	};
+	struct cohort_queue *q;
+
+	q = cohort_queue_get(&a->node->qm, &spec, NULL);
+	if (IS_ERR(q))
+		return q;
+	if (!cohort_queue_may(q, o->role)) {
+		cohort_queue_put(q);
+		return ERR_PTR(-EACCES);
+	}
+	return q;
+}
+
+/*
+ * Where the queue is: "name@node" says; a bare name is looked up here,
+ * then on the reachable nodes, and created here last (COHORT_QO_CREATE).
+ * COHORT_QO_EXCL makes a bare name local: only the home can promise that
+ * a name is new.
+ */
+static int qfd_find(struct qfd *h, struct cohort_afile *a,
+		    struct cohort_queue_open *o, u32 home)
+{
+	u32 self = a->id >> 32;
+	struct cohort_qproxy *px;
+	struct cohort_queue *q;
+
+	if (!home && o->flags & COHORT_QO_EXCL)
+		home = self;
+	if (!home || home == self) {
+		q = qopen_local(a, o, home ? o->flags : 0);
+		if (!IS_ERR(q))
+			return qfd_attach(h, q, o);
+		if (home || PTR_ERR(q) != -ENOENT)
+			return PTR_ERR(q);
+	}
+	px = cohort_qproxy_open(a, o, home);
+	if (!IS_ERR(px)) {
+		h->px = px;
+		return 0;
+	}
+	if (home || !(o->flags & COHORT_QO_CREATE) ||
+	    (PTR_ERR(px) != -ENOENT && PTR_ERR(px) != -EHOSTUNREACH))
+		return home || PTR_ERR(px) != -EHOSTUNREACH ? PTR_ERR(px) :
+							     -ENOENT;
+	q = qopen_local(a, o, o->flags);
+	return IS_ERR(q) ? PTR_ERR(q) : qfd_attach(h, q, o);
+}
+
+/* COHORT_IOC_QUEUE_OPEN, under a->lock. */
+int cohort_qfd_open(struct file *afile, struct cohort_afile *a,
+		    void __user *arg)
+{
+	struct cohort_queue_open o;
+	struct file *file;
+	struct qfd *h;
+	u32 usize, home;
+	int fd, err;
+
+	err = cohort_get_arg(&o, sizeof(o), arg, &usize);
+	if (err)
+		return err;
+	err = qopen_check(&o, &home);
+	if (err)
+		return err;
+	err = cohort_afile_bind(a);
+	if (err)
+		return err;
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
+		return -ENOMEM;
+	h->afile = afile;
+	h->actor = a;
+	h->qm = &a->node->qm;
+	h->role = o.role;
+	h->explicit_ack = o.ack == COHORT_ACK_EXPLICIT;
+	err = qfd_find(h, a, &o, home);
+	if (err) {
+		kfree(h);
+		return err;
+	}
+	get_file(afile);
+
+	fd = get_unused_fd_flags(O_RDWR |
+				 (o.flags & COHORT_QO_CLOEXEC ? O_CLOEXEC : 0));
+	if (fd < 0) {
+		err = fd;
+		goto err_release;
+	}
+	file = anon_inode_getfile("[cohort-queue]", &qfd_fops, h,
+				  O_RDWR | (o.flags & COHORT_QO_NONBLOCK ?
+					    O_NONBLOCK : 0));
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_fd;
+	}
+	o.fd = fd;
+	if (h->px) {
+		o.home = h->px->home;
+		o.kind = h->px->kind;
+		o.attr = h->px->attr;
+	} else {
+		o.home = a->id >> 32;
+		o.attr = h->q->attr;
+		if (h->q->system)
+			o.attr.flags |= COHORT_QA_SYSTEM;
+	}
+	err = cohort_put_arg(arg, usize, &o, sizeof(o));
+	if (err) {
+		fput(file);		/* releases h */
+		put_unused_fd(fd);
+		return err;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_fd:
+	put_unused_fd(fd);
+err_release:
+	qfd_free(h);
+	return err;
+}

@@ -1,0 +1,1185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Queues across the cluster. A descriptor whose queue lives on another
+ * node is a proxy here; the queue's home keeps a remote handle for it and
+ * attaches its consumer to the store like a local one. They talk in routed
+ * QUEUE frames over the reliable transport (see wire.h):
+ *
+ *   opener                         home
+ *   OPEN (to the home, or to every reachable node to find the name)  ->
+ *                               <- OPENED (status; the first 0 wins, the
+ *                                  others get CLOSE)
+ *   PUB (message)                  ->  enqueued, or parked until there is
+ *                               <- PUBACK (credit)  room: the opener has
+ *                                  COHORT_QREMOTE_PUB_WINDOW in flight
+ *                               <- DELIVER (message, attempt tag): at most
+ *                                  COHORT_QREMOTE_WINDOW held by the opener
+ *   CREDIT (taken without acks)    ->
+ *   ACK / NACK (tags)              ->  as a local ack or nack
+ *                               <- REVOKE (tags): ack timeout, redelivered
+ *                               <- GONE: the queue was deleted
+ *   CLOSE                          ->  what the consumer held goes back
+ *
+ * Persistence across link failures comes from the transport, which sends
+ * again what a broken connection lost; a message is only ever held by the
+ * home's store or in flight to one consumer. The home trusts the uid and
+ * gid the opener's node sends, as NFS AUTH_SYS does; the transport header
+ * says how peers are trusted.
+ *
+ * Lock order: transport lock, then qm->lock, then a queue's or a proxy's
+ * spinlock. Frames from the home go out from the push work, which also
+ * retries when a link pushes back.
+ */
+#include <linux/cred.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "chardev.h"
+#include "compat.h"
+#include "dgram.h"
+#include "node.h"
+#include "queue_remote.h"
+#include "transport.h"
+
+#define SCRATCH_SIZE	(sizeof(struct cohort_wire_q) + \
+			 COHORT_QBATCH_MAX * sizeof(__be64))
+#define PUSH_RETRY	msecs_to_jiffies(20)
+
+static_assert(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qmsg) +
+	      COHORT_VC_MAX_ENTRIES * sizeof(struct cohort_wire_vc) <=
+	      SCRATCH_SIZE);
+
+static struct cohort_transport *qm_tp(struct cohort_qmgr *qm)
+{
+	return &qm->node->tp;
+}
+
+/* @hdr (in the scratch buffer) with @extra bytes after it, then @payload. */
+static int wq_send(struct cohort_qmgr *qm, u32 dst, u32 extra,
+		   const void *payload, u32 plen, gfp_t gfp)
+{
+	return cohort_dgram_send_kind(qm_tp(qm), dst, COHORT_WIRE_QUEUE,
+				      qm->scratch,
+				      sizeof(struct cohort_wire_q) + extra,
+				      payload, plen, gfp);
+}
+
+static struct cohort_wire_q *wq_hdr(struct cohort_qmgr *qm, u8 op,
+				    u64 handle, u64 arg, u32 status)
+{
+	struct cohort_wire_q *h = (void *)qm->scratch;
+
+	memset(h, 0, sizeof(*h));
+	h->op = op;
+	h->status = cpu_to_be32(status);
+	h->handle = cpu_to_be64(handle);
+	h->arg = cpu_to_be64(arg);
+	return h;
+}
+
+static int wq_simple(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
+		     u64 arg, u32 status)
+{
+	wq_hdr(qm, op, handle, arg, status);
+	return wq_send(qm, dst, 0, NULL, 0, GFP_KERNEL);
+}
+
+/* Tags after the header; arg says how many. */
+static int wq_tags(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
+		   const u64 *tags, u32 n, gfp_t gfp)
+{
+	__be64 *p;
+	u32 i;
+
+	wq_hdr(qm, op, handle, n, 0);
+	p = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
+	for (i = 0; i < n; i++)
+		put_unaligned_be64(tags[i], &p[i]);
+	return wq_send(qm, dst, n * sizeof(*p), NULL, 0, gfp);
+}
+
+/* A message after the header: metadata and stamp; the payload follows. */
+static int wq_msg(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
+		  const struct cohort_qmsg *m, gfp_t gfp)
+{
+	struct cohort_wire_qmsg *w;
+	struct cohort_wire_vc *vc;
+	u64 now = ktime_get_ns();
+	u32 i, ttl = 0;
+
+	wq_hdr(qm, op, handle, 0, 0);
+	w = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
+	vc = (void *)(w + 1);
+	if (op == COHORT_WQ_PUB && m->expire_ns)
+		ttl = m->expire_ns > now ?
+		      max_t(u64, div_u64(m->expire_ns - now, NSEC_PER_MSEC), 1) : 1;
+	put_unaligned_be64(m->id, &w->id);
+	put_unaligned_be64(m->tag, &w->tag);
+	put_unaligned_be64(m->sender, &w->sender);
+	put_unaligned_be64(m->enqueue_ns, &w->enqueue_ns);
+	put_unaligned_be64(m->lamport, &w->lamport);
+	put_unaligned_be32(op == COHORT_WQ_PUB ? ttl : m->deliveries,
+			   &w->ttl_ms);
+	put_unaligned_be16(m->vc_len, &w->vc_len);
+	w->prio = m->prio;
+	w->reserved = 0;
+	for (i = 0; i < m->vc_len; i++) {
+		put_unaligned_be64(m->vc[i].id, &vc[i].id);
+		put_unaligned_be64(m->vc[i].counter, &vc[i].counter);
+	}
+	return wq_send(qm, dst, sizeof(*w) + m->vc_len * sizeof(*vc),
+		       m->data, m->len, gfp);
+}
+
+/* A message from a PUB or DELIVER body, validated. */
+static struct cohort_qmsg *msg_from_wire(const u8 *p, u32 len, bool pub)
+{
+	const struct cohort_wire_qmsg *w = (const void *)p;
+	const struct cohort_wire_vc *vc = (const void *)(w + 1);
+	struct cohort_qmsg *m;
+	u32 n, plen, i, ttl;
+
+	if (len < sizeof(*w) || w->reserved || w->prio > COHORT_QPRIO_MAX)
+		return ERR_PTR(-EINVAL);
+	n = get_unaligned_be16(&w->vc_len);
+	if (n > COHORT_VC_MAX_ENTRIES || len - sizeof(*w) < n * sizeof(*vc))
+		return ERR_PTR(-EINVAL);
+	plen = len - sizeof(*w) - n * sizeof(*vc);
+	if (plen > COHORT_QMSG_MAX)
+		return ERR_PTR(-EINVAL);
+	m = cohort_qmsg_alloc(plen, n, GFP_KERNEL);
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < n; i++) {
+		m->vc[i].id = get_unaligned_be64(&vc[i].id);
+		m->vc[i].counter = get_unaligned_be64(&vc[i].counter);
+	}
+	m->vc_len = n;
+	if (cohort_vector_validate(m->vc, n)) {
+		kfree(m);
+		return ERR_PTR(-EINVAL);
+	}
+	memcpy(m->data, (const u8 *)(vc + n), plen);
+	m->sender = get_unaligned_be64(&w->sender);
+	m->lamport = get_unaligned_be64(&w->lamport);
+	m->prio = w->prio;
+	ttl = get_unaligned_be32(&w->ttl_ms);
+	if (pub) {
+		m->expire_ns = ttl ? ktime_get_ns() + ttl * NSEC_PER_MSEC : 0;
+		return m;
+	}
+	m->expire_ns = 0;
+	m->id = get_unaligned_be64(&w->id);
+	m->tag = get_unaligned_be64(&w->tag);
+	m->enqueue_ns = get_unaligned_be64(&w->enqueue_ns);
+	m->deliveries = ttl;
+	return m;
+}
+
+/* ---- at the home ---- */
+
+static struct cohort_qrh *rh_find(struct cohort_qmgr *qm, u32 node,
+				  u64 handle)
+{
+	struct cohort_qrh *rh;
+
+	lockdep_assert_held(&qm->lock);
+
+	list_for_each_entry(rh, &qm->rhs, list)
+		if (rh->node == node && rh->handle == handle)
+			return rh;
+	return NULL;
+}
+
+/* Run the push work now (also if it waits for a retry). */
+void cohort_qremote_kick(struct cohort_qmgr *qm)
+{
+	if (!READ_ONCE(qm->stopping))
+		mod_delayed_work(system_wq, &qm->push_work, 0);
+}
+
+/* Under the queue lock: the opener must forget this attempt. */
+void cohort_qremote_revoked(struct cohort_qrh *rh, u64 tag)
+{
+	if (rh->n_revoked < ARRAY_SIZE(rh->revoked))
+		rh->revoked[rh->n_revoked++] = tag;
+	cohort_qremote_kick(rh->q->qm);
+}
+
+static int qopen_spec(struct net *net, const struct cohort_wire_qopen *w,
+		      struct cohort_qspec *s, char *name, char *sub)
+{
+	const struct cohort_wire_qattr *wa = &w->attr;
+	struct cohort_queue_attr *a = &s->attr;
+
+	memcpy(name, w->name, COHORT_NAME_MAX);
+	memcpy(sub, w->sub, COHORT_NAME_MAX);
+	if (name[COHORT_NAME_MAX - 1] || sub[COHORT_NAME_MAX - 1] ||
+	    !*name || !cohort_node_name_valid(name) ||
+	    !cohort_node_name_valid(sub) || wa->dlq[COHORT_NAME_MAX - 1])
+		return -EINVAL;
+	s->name = name;
+	s->kind = be32_to_cpu(w->kind);
+	s->flags = be32_to_cpu(w->flags);
+	s->mode = be32_to_cpu(w->mode);
+	s->uid = make_kuid(net->user_ns, be32_to_cpu(w->uid));
+	s->gid = make_kgid(net->user_ns, be32_to_cpu(w->gid));
+	if ((s->kind != COHORT_QUEUE && s->kind != COHORT_TOPIC) ||
+	    s->flags & ~(COHORT_QO_CREATE | COHORT_QO_EXCL) ||
+	    s->mode & ~0777 || !uid_valid(s->uid) || !gid_valid(s->gid))
+		return -EINVAL;
+	a->flags = be32_to_cpu(wa->flags);
+	a->max_msgs = be32_to_cpu(wa->max_msgs);
+	a->max_msg_size = be32_to_cpu(wa->max_msg_size);
+	a->max_bytes = be32_to_cpu(wa->max_bytes);
+	a->ack_timeout_ms = be32_to_cpu(wa->ack_timeout_ms);
+	a->max_deliveries = be32_to_cpu(wa->max_deliveries);
+	a->overflow = be32_to_cpu(wa->overflow);
+	a->__reserved = be32_to_cpu(wa->reserved);
+	memcpy(a->dlq, wa->dlq, sizeof(a->dlq));
+	return cohort_queue_attr_check(a, s->kind, name);
+}
+
+static void attr_to_wire(struct cohort_wire_qattr *wa,
+			 const struct cohort_queue *q)
+{
+	const struct cohort_queue_attr *a = &q->attr;
+
+	wa->flags = cpu_to_be32(a->flags | (q->system ? COHORT_QA_SYSTEM : 0));
+	wa->max_msgs = cpu_to_be32(a->max_msgs);
+	wa->max_msg_size = cpu_to_be32(a->max_msg_size);
+	wa->max_bytes = cpu_to_be32(a->max_bytes);
+	wa->ack_timeout_ms = cpu_to_be32(a->ack_timeout_ms);
+	wa->max_deliveries = cpu_to_be32(a->max_deliveries);
+	wa->overflow = cpu_to_be32(a->overflow);
+	wa->reserved = 0;
+	memcpy(wa->dlq, a->dlq, sizeof(wa->dlq));
+}
+
+static void opened_reply(struct cohort_qmgr *qm, u32 dst, u64 handle,
+			 int err, const struct cohort_queue *q)
+{
+	struct cohort_wire_qattr *wa;
+
+	wq_hdr(qm, COHORT_WQ_OPENED, handle, q ? q->kind : 0, -err);
+	wa = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
+	if (q)
+		attr_to_wire(wa, q);
+	wq_send(qm, dst, q ? sizeof(*wa) : 0, NULL, 0, GFP_KERNEL);
+}
+
+/* The handle for an OPEN that found (or made) the queue. */
+static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
+				 const struct cohort_wire_qopen *w,
+				 const char *sub)
+{
+	struct cohort_qrh *rh = kzalloc(sizeof(*rh), GFP_KERNEL);
+	struct cohort_mq *mq;
+
+	if (!rh)
+		return ERR_PTR(-ENOMEM);
+	rh->node = src;
+	rh->handle = handle;
+	rh->q = q;
+	rh->role = be32_to_cpu(w->role);
+	INIT_LIST_HEAD(&rh->parked);
+	if (rh->role & COHORT_QR_CONSUME) {
+		mq = cohort_queue_attach(q, sub, &rh->cons,
+					 be32_to_cpu(w->ack) == COHORT_ACK_EXPLICIT,
+					 rh);
+		if (IS_ERR(mq)) {
+			kfree(rh);
+			return ERR_CAST(mq);
+		}
+	}
+	if (rh->role & COHORT_QR_PRODUCE)
+		cohort_queue_producer(q, 1);
+	return rh;
+}
+
+static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
+		   const u8 *body, u32 len)
+{
+	const struct cohort_wire_qopen *w = (const void *)body;
+	char name[COHORT_NAME_MAX], sub[COHORT_NAME_MAX];
+	struct cohort_queue *q = NULL;
+	struct cohort_qspec spec = {};
+	struct cohort_qrh *rh;
+	u32 role, ack;
+	int err;
+
+	if (len != sizeof(*w))
+		return -EINVAL;
+	role = be32_to_cpu(w->role);
+	ack = be32_to_cpu(w->ack);
+	err = qopen_spec(qm_tp(qm)->net, w, &spec, name, sub);
+	if (err || !role || role & ~(COHORT_QR_PRODUCE | COHORT_QR_CONSUME) ||
+	    (ack != COHORT_ACK_NONE && ack != COHORT_ACK_EXPLICIT) ||
+	    (*sub && (spec.kind != COHORT_TOPIC || !(role & COHORT_QR_CONSUME)))) {
+		opened_reply(qm, src, handle, -EINVAL, NULL);
+		return 0;
+	}
+	mutex_lock(&qm->lock);
+	err = rh_find(qm, src, handle) ? -EEXIST :
+	      qm->n_rhs >= COHORT_QREMOTE_MAX ? -ENOSPC : 0;
+	mutex_unlock(&qm->lock);
+	if (err)
+		goto reply;
+	q = cohort_queue_get(qm, &spec, NULL);
+	if (IS_ERR(q)) {
+		err = PTR_ERR(q);
+		q = NULL;
+		goto reply;
+	}
+	if (!cohort_queue_may_id(q, role, spec.uid, spec.gid)) {
+		err = -EACCES;
+		goto reply;
+	}
+	rh = rh_new(q, src, handle, w, sub);
+	if (IS_ERR(rh)) {
+		err = PTR_ERR(rh);
+		goto reply;
+	}
+	mutex_lock(&qm->lock);
+	list_add_tail(&rh->list, &qm->rhs);
+	qm->n_rhs++;
+	mutex_unlock(&qm->lock);
+	opened_reply(qm, src, handle, 0, q);
+	return 0;
+reply:
+	opened_reply(qm, src, handle, err, NULL);
+	if (q)
+		cohort_queue_put(q);
+	return 0;
+}
+
+/* Detach and free; parked publishes keep a closed handle until placed. */
+static void rh_release(struct cohort_qrh *rh)
+{
+	if (rh->role & COHORT_QR_CONSUME)
+		cohort_queue_detach(&rh->cons);
+	if (rh->role & COHORT_QR_PRODUCE)
+		cohort_queue_producer(rh->q, -1);
+	rh->role = 0;
+}
+
+static void rh_free(struct cohort_qrh *rh)
+{
+	struct cohort_qmsg *m, *t;
+
+	spin_lock(&rh->q->lock);
+	rh->q->parked -= rh->n_parked;
+	spin_unlock(&rh->q->lock);
+	list_for_each_entry_safe(m, t, &rh->parked, list)
+		kfree(m);
+	cohort_queue_put(rh->q);
+	kfree(rh);
+}
+
+static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh)
+{
+	bool now;
+
+	mutex_lock(&qm->lock);
+	now = !rh->n_parked;
+	if (now) {
+		list_del(&rh->list);
+		qm->n_rhs--;
+	}
+	rh->closed = true;
+	mutex_unlock(&qm->lock);
+	rh_release(rh);
+	if (now)
+		rh_free(rh);
+	return 0;
+}
+
+static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh,
+		  const u8 *body, u32 len)
+{
+	struct cohort_queue *q = rh->q;
+	struct cohort_qmsg *m;
+	int err;
+
+	if (!(rh->role & COHORT_QR_PRODUCE))
+		return -EINVAL;
+	m = msg_from_wire(body, len, true);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	if (m->len > q->attr.max_msg_size) {
+		kfree(m);
+		rh->pub_due++;
+		goto kick;
+	}
+	/* Behind parked ones, to keep the producer's order. */
+	err = rh->n_parked ? -EAGAIN : cohort_queue_enqueue(q, m);
+	if (err == -EAGAIN && q->kind == COHORT_QUEUE &&
+	    rh->n_parked < COHORT_QREMOTE_PUB_WINDOW) {
+		list_add_tail(&m->list, &rh->parked);
+		rh->n_parked++;
+		spin_lock(&q->lock);
+		q->parked++;
+		spin_unlock(&q->lock);
+		goto kick;
+	}
+	if (err)
+		kfree(m);	/* topic refused or queue deleted: counted there */
+	rh->pub_due++;
+kick:
+	cohort_qremote_kick(qm);
+	return 0;
+}
+
+static int rx_tags(struct cohort_qmgr *qm, struct cohort_qrh *rh, u8 op,
+		   u64 n, const u8 *body, u32 len)
+{
+	const __be64 *p = (const void *)body;
+	u32 i;
+
+	if (!(rh->role & COHORT_QR_CONSUME) || !rh->cons.explicit_ack ||
+	    n > COHORT_QBATCH_MAX || len != n * sizeof(*p))
+		return -EINVAL;
+	/* An attempt taken back already is not an error: it went elsewhere. */
+	for (i = 0; i < n; i++)
+		cohort_queue_ack(&rh->cons, get_unaligned_be64(&p[i]),
+				 op == COHORT_WQ_ACK);
+	cohort_qremote_kick(qm);
+	return 0;
+}
+
+static int rx_home(struct cohort_qmgr *qm, u32 src,
+		   const struct cohort_wire_q *h, const u8 *body, u32 len)
+{
+	u64 handle = get_unaligned_be64(&h->handle);
+	u64 arg = get_unaligned_be64(&h->arg);
+	struct cohort_qrh *rh;
+
+	if (h->op == COHORT_WQ_OPEN)
+		return rx_open(qm, src, handle, body, len);
+	mutex_lock(&qm->lock);
+	rh = rh_find(qm, src, handle);
+	if (rh && rh->closed)
+		rh = NULL;
+	mutex_unlock(&qm->lock);
+	if (!rh)
+		return -ENOENT;
+	switch (h->op) {
+	case COHORT_WQ_CLOSE:
+		return len ? -EINVAL : rx_close(qm, rh);
+	case COHORT_WQ_PUB:
+		return rx_pub(qm, rh, body, len);
+	case COHORT_WQ_CREDIT:
+		if (len || !(rh->role & COHORT_QR_CONSUME))
+			return -EINVAL;
+		rh->outstanding -= min_t(u64, arg, rh->outstanding);
+		cohort_qremote_kick(qm);
+		return 0;
+	case COHORT_WQ_ACK:
+	case COHORT_WQ_NACK:
+		return rx_tags(qm, rh, h->op, arg, body, len);
+	}
+	return -EINVAL;
+}
+
+/* ---- the push work: from the home to descriptors elsewhere ---- */
+
+/* Parked publishes into the queue, in order, while there is room. */
+static void push_parked(struct cohort_qrh *rh)
+{
+	struct cohort_queue *q = rh->q;
+	struct cohort_qmsg *m;
+	int err;
+
+	while ((m = list_first_entry_or_null(&rh->parked, struct cohort_qmsg,
+					     list))) {
+		list_del(&m->list);
+		err = cohort_queue_enqueue(q, m);
+		if (err == -EAGAIN) {
+			list_add(&m->list, &rh->parked);
+			return;
+		}
+		if (err)
+			kfree(m);
+		rh->n_parked--;
+		rh->pub_due++;
+		spin_lock(&q->lock);
+		q->parked--;
+		spin_unlock(&q->lock);
+	}
+}
+
+static int push_revokes(struct cohort_qmgr *qm, struct cohort_qrh *rh)
+{
+	u64 tags[COHORT_QREMOTE_WINDOW];
+	u32 n;
+	int err;
+
+	spin_lock(&rh->q->lock);
+	n = rh->n_revoked;
+	memcpy(tags, rh->revoked, n * sizeof(*tags));
+	rh->n_revoked = 0;
+	spin_unlock(&rh->q->lock);
+	if (!n)
+		return 0;
+	err = wq_tags(qm, rh->node, COHORT_WQ_REVOKE, rh->handle, tags, n,
+		      GFP_KERNEL);
+	if (err) {
+		spin_lock(&rh->q->lock);
+		n = min_t(u32, n, ARRAY_SIZE(rh->revoked) - rh->n_revoked);
+		memcpy(rh->revoked + rh->n_revoked, tags, n * sizeof(*tags));
+		rh->n_revoked += n;
+		spin_unlock(&rh->q->lock);
+	}
+	return err;
+}
+
+/* Deliver up to the window; -EAGAIN when a link pushed back. */
+static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
+{
+	struct cohort_qcons *c = &rh->cons;
+	u32 held = c->explicit_ack ? READ_ONCE(c->n_inflight) : rh->outstanding;
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(got);
+	LIST_HEAD(back);
+	u32 n = 0;
+	int err = 0;
+
+	if (held >= COHORT_QREMOTE_WINDOW ||
+	    !cohort_queue_dequeue(c, &got, COHORT_QREMOTE_WINDOW - held, &err))
+		return err == -EIDRM ? err : 0;
+	list_for_each_entry(m, &got, list) {
+		err = wq_msg(qm, rh->node, COHORT_WQ_DELIVER, rh->handle, m,
+			     GFP_KERNEL);
+		if (err)
+			break;
+		n++;
+	}
+	if (err) {
+		LIST_HEAD(first);
+
+		list_cut_before(&first, &got, &m->list);
+		list_splice_init(&got, &back);
+		list_splice_init(&first, &got);
+	}
+	cohort_queue_taken(c, &got, &back);
+	if (!c->explicit_ack) {
+		rh->outstanding += n;
+		list_for_each_entry_safe(m, t, &got, list)
+			kfree(m);
+	}
+	return err;
+}
+
+/* One handle's turn; true if it is done with and may be freed. */
+static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
+		     bool *retry)
+{
+	int err;
+
+	push_parked(rh);
+	if (rh->pub_due && !wq_simple(qm, rh->node, COHORT_WQ_PUBACK,
+				      rh->handle, rh->pub_due, 0))
+		rh->pub_due = 0;
+	if (rh->closed)
+		return !rh->n_parked;
+	if (READ_ONCE(rh->q->dead)) {
+		if (!rh->gone_sent)
+			rh->gone_sent = !wq_simple(qm, rh->node, COHORT_WQ_GONE,
+						   rh->handle, 0, 0);
+		return false;
+	}
+	if (rh->role & COHORT_QR_CONSUME) {
+		err = push_revokes(qm, rh);
+		if (!err)
+			err = push_deliveries(qm, rh);
+		if (err == -EAGAIN || err == -ENOMEM)
+			*retry = true;
+	}
+	if (rh->n_parked)
+		*retry = true;	/* room may come without a wakeup to us */
+	return false;
+}
+
+static void push_work_fn(struct work_struct *work)
+{
+	struct cohort_qmgr *qm = container_of(to_delayed_work(work),
+					      struct cohort_qmgr, push_work);
+	struct cohort_transport *tp = qm_tp(qm);
+	struct cohort_qrh *rh, *t;
+	LIST_HEAD(done);
+	bool retry = false;
+
+	if (READ_ONCE(qm->stopping))
+		return;
+	mutex_lock(&tp->lock);
+	mutex_lock(&qm->lock);
+	list_for_each_entry_safe(rh, t, &qm->rhs, list) {
+		if (push_one(qm, rh, &retry)) {
+			list_move(&rh->list, &done);
+			qm->n_rhs--;
+		}
+	}
+	mutex_unlock(&qm->lock);
+	mutex_unlock(&tp->lock);
+	list_for_each_entry_safe(rh, t, &done, list)
+		rh_free(rh);
+	if (retry)
+		queue_delayed_work(system_wq, &qm->push_work, PUSH_RETRY);
+}
+
+/* ---- at the opener ---- */
+
+static struct cohort_qproxy *px_find(struct cohort_qmgr *qm, u64 handle)
+{
+	lockdep_assert_held(&qm->lock);
+
+	return handle > U32_MAX ? NULL : xa_load(&qm->proxies, handle);
+}
+
+static void px_free(struct cohort_qproxy *px)
+{
+	struct cohort_qmsg *m, *t;
+
+	list_for_each_entry_safe(m, t, &px->rx, list)
+		kfree(m);
+	list_for_each_entry_safe(m, t, &px->held, list)
+		kfree(m);
+	kfree(px);
+}
+
+static void attr_from_wire(struct cohort_queue_attr *a,
+			   const struct cohort_wire_qattr *wa)
+{
+	a->flags = be32_to_cpu(wa->flags);
+	a->max_msgs = be32_to_cpu(wa->max_msgs);
+	a->max_msg_size = min_t(u32, be32_to_cpu(wa->max_msg_size),
+				COHORT_QMSG_MAX);
+	a->max_bytes = be32_to_cpu(wa->max_bytes);
+	a->ack_timeout_ms = be32_to_cpu(wa->ack_timeout_ms);
+	a->max_deliveries = be32_to_cpu(wa->max_deliveries);
+	a->overflow = be32_to_cpu(wa->overflow);
+	a->__reserved = 0;
+	memcpy(a->dlq, wa->dlq, sizeof(a->dlq));
+	a->dlq[sizeof(a->dlq) - 1] = '\0';
+}
+
+/* The first home to say yes wins; any other that did is told to close. */
+static int rx_opened(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		     u32 src, const struct cohort_wire_q *h, const u8 *body,
+		     u32 len)
+{
+	u32 status = get_unaligned_be32(&h->status);
+	u64 kind = get_unaligned_be64(&h->arg);
+	bool surplus = false;
+
+	if (status ? len != 0 || status > MAX_ERRNO :
+		     len != sizeof(struct cohort_wire_qattr) ||
+		     (kind != COHORT_QUEUE && kind != COHORT_TOPIC))
+		return -EINVAL;
+	spin_lock(&px->lock);
+	px->answered++;
+	if (status) {
+		if (!px->status || px->status == -ENOENT)
+			px->status = -status;
+	} else if (px->home || (px->kind && px->kind != kind)) {
+		surplus = true;
+	} else {
+		px->home = src;
+		px->kind = kind;
+		attr_from_wire(&px->attr, (const void *)body);
+		px->pub_credit = COHORT_QREMOTE_PUB_WINDOW;
+	}
+	spin_unlock(&px->lock);
+	wake_up(&px->wait);
+	if (surplus)
+		wq_simple(qm, src, COHORT_WQ_CLOSE, px->id, 0, 0);
+	return 0;
+}
+
+static int rx_deliver(struct cohort_qproxy *px, const u8 *body, u32 len)
+{
+	struct cohort_qmsg *m = msg_from_wire(body, len, false);
+
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	spin_lock(&px->lock);
+	if (px->n_rx >= COHORT_QREMOTE_WINDOW || !(px->role & COHORT_QR_CONSUME) ||
+	    !m->tag != !px->explicit_ack) {
+		spin_unlock(&px->lock);
+		kfree(m);
+		return -EINVAL;
+	}
+	list_add_tail(&m->list, &px->rx);
+	px->n_rx++;
+	spin_unlock(&px->lock);
+	wake_up(&px->wait);
+	return 0;
+}
+
+/* Forget attempts the home took back, received or not. */
+static int rx_revoke(struct cohort_qproxy *px, u64 n, const u8 *body,
+		     u32 len)
+{
+	const __be64 *p = (const void *)body;
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(freed);
+	u64 tag;
+	u32 i;
+
+	if (n > COHORT_QREMOTE_WINDOW || len != n * sizeof(*p))
+		return -EINVAL;
+	spin_lock(&px->lock);
+	for (i = 0; i < n; i++) {
+		tag = get_unaligned_be64(&p[i]);
+		list_for_each_entry_safe(m, t, &px->rx, list) {
+			if (m->tag == tag) {
+				list_move(&m->list, &freed);
+				px->n_rx--;
+			}
+		}
+		list_for_each_entry_safe(m, t, &px->held, list)
+			if (m->tag == tag)
+				list_move(&m->list, &freed);
+	}
+	spin_unlock(&px->lock);
+	list_for_each_entry_safe(m, t, &freed, list)
+		kfree(m);
+	return 0;
+}
+
+static int rx_proxy(struct cohort_qmgr *qm, u32 src,
+		    const struct cohort_wire_q *h, const u8 *body, u32 len)
+{
+	u64 handle = get_unaligned_be64(&h->handle);
+	u64 arg = get_unaligned_be64(&h->arg);
+	struct cohort_qproxy *px = px_find(qm, handle);
+
+	if (!px) {
+		/* The descriptor is gone: the home must let go too. */
+		if (h->op == COHORT_WQ_OPENED && !h->status)
+			wq_simple(qm, src, COHORT_WQ_CLOSE, handle, 0, 0);
+		return 0;
+	}
+	if (h->op == COHORT_WQ_OPENED)
+		return rx_opened(qm, px, src, h, body, len);
+	if (src != READ_ONCE(px->home))
+		return -EINVAL;
+	switch (h->op) {
+	case COHORT_WQ_PUBACK:
+		if (len || arg > COHORT_QREMOTE_PUB_WINDOW)
+			return -EINVAL;
+		spin_lock(&px->lock);
+		px->pub_credit = min_t(u32, px->pub_credit + arg,
+				       COHORT_QREMOTE_PUB_WINDOW);
+		spin_unlock(&px->lock);
+		break;
+	case COHORT_WQ_DELIVER:
+		return rx_deliver(px, body, len);
+	case COHORT_WQ_REVOKE:
+		return rx_revoke(px, arg, body, len);
+	case COHORT_WQ_GONE:
+		WRITE_ONCE(px->dead, true);
+		break;
+	default:
+		return -EINVAL;
+	}
+	wake_up(&px->wait);
+	return 0;
+}
+
+/* A QUEUE frame for this node, under the transport lock. */
+int cohort_qremote_rx(struct cohort_transport *tp, u32 src, const void *body,
+		      u32 len)
+{
+	struct cohort_qmgr *qm = &tp->node->qm;
+	const struct cohort_wire_q *h = body;
+	const u8 *rest = (const u8 *)(h + 1);
+	int err;
+
+	if (h->reserved[0] || h->reserved[1] || h->reserved[2] ||
+	    READ_ONCE(qm->stopping))
+		return -EINVAL;
+	len -= sizeof(*h);
+	switch (h->op) {
+	case COHORT_WQ_OPEN:
+	case COHORT_WQ_CLOSE:
+	case COHORT_WQ_PUB:
+	case COHORT_WQ_CREDIT:
+	case COHORT_WQ_ACK:
+	case COHORT_WQ_NACK:
+		err = rx_home(qm, src, h, rest, len);
+		return err == -ENOENT ? 0 : err;
+	case COHORT_WQ_OPENED:
+	case COHORT_WQ_PUBACK:
+	case COHORT_WQ_DELIVER:
+	case COHORT_WQ_REVOKE:
+	case COHORT_WQ_GONE:
+		mutex_lock(&qm->lock);
+		err = rx_proxy(qm, src, h, rest, len);
+		mutex_unlock(&qm->lock);
+		return err;
+	}
+	return -EINVAL;
+}
+
+/* ---- the opener's calls ---- */
+
+static void qopen_to_wire(struct cohort_wire_qopen *w,
+			  const struct cohort_queue_open *o, u32 window)
+{
+	const struct cohort_queue_attr *a = &o->attr;
+	struct user_namespace *ns = current_user_ns();
+
+	memset(w, 0, sizeof(*w));
+	w->kind = cpu_to_be32(o->kind);
+	w->flags = cpu_to_be32(o->flags & (COHORT_QO_CREATE | COHORT_QO_EXCL));
+	w->role = cpu_to_be32(o->role);
+	w->ack = cpu_to_be32(o->ack);
+	w->mode = cpu_to_be32(o->mode);
+	w->uid = cpu_to_be32(from_kuid_munged(ns, current_fsuid()));
+	w->gid = cpu_to_be32(from_kgid_munged(ns, current_fsgid()));
+	w->window = cpu_to_be32(window);
+	strscpy(w->name, o->name, sizeof(w->name));
+	strscpy(w->sub, o->sub, sizeof(w->sub));
+	w->attr.flags = cpu_to_be32(a->flags);
+	w->attr.max_msgs = cpu_to_be32(a->max_msgs);
+	w->attr.max_msg_size = cpu_to_be32(a->max_msg_size);
+	w->attr.max_bytes = cpu_to_be32(a->max_bytes);
+	w->attr.ack_timeout_ms = cpu_to_be32(a->ack_timeout_ms);
+	w->attr.max_deliveries = cpu_to_be32(a->max_deliveries);
+	w->attr.overflow = cpu_to_be32(a->overflow);
+	memcpy(w->attr.dlq, a->dlq, sizeof(w->attr.dlq));
+}
+
+/* OPEN to @home, or to every reachable node; how many were asked. */
+static u32 px_ask(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		  const struct cohort_queue_open *o, u32 home)
+{
+	struct cohort_transport *tp = qm_tp(qm);
+	struct cohort_wire_qopen *w;
+	struct cohort_lsa *lsa;
+	unsigned long id;
+	u32 asked = 0;
+
+	mutex_lock(&tp->lock);
+	xa_for_each(&tp->route.lsdb, id, lsa) {
+		if (home ? id != home : lsa->state != COHORT_MEMBER_REACHABLE)
+			continue;
+		wq_hdr(qm, COHORT_WQ_OPEN, px->id, 0, 0);
+		w = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
+		qopen_to_wire(w, o, COHORT_QREMOTE_WINDOW);
+		if (!wq_send(qm, id, sizeof(*w), NULL, 0, GFP_KERNEL_ACCOUNT))
+			asked++;
+	}
+	mutex_unlock(&tp->lock);
+	spin_lock(&px->lock);
+	px->asked = asked;
+	spin_unlock(&px->lock);
+	return asked;
+}
+
+static bool px_settled(struct cohort_qproxy *px)
+{
+	bool done;
+
+	spin_lock(&px->lock);
+	done = px->home || px->answered >= px->asked;
+	spin_unlock(&px->lock);
+	return done;
+}
+
+/*
+ * Open @o's queue at @home, or find it on the reachable nodes (home 0):
+ * -ENOENT when none has it, -EHOSTUNREACH when there is nobody to ask.
+ */
+struct cohort_qproxy *cohort_qproxy_open(struct cohort_afile *a,
+					 const struct cohort_queue_open *o,
+					 u32 home)
+{
+	struct cohort_qmgr *qm = &a->node->qm;
+	struct cohort_qproxy *px;
+	long r;
+	int err;
+
+	px = kzalloc(sizeof(*px), GFP_KERNEL_ACCOUNT);
+	if (!px)
+		return ERR_PTR(-ENOMEM);
+	px->role = o->role;
+	px->explicit_ack = o->ack == COHORT_ACK_EXPLICIT;
+	spin_lock_init(&px->lock);
+	init_waitqueue_head(&px->wait);
+	INIT_LIST_HEAD(&px->rx);
+	INIT_LIST_HEAD(&px->held);
+	px->asked = U32_MAX;
+	mutex_lock(&qm->lock);
+	err = xa_alloc_cyclic(&qm->proxies, &px->id, px, XA_LIMIT(1, U32_MAX),
+			      &qm->next_proxy, GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&qm->lock);
+	if (err < 0) {
+		kfree(px);
+		return ERR_PTR(err);
+	}
+	if (!px_ask(qm, px, o, home)) {
+		err = -EHOSTUNREACH;
+		goto fail;
+	}
+	r = wait_event_interruptible_timeout(px->wait, px_settled(px),
+					     msecs_to_jiffies(COHORT_QREMOTE_OPEN_MS));
+	spin_lock(&px->lock);
+	err = px->home ? 0 : r < 0 ? r : px->answered < px->asked ?
+	      -ETIMEDOUT : px->status ?: -ENOENT;
+	spin_unlock(&px->lock);
+	if (!err)
+		return px;
+fail:
+	mutex_lock(&qm->lock);
+	xa_erase(&qm->proxies, px->id);
+	mutex_unlock(&qm->lock);
+	px_free(px);
+	return ERR_PTR(err);
+}
+
+void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
+{
+	struct cohort_transport *tp = qm_tp(qm);
+
+	mutex_lock(&tp->lock);
+	mutex_lock(&qm->lock);
+	xa_erase(&qm->proxies, px->id);
+	if (!qm->stopping)
+		wq_simple(qm, px->home, COHORT_WQ_CLOSE, px->id, 0, 0);
+	mutex_unlock(&qm->lock);
+	mutex_unlock(&tp->lock);
+	px_free(px);
+}
+
+static bool px_has_credit(struct cohort_qproxy *px)
+{
+	return READ_ONCE(px->pub_credit) > 0;
+}
+
+static bool px_has_rx(struct cohort_qproxy *px)
+{
+	return READ_ONCE(px->n_rx) > 0;
+}
+
+/* Wait up to *left for @ready; 0, or why not. */
+static int px_wait(struct cohort_qproxy *px,
+		   bool (*ready)(struct cohort_qproxy *px), long *left)
+{
+	long r;
+
+	if (!ready(px) && !READ_ONCE(px->dead)) {
+		if (!*left)
+			return -EAGAIN;
+		r = wait_event_interruptible_timeout(px->wait,
+						     ready(px) ||
+						     READ_ONCE(px->dead),
+						     *left);
+		if (r < 0)
+			return r;
+		if (!r)
+			return -ETIMEDOUT;
+		if (*left != MAX_SCHEDULE_TIMEOUT)
+			*left = r;
+	}
+	return READ_ONCE(px->dead) ? -EIDRM : 0;
+}
+
+/*
+ * Publish the messages of @msgs in order while the home has room for them.
+ * Returns how many went (they are freed), or the error of the first.
+ */
+int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		       struct list_head *msgs, long *left)
+{
+	struct cohort_transport *tp = qm_tp(qm);
+	struct cohort_qmsg *m, *t;
+	int sent = 0, err = 0;
+
+	while (!list_empty(msgs) && !err) {
+		err = px_wait(px, px_has_credit, left);
+		if (err)
+			break;
+		mutex_lock(&tp->lock);
+		list_for_each_entry_safe(m, t, msgs, list) {
+			spin_lock(&px->lock);
+			if (!px->pub_credit) {
+				spin_unlock(&px->lock);
+				break;
+			}
+			px->pub_credit--;
+			spin_unlock(&px->lock);
+			err = wq_msg(qm, px->home, COHORT_WQ_PUB, px->id, m,
+				     GFP_KERNEL_ACCOUNT);
+			if (err) {
+				spin_lock(&px->lock);
+				px->pub_credit++;
+				spin_unlock(&px->lock);
+				break;
+			}
+			list_del(&m->list);
+			kfree(m);
+			sent++;
+		}
+		mutex_unlock(&tp->lock);
+	}
+	return sent ?: err;
+}
+
+/* Wait for the first delivery (a revoke may take it away again). */
+int cohort_qproxy_take(struct cohort_qproxy *px, struct list_head *got,
+		       u32 max, long left)
+{
+	struct cohort_qmsg *m, *t;
+	int err;
+
+	while (list_empty(got)) {
+		err = px_wait(px, px_has_rx, &left);
+		if (err)
+			return err;
+		spin_lock(&px->lock);
+		list_for_each_entry_safe(m, t, &px->rx, list) {
+			if (!max--)
+				break;
+			list_move_tail(&m->list, got);
+			px->n_rx--;
+		}
+		spin_unlock(&px->lock);
+	}
+	return 0;
+}
+
+/*
+ * After the copy to the user: @back goes first in line again; @got is
+ * held for acks, or freed and credited to the home.
+ */
+void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+			 struct list_head *got, struct list_head *back)
+{
+	struct cohort_transport *tp = qm_tp(qm);
+	struct cohort_qmsg *m, *t;
+	u32 n = 0, due = 0;
+
+	list_for_each_entry(m, got, list)
+		n++;
+	spin_lock(&px->lock);
+	list_for_each_entry_safe_reverse(m, t, back, list) {
+		list_move(&m->list, &px->rx);
+		px->n_rx++;
+	}
+	if (px->explicit_ack) {
+		list_splice_tail_init(got, &px->held);
+	} else {
+		px->credit_due += n;
+		/* Credit in batches, but at once when nothing is left here. */
+		if (px->credit_due >= COHORT_QREMOTE_WINDOW / 4 || !px->n_rx) {
+			due = px->credit_due;
+			px->credit_due = 0;
+		}
+	}
+	spin_unlock(&px->lock);
+	list_for_each_entry_safe(m, t, got, list)
+		kfree(m);
+	if (!due)
+		return;
+	mutex_lock(&tp->lock);
+	if (wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0)) {
+		spin_lock(&px->lock);
+		px->credit_due += due;	/* the next receive tries again */
+		spin_unlock(&px->lock);
+	}
+	mutex_unlock(&tp->lock);
+}
+
+/* Acks or nacks for attempts this descriptor holds; ESTALE stops. */
+int cohort_qproxy_ack(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		      const u64 *tags, u32 n, bool ack, u32 *done)
+{
+	struct cohort_transport *tp = qm_tp(qm);
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(acked);
+	int err = 0, serr;
+	u32 i;
+
+	spin_lock(&px->lock);
+	for (i = 0; i < n; i++) {
+		err = -ESTALE;
+		list_for_each_entry_safe(m, t, &px->held, list) {
+			if (m->tag == tags[i]) {
+				list_move_tail(&m->list, &acked);
+				err = 0;
+				break;
+			}
+		}
+		if (err)
+			break;
+	}
+	spin_unlock(&px->lock);
+	*done = i;
+	if (!i)
+		return err;
+	mutex_lock(&tp->lock);
+	serr = wq_tags(qm, px->home, ack ? COHORT_WQ_ACK : COHORT_WQ_NACK,
+		       px->id, tags, i, GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&tp->lock);
+	if (serr) {
+		spin_lock(&px->lock);
+		list_splice(&acked, &px->held);
+		spin_unlock(&px->lock);
+		*done = 0;
+		return serr;
+	}
+	list_for_each_entry_safe(m, t, &acked, list)
+		kfree(m);
+	return err;
+}
+
+__poll_t cohort_qproxy_poll(struct cohort_qproxy *px)
+{
+	__poll_t mask = 0;
+
+	if (READ_ONCE(px->dead))
+		return EPOLLHUP | EPOLLERR;
+	if (px->role & COHORT_QR_CONSUME && px_has_rx(px))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (px->role & COHORT_QR_PRODUCE && px_has_credit(px))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+/* ---- setup ---- */
+
+int cohort_qremote_init(struct cohort_qmgr *qm)
+{
+	INIT_LIST_HEAD(&qm->rhs);
+	xa_init_flags(&qm->proxies, XA_FLAGS_ALLOC1);
+	INIT_DELAYED_WORK(&qm->push_work, push_work_fn);
+	qm->scratch = kmalloc(SCRATCH_SIZE, GFP_KERNEL);
+	return qm->scratch ? 0 : -ENOMEM;
+}
+
+/* Before the transport stops: no more frames in or out. */
+void cohort_qremote_stop(struct cohort_qmgr *qm)
+{
+	WRITE_ONCE(qm->stopping, true);
+	cancel_delayed_work_sync(&qm->push_work);
+}
+
+/* After the transport stopped: let go of the descriptors served. */
+void cohort_qremote_exit(struct cohort_qmgr *qm)
+{
+	struct cohort_qrh *rh, *t;
+
+	cancel_delayed_work_sync(&qm->push_work);
+	list_for_each_entry_safe(rh, t, &qm->rhs, list) {
+		list_del(&rh->list);
+		if (!rh->closed)
+			rh_release(rh);
+		rh_free(rh);
+	}
+	qm->n_rhs = 0;
+	WARN_ON(!xa_empty(&qm->proxies));
+	xa_destroy(&qm->proxies);
+	kfree(qm->scratch);
+}
