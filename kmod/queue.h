@@ -116,6 +116,7 @@ struct cohort_qmgr {
 	struct xarray budget;		/* uid -> bytes reserved */
 	struct list_head rhs;		/* struct cohort_qrh: served descriptors */
 	u32 n_rhs;
+	u32 parked_bytes;		/* all parked publishes; transport lock */
 	struct xarray proxies;		/* id -> struct cohort_qproxy */
 	u32 next_proxy;
 	struct delayed_work push_work;	/* frames from the home to descriptors */

@@ -363,6 +363,7 @@ static void rh_release(struct cohort_qrh *rh)
 	rh->role = 0;
 }
 
+/* With nothing parked, or at exit (parked_bytes is the transport lock's). */
 static void rh_free(struct cohort_qrh *rh)
 {
 	struct cohort_qmsg *m, *t;
@@ -370,8 +371,10 @@ static void rh_free(struct cohort_qrh *rh)
 	spin_lock(&rh->q->lock);
 	rh->q->parked -= rh->n_parked;
 	spin_unlock(&rh->q->lock);
-	list_for_each_entry_safe(m, t, &rh->parked, list)
+	list_for_each_entry_safe(m, t, &rh->parked, list) {
+		rh->q->qm->parked_bytes -= cohort_qmsg_size(m);
 		kfree(m);
+	}
 	cohort_queue_put(rh->q);
 	kfree(rh);
 }
@@ -411,19 +414,30 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 		rh->pub_due++;
 		goto kick;
 	}
-	/* Behind parked ones, to keep the producer's order. */
+	/*
+	 * Behind parked ones, to keep the producer's order. What a node may
+	 * park is bounded: beyond that, a publish is refused and counted.
+	 */
 	err = rh->n_parked ? -EAGAIN : cohort_queue_enqueue(q, m);
 	if (err == -EAGAIN && q->kind == COHORT_QUEUE &&
-	    rh->n_parked < COHORT_QREMOTE_PUB_WINDOW) {
+	    rh->n_parked < COHORT_QREMOTE_PUB_WINDOW &&
+	    qm->parked_bytes + cohort_qmsg_size(m) <=
+	    COHORT_QREMOTE_PARKED_BYTES) {
 		list_add_tail(&m->list, &rh->parked);
 		rh->n_parked++;
+		qm->parked_bytes += cohort_qmsg_size(m);
 		spin_lock(&q->lock);
 		q->parked++;
 		spin_unlock(&q->lock);
 		goto kick;
 	}
+	if (err == -EAGAIN && q->kind == COHORT_QUEUE) {
+		spin_lock(&q->lock);
+		q->mq->stats[COHORT_A_QSTATS_REJECTED]++;
+		spin_unlock(&q->lock);
+	}
 	if (err)
-		kfree(m);	/* topic refused or queue deleted: counted there */
+		kfree(m);	/* refused or queue deleted: counted */
 	rh->pub_due++;
 kick:
 	cohort_qremote_kick(qm);
@@ -488,11 +502,13 @@ static void push_parked(struct cohort_qrh *rh)
 {
 	struct cohort_queue *q = rh->q;
 	struct cohort_qmsg *m;
+	u32 size;
 	int err;
 
 	while ((m = list_first_entry_or_null(&rh->parked, struct cohort_qmsg,
 					     list))) {
 		list_del(&m->list);
+		size = cohort_qmsg_size(m);
 		err = cohort_queue_enqueue(q, m);
 		if (err == -EAGAIN) {
 			list_add(&m->list, &rh->parked);
@@ -500,6 +516,7 @@ static void push_parked(struct cohort_qrh *rh)
 		}
 		if (err)
 			kfree(m);
+		rh->q->qm->parked_bytes -= size;
 		rh->n_parked--;
 		rh->pub_due++;
 		spin_lock(&q->lock);

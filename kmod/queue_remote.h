@@ -16,8 +16,9 @@ struct cohort_afile;
 /* Deliveries a remote consumer may hold, and publishes in flight. */
 #define COHORT_QREMOTE_WINDOW		128
 #define COHORT_QREMOTE_PUB_WINDOW	256
-/* Descriptors of other nodes a home serves. */
+/* Descriptors of other nodes a home serves, and what they may park. */
 #define COHORT_QREMOTE_MAX		1024
+#define COHORT_QREMOTE_PARKED_BYTES	(64U << 20)
 #define COHORT_QREMOTE_OPEN_MS		5000
 
 /*

@@ -5,6 +5,9 @@
 # with Lamport and vector clocks, then the cohort transport at work:
 # links, membership, routes, ping and a message across two hops.
 #
+# Then queues: a work queue on beta fed from alpha and drained by alpha
+# and gamma, and a topic on gamma with subscribers on alpha and beta.
+#
 #   [ demo-a: node 1 "alpha" ]    [ demo-b: node 2 "beta" ]    [ demo-c: node 3 "gamma" ]
 #     veth-a 198.18.0.1/24 <------> veth-b 198.18.0.2/24
 #                                   veth-bc 198.18.1.2/24 <----> veth-c 198.18.1.3/24
@@ -73,3 +76,26 @@ wait $recv
 echo "-- node clocks afterwards (the message was a send on alpha, a"
 echo "   receive and a send on beta, a receive on gamma)"
 for ns in $A $B $C; do ctl "$ns" -j node show; done
+
+echo "== a persistent work queue on beta: the producer on alpha, consumers"
+echo "   on alpha and gamma compete for the jobs (each gets different ones)"
+ctl $B queue add jobs persistent mode 0666 ack-timeout 2000
+ctl $A queue send jobs@2 job-1 job-2 job-3 job-4 job-5 job-6
+ctl $A queue send jobs@2 prio 7 urgent-job
+ctl $B queue show jobs
+echo "-- gamma takes three (the urgent one first), alpha the other four"
+ctl $C queue recv jobs count 3 ack
+ctl $A queue recv jobs count 4 ack
+echo "-- the queue manager's counters on beta"
+ctl $B queue stats jobs
+
+echo "== a topic on gamma: every subscriber, local or remote, gets each"
+ctl $C topic add news mode 0666
+ctl $A topic sub news count 2 &
+sub_a=$!
+ctl $B topic sub news@3 count 2 &
+sub_b=$!
+sleep 1
+ctl $C topic pub news "cohort 0.1" "queues across the cluster"
+wait $sub_a $sub_b
+ctl $C topic stats news
