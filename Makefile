@@ -54,6 +54,7 @@ CTL_SRCS	:= $(sort $(wildcard $(TOP)/tools/cohortctl/*.c))
 CTL		:= $(O)/cohortctl
 DEMO		:= $(O)/cohort-clockdemo
 NETBENCH	:= $(O)/cohort-netbench
+QBENCH		:= $(O)/cohort-qbench
 
 # Selftests: each selftests/*_test.c is one kselftest-harness program.
 KSFT_TARBALL	?= /usr/src/linux-source-6.12.tar.xz
@@ -78,7 +79,7 @@ module:
 
 lib: $(LIB_A) $(LIB_SO) $(O)/cohort.pc
 
-cohortctl: $(CTL) $(DEMO) $(NETBENCH)
+cohortctl: $(CTL) $(DEMO) $(NETBENCH) $(QBENCH)
 
 selftests: $(TEST_BINS) $(TOOL_BINS) $(O)/ynl/.stamp
 
@@ -110,6 +111,10 @@ $(DEMO): $(TOP)/tools/clockdemo.c $(LIB_A)
 
 $(NETBENCH): $(TOP)/tools/bench/netbench.c $(LIB_A)
 	$(CC) $(UCFLAGS) -o $@ $< $(LIB_A) $(NL_LIBS)
+
+# Raw ioctls only: the queue bench measures the kernel, not libcohort.
+$(QBENCH): $(TOP)/tools/bench/qbench.c $(TOP)/uapi/linux/cohort.h
+	$(CC) $(UCFLAGS) -o $@ $< -lrt
 
 # The kselftest harness comes from the installed kernel source; it is never
 # copied into this repository.

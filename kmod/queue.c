@@ -96,6 +96,7 @@ static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
 	if (!c)
 		return NULL;
 	c->sender = m->sender;
+	c->enqueue_ns = m->enqueue_ns;
 	c->expire_ns = m->expire_ns;
 	c->lamport = m->lamport;
 	c->prio = m->prio;
@@ -605,6 +606,7 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 {
 	struct cohort_qmgr *qm = q->qm;
 	struct cohort_mq *mq = NULL, *fresh = NULL;
+	bool created = false;
 	int err = 0;
 
 	INIT_LIST_HEAD(&c->inflight);
@@ -631,6 +633,7 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 		if (fresh) {
 			mq = fresh;
 			fresh = NULL;
+			created = true;
 			list_add_tail(&mq->sub_node, &q->subs);
 			q->n_subs++;
 		} else if (!mq) {
@@ -646,7 +649,7 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 	spin_unlock(&q->lock);
 	if (fresh)
 		sub_undo(qm, fresh);
-	else if (!err && *sub && mq->consumers == 1 && q->kind == COHORT_TOPIC)
+	else if (created && *sub)
 		cohort_genl_queue_notify(qm->node, q->name, q->kind,
 					 COHORT_QEVENT_SUB_ADD, sub);
 out:

@@ -841,15 +841,18 @@ int cohort_qremote_rx(struct cohort_transport *tp, u32 src, const void *body,
 
 /* ---- the opener's calls ---- */
 
+/* A search (@home 0) never creates: only the opener's node does, last. */
 static void qopen_to_wire(struct cohort_wire_qopen *w,
-			  const struct cohort_queue_open *o, u32 window)
+			  const struct cohort_queue_open *o, u32 home,
+			  u32 window)
 {
 	const struct cohort_queue_attr *a = &o->attr;
 	struct user_namespace *ns = current_user_ns();
 
 	memset(w, 0, sizeof(*w));
 	w->kind = cpu_to_be32(o->kind);
-	w->flags = cpu_to_be32(o->flags & (COHORT_QO_CREATE | COHORT_QO_EXCL));
+	w->flags = cpu_to_be32(home ? o->flags & (COHORT_QO_CREATE |
+						  COHORT_QO_EXCL) : 0);
 	w->role = cpu_to_be32(o->role);
 	w->ack = cpu_to_be32(o->ack);
 	w->mode = cpu_to_be32(o->mode);
@@ -884,7 +887,7 @@ static u32 px_ask(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 			continue;
 		wq_hdr(qm, COHORT_WQ_OPEN, px->id, 0, 0);
 		w = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
-		qopen_to_wire(w, o, COHORT_QREMOTE_WINDOW);
+		qopen_to_wire(w, o, home, COHORT_QREMOTE_WINDOW);
 		if (!wq_send(qm, id, sizeof(*w), NULL, 0, GFP_KERNEL_ACCOUNT))
 			asked++;
 	}

@@ -163,6 +163,8 @@ COHORT_API int cohort_event_next(struct cohort *c, struct cohort_event *ev)
 		return cohort_parse_peer(nlh, &ev->link);
 	case COHORT_CMD_MEMBER_NTF:
 		return cohort_parse_member(nlh, &ev->member);
+	case COHORT_CMD_QUEUE_NTF:
+		return cohort_parse_qevent(nlh, &ev->queue);
 	}
 	return 0;
 }

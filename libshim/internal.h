@@ -112,6 +112,9 @@ int cohort_attr_name(const struct nlattr *a, char *name);
 int cohort_parse_peer(struct nlmsghdr *nlh, struct cohort_peer *p);
 int cohort_parse_member(struct nlmsghdr *nlh, struct cohort_member *m);
 
+/* queue.c: used by events. */
+int cohort_parse_qevent(struct nlmsghdr *nlh, struct cohort_qevent *e);
+
 /* events.c */
 void cohort_events_close(struct cohort *c);
 

@@ -224,13 +224,134 @@ int cohort_msg_recv(struct cohort *c, struct cohort_msg *msg, int timeout_ms);
 /* Ask the kernel for a larger receive buffer (root: beyond rmem_max). */
 int cohort_msg_set_rcvbuf(struct cohort *c, int bytes);
 
+/* ---- Queues and topics ---- */
+
+/*
+ * Open queue or topic @name ("q", or "q@7" for q on node 7) as the
+ * handle's actor and store the new descriptor in *fd: @kind is enum
+ * cohort_queue_kind, @role COHORT_QR_*, @flags COHORT_QO_*, @ack enum
+ * cohort_ack_mode (0: none), @sub a durable subscription (topic consumers;
+ * NULL or "": one that lives as long as the descriptor). @mode and @attr
+ * (NULL: defaults) apply when COHORT_QO_CREATE creates it. *home (may be
+ * NULL) gets the queue's node. The descriptor is the caller's: poll it in
+ * any loop, close(2) it to detach. -EBADF on a cohort_open_netlink() handle.
+ */
+int cohort_queue_open(struct cohort *c, const char *name, uint32_t kind,
+		      uint32_t role, uint32_t flags,
+		      const struct cohort_queue_attr *attr, uint32_t mode,
+		      uint32_t ack, const char *sub, int *fd, uint32_t *home);
+/*
+ * Shorthands for cohort_queue_open(); their descriptors are close-on-exec
+ * and what they create has default attributes and mode 0600 unless said.
+ * cohort_queue_create(): queue @name, created with @mode and @attr if
+ * missing, opened for @role with @ack. cohort_topic_publisher(): topic
+ * @name for publishing; cohort_topic_subscribe(): a subscription to it,
+ * durable when @sub is a name. @flags: COHORT_QO_* (e.g. CREATE, NONBLOCK).
+ */
+int cohort_queue_create(struct cohort *c, const char *name, uint32_t mode,
+			const struct cohort_queue_attr *attr, uint32_t role,
+			uint32_t ack, int *fd);
+int cohort_topic_publisher(struct cohort *c, const char *name,
+			   uint32_t flags, int *fd);
+int cohort_topic_subscribe(struct cohort *c, const char *name,
+			   const char *sub, uint32_t ack, uint32_t flags,
+			   int *fd);
+
+/*
+ * Data path on an opened descriptor (no handle: errors are the -errno of
+ * the ioctl, listed in linux/cohort.h). @timeout_ms: how long to wait for
+ * room (send) or for the first message (recv): 0 or O_NONBLOCK -EAGAIN at
+ * once, COHORT_WAIT_FOREVER, else -ETIMEDOUT when it passes.
+ * cohort_queue_send(): one message, priority @prio (0..COHORT_QPRIO_MAX),
+ * dropped if not delivered within @ttl_ms (0: never).
+ * cohort_queue_send_batch(): @n messages in order; 0 with *sent = how many
+ * went (all, or those before the queue stayed full: send the rest again),
+ * or the error when none did. @timeout_ms bounds the whole call.
+ */
+int cohort_queue_send(int fd, const void *buf, size_t len, uint32_t prio,
+		      uint32_t ttl_ms, int timeout_ms);
+int cohort_queue_send_batch(int fd, const struct iovec *msgs, size_t n,
+			    uint32_t prio, int timeout_ms, size_t *sent);
+/*
+ * Receive up to @n (at most COHORT_QBATCH_MAX) messages into @msgs, whose
+ * data/cap and optional vc_ptr/vc_cap the caller sets; returns how many.
+ */
+int cohort_queue_recv(int fd, struct cohort_qmsg_in *msgs, size_t n,
+		      int timeout_ms);
+/*
+ * Settle deliveries of a COHORT_ACK_EXPLICIT consumer: ack (done) or nack
+ * (redeliver first). -ESTALE: that attempt is not in flight any more.
+ * cohort_queue_ack_batch(): @op enum cohort_ack_op for @n ids in order;
+ * *done = how many were applied, before the first error (returned).
+ */
+int cohort_queue_ack(int fd, uint64_t delivery_id);
+int cohort_queue_nack(int fd, uint64_t delivery_id);
+int cohort_queue_ack_batch(int fd, uint32_t op, const uint64_t *ids,
+			   size_t n, size_t *done);
+
+/* Counters of a queue or subscription, indexed by enum cohort_qstats_attr. */
+struct cohort_qstats {
+	uint64_t v[COHORT_A_QSTATS_MAX + 1];
+};
+
+struct cohort_queue_sub {
+	char name[COHORT_NAME_MAX];	/* "": not durable */
+	struct cohort_qstats stats;
+};
+
+/*
+ * A queue or topic as QUEUE_GET reports it. attr.flags has COHORT_QA_SYSTEM
+ * for queues made by cohort_queue_add(). @subs (topics) is malloc'ed: free
+ * it with cohort_queue_info_release() or cohort_queue_list_free().
+ */
+struct cohort_queue_info {
+	char name[COHORT_NAME_MAX];
+	uint32_t kind;			/* enum cohort_queue_kind */
+	uint32_t home;			/* node id of the queue manager */
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+	struct cohort_queue_attr attr;
+	struct cohort_qstats stats;
+	size_t nsubs;
+	struct cohort_queue_sub *subs;
+};
+
+/*
+ * Management over netlink. cohort_queue_add(): a system queue or topic on
+ * this node owned by @uid/@gid (CAP_NET_ADMIN); @attr NULL or 0 fields:
+ * defaults. cohort_queue_del(): the queue, or only the durable
+ * subscription @sub (NULL or "": the whole queue). cohort_queue_list():
+ * all queues and topics of this node, *v malloc'ed.
+ */
+int cohort_queue_add(struct cohort *c, const char *name, uint32_t kind,
+		     uint32_t mode, uint32_t uid, uint32_t gid,
+		     const struct cohort_queue_attr *attr);
+int cohort_queue_del(struct cohort *c, const char *name, const char *sub);
+int cohort_queue_get(struct cohort *c, const char *name,
+		     struct cohort_queue_info *info);
+int cohort_queue_list(struct cohort *c, struct cohort_queue_info **v,
+		      size_t *n);
+/* Free info->subs (not @info itself); free a list and its subscriptions. */
+void cohort_queue_info_release(struct cohort_queue_info *info);
+void cohort_queue_list_free(struct cohort_queue_info *v, size_t n);
+
+/* A COHORT_CMD_QUEUE_NTF event. */
+struct cohort_qevent {
+	char name[COHORT_NAME_MAX];
+	uint32_t kind;			/* enum cohort_queue_kind */
+	uint32_t event;			/* enum cohort_queue_event */
+	char sub[COHORT_NAME_MAX];	/* SUB_ADD, SUB_DEL: durable name */
+};
+
 /*
  * Events: cohort_events_subscribe() joins the "events" multicast group and
  * returns a pollable fd (the same one if called again; it stays owned by
  * the handle); cohort_event_next() reads one event without blocking
  * (-EAGAIN when none is queued). ev->cmd says which member is filled:
  * COHORT_CMD_NODE_NTF: node; COHORT_CMD_LINK_NTF: link (id and state);
- * COHORT_CMD_MEMBER_NTF: member. Other commands: only cmd is set.
+ * COHORT_CMD_MEMBER_NTF: member; COHORT_CMD_QUEUE_NTF: queue. Other
+ * commands: only cmd is set.
  * -ENOBUFS: events were lost to a receive buffer overrun, re-read the
  * state; -ENOTCONN: not subscribed.
  */
@@ -240,6 +361,7 @@ struct cohort_event {
 		struct cohort_node node;
 		struct cohort_peer link;
 		struct cohort_member member;
+		struct cohort_qevent queue;
 	};
 };
 

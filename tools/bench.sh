@@ -6,6 +6,11 @@
 # printed as ratios, plus how many packets crossed the veth per message and
 # per round trip (TIPC between namespaces of one kernel takes its
 # "wormhole" and skips the veth: a same-host reference, not like-for-like).
+# Then cohort queues (cohort-qbench, raw ioctls), 64-byte and 4-KiB
+# messages: one-way throughput and round trips between two processes of
+# node A against POSIX mqueue and a Unix SOCK_SEQPACKET socket pair, one
+# message per call and batched; and a queue homed on A used from B (and
+# from A by a consumer in B) against raw TCP framed messages and TIPC.
 #
 #   [ cbench-a-PID: cohort node 1 ]            [ cbench-b-PID: cohort node 2 ]
 #     veth-a 198.18.0.1/24  <------------------>  veth-b 198.18.0.2/24
@@ -14,7 +19,8 @@
 #
 # Environment: COHORT_BUILD (required), BENCH_SECS (sending time per
 # throughput run, default 3), BENCH_RTT_N (timed round trips, default 1000),
-# BENCH_WARMUP (untimed round trips first, default 50).
+# BENCH_WARMUP (untimed round trips first, default 50), BENCH_QDEPTH
+# (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
 # baselines still run. Exit status 1 when a baseline could not be measured.
 set -u
@@ -29,6 +35,8 @@ SECS=${BENCH_SECS:-3}
 RTT_N=${BENCH_RTT_N:-1000}
 WARM=${BENCH_WARMUP:-50}
 SIZE=64
+QB=$build/cohort-qbench
+QDEPTH=${BENCH_QDEPTH:-1024}
 tmp=$(mktemp -d /tmp/cohort-bench.XXXXXX)
 failed=0
 
@@ -294,4 +302,154 @@ rt() {
 echo "packets crossing the veth per round trip: raw UDP $(per udp "$(rt udp)"), TIPC $(per tipc_rtt "$(rt tipc_rtt)"), cohort ping $(per cohort_ping "$(rt cohort_ping)"), cohort echo $(per cohort_echo "$(rt cohort_echo)")"
 echo "packets crossing the veth per message one-way: raw TCP $(per tcp1 "$tcp1_n"), raw TCP 64/write $(per tcp64 "$tcp64_n"), TIPC $(per tipc_tput "$tipct_n"), cohort $(per cohort_tput "$ct_n")"
 echo "# wall: user-observed time of one cohort_ping() call; kernel-measured: the RTT the kernel reports (no netlink/user wake-up cost); packet counts include heartbeats and ACKs"
+
+# ---- queues: cohort-qbench, producer and consumer in two processes ----
+
+# qrun NAME NS ARGS...: one cohort-qbench run inside namespace NS ("" for
+# this one), its lines in $tmp/NAME.q, shown as comments; qbench's status.
+qrun() {
+	local name=$1 ns=$2 rc
+
+	shift 2
+	if [ -n "$ns" ]; then
+		timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.q" 2>&1
+	else
+		timeout 300 "$QB" "$@" >"$tmp/$name.q" 2>&1
+	fi
+	rc=$?
+	sed "s/^/# $name: /" "$tmp/$name.q"
+	return $rc
+}
+
+# A baseline run: a failure counts.
+qbase() {
+	qrun "$@" || failed=$((failed + 1))
+}
+
+# A cohort queue run: once cohort-qbench says queues are unavailable (exit
+# 2), the other cohort runs are skipped; VAR (qlocal or qremote) is 1 while
+# they run.
+qcohort() {
+	local var=$1 name=$2 rc
+
+	shift
+	[ "${!var}" = 1 ] || return 0
+	qrun "$@"
+	rc=$?
+	case $rc in
+	0) ;;
+	2) printf -v "$var" 0
+	   qreason=$(grep -m 1 ': unavailable' "$tmp/$name.q") ;;
+	*) echo "# $name: failed (exit $rc)"
+	   qfailed="$qfailed $name" ;;
+	esac
+}
+
+# qkv NAME LINE KEY: KEY= on the line of run NAME that starts with LINE.
+qkv() {
+	grep "^$2 " "$tmp/$1.q" 2>/dev/null | grep -oE " $3=[^ ]*" |
+		tail -n 1 | cut -d= -f2
+}
+
+# "RATE msg/s (MB/s)" of run NAME's consumer, or n/a.
+qrate() {
+	local r
+
+	r=$(qkv "$1" consumer rate)
+	[ -n "$r" ] && echo "$r msg/s ($(qkv "$1" consumer mb_s) MB/s)" ||
+		echo "n/a"
+}
+
+[ -x "$QB" ] || { echo "queues: unavailable (no $QB)"; failed=$((failed + 1)); }
+qlocal=1
+qremote=$cohort
+qreason=
+qfailed=
+[ -x "$QB" ] || qlocal=0
+QT=(-t "$SECS" -W 0.5 -d "$QDEPTH")
+QR=(-n "$RTT_N" -w "$WARM" -d "$QDEPTH")
+NSA=/run/netns/$A
+NSB=/run/netns/$B
+
+# One node (A): each cohort figure right after its baselines.
+for s in 64 4096; do
+	[ -x "$QB" ] || break
+	qbase mq_$s "$A" tput -k mq -s $s "${QT[@]}"
+	qbase sp_$s "$A" tput -k seqpacket -s $s "${QT[@]}"
+	qbase sp64_$s "$A" tput -k seqpacket -s $s -b 64 "${QT[@]}"
+	qcohort qlocal crw_$s "$A" tput -k cohort-rw -s $s "${QT[@]}"
+	qcohort qlocal c1_$s "$A" tput -k cohort -s $s "${QT[@]}"
+	qcohort qlocal c64_$s "$A" tput -k cohort -s $s -b 64 "${QT[@]}"
+	qcohort qlocal c256_$s "$A" tput -k cohort -s $s -b 256 "${QT[@]}"
+	qbase mqrtt_$s "$A" rtt -k mq -s $s "${QR[@]}"
+	qbase sprtt_$s "$A" rtt -k seqpacket -s $s "${QR[@]}"
+	qcohort qlocal crwrtt_$s "$A" rtt -k cohort-rw -s $s "${QR[@]}"
+	qcohort qlocal c1rtt_$s "$A" rtt -k cohort -s $s "${QR[@]}"
+done
+[ $qlocal = 1 ] || qremote=0
+
+# Across the veth: the queue lives on A (node 1). "ba": producer in B,
+# consumer in A; "ab": producer in A, consumer in B. Raw TCP framed (one
+# and 64 messages per write) and TIPC right before, same sizes.
+for s in 64 4096; do
+	[ $qremote = 1 ] || break
+	run tcpq1_$s "$B" "tcp-recv -p 7411 -t $S" "$A" "tcp-send -a $ADDR_B -p 7411 -t $SECS -s $s -b 1" ||
+		failed=$((failed + 1))
+	run tcpq64_$s "$B" "tcp-recv -p 7412 -t $S" "$A" "tcp-send -a $ADDR_B -p 7412 -t $SECS -s $s -b 64" ||
+		failed=$((failed + 1))
+	[ $tipc = 1 ] && run tipcq_$s "$B" "tipc-recv -t $S" "$A" "tipc-send -t $SECS -s $s"
+	qcohort qremote xba_$s "" tput -k cohort-rw -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
+	qcohort qremote xba64_$s "" tput -k cohort -b 64 -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
+	qcohort qremote xab_$s "" tput -k cohort-rw -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+	qcohort qremote xab64_$s "" tput -k cohort -b 64 -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+done
+# Round trips from B through two queues on A; raw UDP is the one above.
+[ $qremote = 1 ] &&
+	qcohort qremote xrtt_64 "" rtt -k cohort-rw -s 64 -H cons -P "$NSB" -C "$NSA" "${QR[@]}"
+
+echo
+echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages)"
+[ -n "$qreason" ] && echo "cohort queues: ${qreason#*: }"
+[ -n "$qfailed" ] && echo "cohort queues: runs that failed (n/a below; see their lines above):$qfailed"
+grep -qo 'slub_debug=[^ ]*' /proc/cmdline &&
+	echo "# the kernel runs with $(grep -o 'slub_debug=[^ ]*' /proc/cmdline): every kmalloc and kfree records a stack trace, a large part of each message's cost for cohort and mq alike"
+[ $cohort = 1 ] || echo "cohort queues across nodes: not measured (cohort: ${cohort_reason:-a run failed})"
+for s in 64 4096; do
+	mq=$(qkv mq_$s consumer rate)
+	sp=$(qkv sp_$s consumer rate)
+	sp64=$(qkv sp64_$s consumer rate)
+	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv crw_$s consumer rate)" "$mq") (cohort/mq, higher is better; target >= 1.0)"
+	echo "queue ${s}B one-way: cohort QSEND/QRECV 1/call $(qrate c1_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c1_$s consumer rate)" "$mq") (target >= 1.0)"
+	for b in 64 256; do
+		echo "queue ${s}B one-way: cohort QSEND/QRECV $b/call $(qrate c${b}_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c${b}_$s consumer rate)" "$mq") (batched/mq; target >= 3)"
+	done
+	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), SEQPACKET send/recv $(qrate sp_$s), ratio $(ratio "$(qkv crw_$s consumer rate)" "$sp") (reference)"
+	echo "queue ${s}B one-way: cohort 64/call $(qrate c64_$s), SEQPACKET sendmmsg/recvmmsg 64/call $(qrate sp64_$s), ratio $(ratio "$(qkv c64_$s consumer rate)" "$sp64") (reference, both batched)"
+done
+for s in 64 4096; do
+	for p in 50 99; do
+		mq=$(qkv mqrtt_$s rtt p${p}_us)
+		sp=$(qkv sprtt_$s rtt p${p}_us)
+		crw=$(qkv crwrtt_$s rtt p${p}_us)
+		c1=$(qkv c1rtt_$s rtt p${p}_us)
+		echo "queue ${s}B rtt p$p: cohort write/read $(val "$crw") us, POSIX mq $(val "$mq") us, ratio $(ratio "$crw" "$mq") (cohort/mq, lower is better)"
+		echo "queue ${s}B rtt p$p: cohort QSEND/QRECV $(val "$c1") us, POSIX mq $(val "$mq") us, ratio $(ratio "$c1" "$mq") (lower is better)"
+		echo "queue ${s}B rtt p$p: cohort write/read $(val "$crw") us, SEQPACKET $(val "$sp") us, ratio $(ratio "$crw" "$sp") (reference)"
+	done
+done
+for s in 64 4096; do
+	t1=$(kv "$tmp/tcpq1_$s.srv" rate)
+	t64=$(kv "$tmp/tcpq64_$s.srv" rate)
+	ti=$(kv "$tmp/tipcq_$s.srv" rate)
+	for d in ba ab; do
+		[ $d = ba ] && w="producer B, consumer A" || w="producer A, consumer B"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort write/read $(qrate x${d}_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}_$s consumer rate)" "$t1") (cohort/TCP, higher is better; target >= 0.8)"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed 64 msgs/write $(val "$t64") msg/s, ratio $(ratio "$(qkv x${d}64_$s consumer rate)" "$t64") (both batched; target >= 0.8)"
+	done
+	echo "queue ${s}B across nodes: cohort write/read (producer B) $(qrate xba_$s), TIPC same-host $(val "$ti") msg/s, ratio $(ratio "$(qkv xba_$s consumer rate)" "$ti") (reference: TIPC skips the veth)"
+done
+x50=$(qkv xrtt_64 rtt p50_us)
+x99=$(qkv xrtt_64 rtt p99_us)
+echo "queue 64B rtt across nodes (client B, queues on A): p50 $(val "$x50") us vs raw UDP $(val "$udp50") us, ratio $(ratio "$x50" "$udp50"); p99 $(val "$x99") us vs $(val "$udp99") us, ratio $(ratio "$x99" "$udp99") (lower is better)"
+echo "cohort queue calls: messages per QRECV call at 64/call $(val "$(qkv c64_64 consumer per_call)") (64B) $(val "$(qkv c64_4096 consumer per_call)") (4KiB), at 256/call $(val "$(qkv c256_64 consumer per_call)") (64B) $(val "$(qkv c256_4096 consumer per_call)") (4KiB); across nodes at 64/call $(val "$(qkv xba64_64 consumer per_call)") (producer B) $(val "$(qkv xab64_64 consumer per_call)") (consumer B)"
 [ "$failed" = 0 ]

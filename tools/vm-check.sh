@@ -20,7 +20,10 @@ shift
 out_root=$top/build/vm
 timeout_s=${COHORT_VM_TIMEOUT:-1500}
 
-vng_opts=(-v --memory 2G --cpus 2 --append "slub_debug=FZPU")
+vng_opts=(-v --memory 2G --cpus 2)
+# Tests run with slab debugging to catch memory errors; benchmarks without
+# it: it stores a stack trace per allocation, which is most of the time.
+[ "$mode" = bench ] || vng_opts+=(--append "slub_debug=FZPU")
 # Multi-threaded TCG races with the guest kernel's own code patching at
 # boot (int3 oopses in 6.12 seen here); one TCG thread does not.
 [ "${COHORT_KVM:-0}" = 1 ] ||

@@ -43,12 +43,15 @@ int do_member(int argc, char **argv);
 int do_route(int argc, char **argv);
 int do_ping(int argc, char **argv);
 int do_msg(int argc, char **argv);
+int do_queue(int argc, char **argv);
+int do_topic(int argc, char **argv);
 
 /* link.c, member.c: names of states, also for monitor. */
 const char *link_state_name(uint8_t state);
 const char *member_state_name(uint8_t state);
 void link_event_print(const struct cohort_peer *p);
 void member_event_print(const struct cohort_member *m);
+void queue_event_print(const struct cohort_qevent *e);
 int member_fetch(struct cohort_member **v, size_t *n);
 
 /* stats.c: counters, @last the highest COHORT_A_STATS_* to print. */
@@ -68,8 +71,10 @@ void json_arr_close(void);
 void json_u64(const char *key, uint64_t v);
 void json_str(const char *key, const char *s);
 void json_null(const char *key);
+void json_bool(const char *key, bool v);
 void json_double(const char *key, double v);
 void json_bytes(const char *key, const void *buf, size_t len);
+void json_quote(const void *buf, size_t len);
 
 /* peer.c: fetch one peer or all and print each (peer and link show). */
 typedef void (*peer_print_fn)(const struct cohort_peer *p, bool stats);

@@ -130,11 +130,23 @@ void json_null(const char *key)
 	fputs("null", stdout);
 }
 
+void json_bool(const char *key, bool v)
+{
+	begin_value(key);
+	fputs(v ? "true" : "false", stdout);
+}
+
 /* Milliseconds and percentages: three decimals are plenty. */
 void json_double(const char *key, double v)
 {
 	begin_value(key);
 	printf("%.3f", v);
+}
+
+/* The same quoting without a key or separator, for text output. */
+void json_quote(const void *buf, size_t len)
+{
+	put_bytes(buf, len);
 }
 
 /* Bytes as a string; bytes outside printable ASCII become \u00XX. */

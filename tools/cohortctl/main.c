@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"Usage: cohortctl [ OPTIONS ] OBJECT { COMMAND | help }\n"
 		"       cohortctl { -V[ersion] | help }\n"
 		"where  OBJECT := { node | peer | link | member | route | ping | msg |\n"
-		"                   monitor }\n"
+		"                   queue | topic | monitor }\n"
 		"       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -V[ersion] |\n"
 		"                    -h[elp] }\n");
 }
@@ -142,6 +142,8 @@ static const struct object {
 	{ "route",	do_route },
 	{ "ping",	do_ping },
 	{ "msg",	do_msg },
+	{ "queue",	do_queue },
+	{ "topic",	do_topic },
 	{ "monitor",	do_monitor },
 	{ "help",	do_help },
 };

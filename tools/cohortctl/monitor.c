@@ -7,6 +7,7 @@
  *   node id 1 name a
  *   link 2 state up
  *   member 4 state reachable next-hop 2 hops 2
+ *   queue jobs add
  *
  * Runs until SIGINT or SIGTERM, or until COUNT events were printed. Signals
  * are blocked except while waiting in ppoll(), so a signal is never lost
@@ -74,6 +75,9 @@ static void print_event(const struct cohort_event *ev)
 		break;
 	case COHORT_CMD_MEMBER_NTF:
 		member_event_print(&ev->member);
+		break;
+	case COHORT_CMD_QUEUE_NTF:
+		queue_event_print(&ev->queue);
 		break;
 	default:
 		if (json_out) {

@@ -100,7 +100,8 @@
  * back first in line. Every delivery attempt has its own delivery id, so an
  * ack of an older attempt gets ESTALE. A message that was delivered
  * attr.max_deliveries times and comes back goes to the dead-letter queue
- * attr.dlq on the home node (dropped and counted without one). A message
+ * attr.dlq on the home node (dropped and counted without one), moved by
+ * a work item shortly after. A message
  * past its TTL is dropped (counted) instead of delivered.
  * A transient queue (no COHORT_QA_PERSISTENT) drops, and counts, messages
  * sent while no consumer is attached; a persistent one keeps them until
@@ -253,7 +254,8 @@
  *	COHORT_A_QSTATS_*) and, for topics, repeated SUB (nested
  *	COHORT_A_SUB_*).
  * COHORT_CMD_QUEUE_NTF (events group): NAME, KIND, EVENT
- *	(enum cohort_queue_event).
+ *	(enum cohort_queue_event), and SUB_NAME for SUB_ADD and SUB_DEL (a
+ *	durable subscription made or deleted).
  * COHORT_CMD_LINK_NTF (events group): PEER ID, STATE of a link that
  *	changed state.
  * COHORT_CMD_MEMBER_NTF (events group): MEMBER ID, NAME, STATE, NEXT_HOP,
@@ -746,7 +748,7 @@ enum cohort_queue_attr_nl {
 	COHORT_A_QUEUE_STATS,		/* NLA_NESTED, COHORT_A_QSTATS_* */
 	COHORT_A_QUEUE_SUB,		/* NLA_NESTED, COHORT_A_SUB_*; repeated */
 	COHORT_A_QUEUE_EVENT,		/* NLA_U32, enum cohort_queue_event */
-	COHORT_A_QUEUE_SUB_NAME,	/* NLA_NUL_STRING, QUEUE_DEL */
+	COHORT_A_QUEUE_SUB_NAME,	/* NLA_NUL_STRING, QUEUE_DEL and NTF */
 	__COHORT_A_QUEUE_MAX
 };
 
@@ -757,7 +759,7 @@ enum cohort_qstats_attr {
 	COHORT_A_QSTATS_UNSPEC,
 	COHORT_A_QSTATS_PAD,
 	COHORT_A_QSTATS_DEPTH,		/* u32: messages waiting */
-	COHORT_A_QSTATS_BYTES,		/* u32: payload bytes held */
+	COHORT_A_QSTATS_BYTES,		/* u32: bytes held (payload, stamps) */
 	COHORT_A_QSTATS_INFLIGHT,	/* u32: delivered, not acked */
 	COHORT_A_QSTATS_CONSUMERS,	/* u32: attached consumers */
 	COHORT_A_QSTATS_PRODUCERS,	/* u32: attached producers */

@@ -1,0 +1,250 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Queues and topics across nodes: producers and consumers on other nodes
+# than the queue's home, reached as "name@node" and as a bare name looked
+# up in the cluster; competing consumers on two nodes; topic fan-out to
+# local and remote subscribers; a persistent queue filled before its
+# consumer exists; a remote consumer killed while it holds messages; and
+# 10 % loss with a link flap on each side of the home, losing nothing.
+#
+#   a (81) ======= link 1 ======= b (82) ======= link 2 ======= c (83)
+#   producers, consumers        queue homes:            consumers,
+#   (remote)                    work share news held    subscribers
+#                               rel; keep is on c       (remote)
+#
+# Heartbeats every 100 ms, tolerance 1000 ms. Messages carry (producer id,
+# sequence); consumers print one line per message (qtool), which is what
+# the checks count: duplicates are counted and allowed only where
+# at-least-once delivery met a failure; a lost message is always a failure.
+
+DIR=$(cd "$(dirname "$0")" && pwd)
+. "$DIR/ktap.sh"
+. "$DIR/lib_cluster.sh"
+
+cl_init qclu netem
+QT=$CL_BUILD/selftests/qtool
+[ -x "$QT" ] || ktap_skip_all "missing $QT (build first)"
+
+HB=100
+TOL=1000
+NETEM="loss 10% delay 2ms 1ms"
+declare -A QPID
+
+# qt NODE ARGS...: qtool in NODE's namespace.
+qt()
+{
+	local n=$1
+
+	shift
+	ip netns exec "${CL_NS[$n]}" "$QT" "$@"
+}
+
+# bgq NODE TAG ARGS...: qtool in the background; output in $CL_TMP/TAG.
+bgq()
+{
+	local n=$1 tag=$2
+
+	shift 2
+	cl_bg "$n" "$CL_TMP/$tag" "$QT" "$@"
+	QPID[$tag]=$CL_BG
+}
+
+# opened TAG: its queue is open (the consumer is attached).
+opened()
+{
+	cl_wait_file "$CL_TMP/$1.err" "^# open" 20 && return 0
+	ktap_info "$1 did not open its queue: $(tr '\n' ' ' <"$CL_TMP/$1.err")"
+	return 1
+}
+
+# finish TAG: wait for a qtool; its summary and errors as diagnostics.
+finish()
+{
+	local rc
+
+	wait "${QPID[$1]}"
+	rc=$?
+	ktap_info "$1: $(grep '^# qtool' "$CL_TMP/$1") $(grep -v '^#' "$CL_TMP/$1.err" | head -n 3 | tr '\n' ' ')"
+	return $rc
+}
+
+# msgs TAG: the message lines "SEQ PRODUCER MSG_ID DELIVERIES".
+msgs()
+{
+	grep -v '^#' "$CL_TMP/$1"
+}
+
+# field TAG KEY: a number from TAG's summary line ("... KEY N ...").
+field()
+{
+	sed -n "s/^# qtool.* $2 \([0-9]*\) .*/\1/p" "$CL_TMP/$1"
+}
+
+# in_order TAG: sequence numbers strictly increasing (one producer).
+in_order()
+{
+	msgs "$1" | awk '$1 <= last { bad = 1 } { last = $1 } END { exit bad }'
+}
+
+# qstat NODE NAME KEY: a counter of queue NAME at its home NODE.
+qstat()
+{
+	qt "$1" stat "$2" 2>/dev/null | awk -v k="$3" '$1 == k { print $2 }'
+}
+
+# drained NODE NAME: nothing waiting or in flight at the home.
+drained()
+{
+	[ "$(qstat "$1" "$2" depth)" = 0 ] && [ "$(qstat "$1" "$2" inflight)" = 0 ]
+}
+
+# lines_at_least TAG N
+lines_at_least()
+{
+	[ "$(msgs "$1" | wc -l)" -ge "$2" ]
+}
+
+ktap_plan 23
+
+# ---- the cluster ----
+rc=0
+for n in a b c; do
+	cl_node "$n" $((81 + ${#CL_NODES[@]})) && cl_hb "$n" $HB $TOL || rc=1
+done
+cl_link a b && cl_link b c || rc=1
+[ $rc = 0 ] && cl_wait 60 cl_all_up a b c && cl_wait 30 cl_all_reachable a b c
+ktap_result $? "line a-b-c converged (${CL_WAITED} ms)"
+
+# ---- 0: a bare name is created where it was asked for, if found nowhere ----
+qt b produce probe 0 --create persistent >/dev/null 2>&1 &&
+	qt b stat probe >/dev/null 2>&1 && ! qt a stat probe >/dev/null 2>&1 &&
+	! qt c stat probe >/dev/null 2>&1
+ktap_result $? "create of bare name probe on b makes it on b, and not on a or c"
+
+# The other queues are made as NAME@82 on b: that is b, whatever the above.
+
+# ---- 1: remote producer by name@node, remote consumer by bare name ----
+N=1000
+qt b produce work@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq c work-c consume work $N -b 64 -t 20000 && opened work-c &&
+	bgq a work-a produce work@82 $N -b 32 && finish work-a
+ktap_result $? "a sends $N to work@82 (home b)"
+finish work-c && [ "$(field work-c dups)" = 0 ] && in_order work-c &&
+	grep -q "^# open work home 82$" "$CL_TMP/work-c.err"
+ktap_result $? "c, by the bare name, finds work on b and gets all $N once each, in order"
+
+# ---- 2: competing consumers on two nodes ----
+N=2000
+qt b produce share@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq a share-a consume share $N -b 16 -t 4000 &&
+	bgq c share-c consume share $N -b 16 -t 4000 &&
+	opened share-a && opened share-c &&
+	bgq b share-b produce share $N -b 32 && finish share-b
+ktap_result $? "b sends $N to its own queue with consumers on a and c"
+finish share-a
+finish share-c
+total=$( (msgs share-a; msgs share-c) | wc -l)
+distinct=$( (msgs share-a; msgs share-c) | awk '{ print $2, $1 }' | sort -u | wc -l)
+na=$(msgs share-a | wc -l)
+nc=$(msgs share-c | wc -l)
+ktap_info "a took $na, c took $nc"
+[ "$distinct" = $N ] && [ "$total" = $N ] && [ "$na" -gt 0 ] && [ "$nc" -gt 0 ]
+ktap_result $? "competing consumers on a and c: $distinct of $N, $total deliveries, both got some"
+
+# ---- 3: topic fan-out to a local and two remote subscribers ----
+N=500
+rc=0
+qt b produce news@82 0 --topic --create transient >/dev/null 2>&1 || rc=1
+for n in a b c; do
+	bgq "$n" "news-$n" consume news $N --topic -a none -b 64 -t 20000 || rc=1
+done
+for n in a b c; do
+	opened "news-$n" || rc=1
+done
+[ $rc = 0 ] && bgq a news-p produce news@82 $N --topic -b 10 && finish news-p
+ktap_result $? "a publishes $N on topic news@82"
+rc=0
+for n in a b c; do
+	finish "news-$n" && [ "$(field "news-$n" dups)" = 0 ] && in_order "news-$n" || rc=1
+done
+ktap_result $rc "every subscriber (b local, a and c remote) got all $N exactly once, in order"
+
+# ---- 4: persistent, created remotely, consumer comes later ----
+N=1000
+bgq a keep-a produce keep@83 $N --create persistent -b 50 && finish keep-a &&
+	[ "$(qstat c keep depth)" = $N ] && [ "$(qstat c keep consumers)" = 0 ]
+ktap_result $? "a made keep on c and filled it with $N while nobody consumed (depth $(qstat c keep depth))"
+bgq b keep-b consume keep $N -b 64 -t 20000 && finish keep-b &&
+	[ "$(field keep-b dups)" = 0 ] && in_order keep-b && [ "$(qstat c keep depth)" = 0 ]
+ktap_result $? "b, started afterwards, gets all $N in order"
+
+# ---- 5: a remote consumer dies holding unacked messages ----
+N=20
+qt b produce held@82 $N --create persistent >/dev/null 2>&1 &&
+	bgq a held-a consume held $N --hold $N &&
+	cl_wait_file "$CL_TMP/held-a.err" "^# holding $N" 20 &&
+	[ "$(qstat b held inflight)" = $N ]
+ktap_result $? "a holds all $N of held (home b) unacked (in flight $(qstat b held inflight))"
+
+bgq c held-c consume held $N -t 20000 && opened held-c && sleep 0.5 &&
+	[ "$(msgs held-c | wc -l)" = 0 ]
+ktap_result $? "c waits on held and gets nothing while a holds them"
+
+cl_us
+t0=$CL_US
+kill -KILL "${QPID[held-a]}"
+finish held-c
+rc=$?
+cl_us
+ms=$(((CL_US - t0) / 1000))
+[ $rc = 0 ] && [ "$(field held-c redelivered)" = $N ] && [ $ms -lt 3000 ]
+ktap_result $? "kill -9 a's consumer: c gets all $N again at once ($ms ms, no ack timeout)"
+[ "$(qstat b held inflight)" = 0 ] && [ "$(qstat b held depth)" = 0 ]
+ktap_result $? "held is empty at its home afterwards"
+
+# ---- 6: 10 % loss on both links, each flapping once ----
+N=3000
+cl_netem a b $NETEM && cl_netem b a $NETEM && cl_netem b c $NETEM && cl_netem c b $NETEM
+ktap_result $? "netem on both ends of both links: $NETEM"
+
+qt b produce rel@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq c rel-c consume rel $N -b 32 -t 60000 && opened rel-c &&
+	bgq a rel-a produce rel@82 $N -b 16 -P 30 -W 120000
+ktap_result $? "producer on a, consumer on c, queue rel on b"
+
+# flap A B AT: once the consumer has AT messages (and not all), take A's
+# end of A-B down until both sides declare the link down, then up again.
+flap()
+{
+	local rc at
+
+	cl_wait 120 lines_at_least rel-c "$3" || return 1
+	at=$(msgs rel-c | wc -l)
+	ktap_info "flap $1-$2 at $at received"
+	[ "$at" -lt $N ] || return 1
+	cl_ifdown "$1" "$2" && cl_wait 15 cl_is_link "$1" "$2" down &&
+		cl_wait 15 cl_is_link "$2" "$1" down
+	rc=$?
+	sleep 0.3
+	cl_ifup "$1" "$2" || rc=1
+	cl_wait 60 cl_all_up "$1" "$2" || rc=1
+	return $rc
+}
+
+flap a b $((N / 5))
+ktap_result $? "link a-b (producer side) down past the tolerance mid-stream, and up again"
+flap b c $((N * 3 / 5))
+ktap_result $? "link b-c (consumer side) down past the tolerance mid-stream, and up again"
+
+finish rel-a
+ktap_result $? "a had all $N accepted (retrying while b was unreachable)"
+finish rel-c
+rc=$?
+ktap_info "duplicates (at-least-once across the flaps): $(field rel-c dups)"
+ktap_result $rc "c got every one of the $N: none lost"
+cl_wait 10 drained b rel
+ktap_result $? "rel is empty at its home (depth $(qstat b rel depth), in flight $(qstat b rel inflight))"
+
+cl_final_checks
+ktap_finish

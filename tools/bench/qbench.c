@@ -1,0 +1,850 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cohort-qbench: one measurement of a message queue between two processes,
+ * run by tools/bench.sh: cohort queues (raw ioctls on /dev/cohort) against
+ * POSIX mqueue and a Unix SOCK_SEQPACKET socket pair.
+ *
+ *   cohort-qbench tput|rtt -k KIND [-s SIZE] [-b BATCH] [-t SECS] [-W SECS]
+ *                 [-n COUNT] [-w WARMUP] [-d DEPTH] [-P NETNS] [-C NETNS]
+ *                 [-H prod|cons]
+ *
+ * This process is the producer (round trips: the client); it forks the
+ * consumer (the echo server). Before opening anything each may enter a
+ * network namespace (-P for the producer, -C for the consumer, paths such
+ * as /run/netns/NAME), so that a cohort queue homed on one node is used from
+ * another. The side -H names (default the consumer) creates the queues by
+ * bare name; the other opens them as "name@home", home being the node the
+ * creator was told, which the result lines show (home=).
+ *
+ * KIND:
+ *   mq          mq_send/mq_receive, one message per call
+ *   seqpacket   socketpair(AF_UNIX, SOCK_SEQPACKET): send/recv, or with
+ *               -b N sendmmsg/recvmmsg (MSG_WAITFORONE) N per call
+ *   cohort      COHORT_IOC_QSEND/QRECV, -b N messages per call
+ *   cohort-rw   write(2)/read(2) on the queue descriptor
+ * Queues hold -d DEPTH messages of -s SIZE bytes (mq_maxmsg; cohort
+ * max_msgs, with max_bytes room for DEPTH messages and their vector
+ * stamps; persistent, no acks); every send and receive blocks, and an
+ * alarm bounds the whole run.
+ *
+ * tput: the producer sends for -W warm-up seconds plus -t seconds, then an
+ *   end marker; the consumer times what arrives after the warm-up and
+ *   checks order. Lines "consumer ..." and "producer ...".
+ * rtt: -w untimed and then -n timed round trips of one message each way
+ *   (at most -t seconds). Line "rtt ..." with p50_us and p99_us.
+ *
+ * Exit status: 0 done, 1 error, 2 the contender is unavailable (a line
+ * "KIND: unavailable (reason)" says why).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <linux/cohort.h>
+
+#define DEV		"/dev/cohort"
+#define MAX_SIZE	COHORT_QMSG_MAX
+#define END_MARK	UINT64_MAX	/* seq of the end-of-test message */
+#define SLACK_S		60		/* the alarm: run time plus this */
+#define PEER_FAILED	(-1)		/* the other side exited early */
+/* Queue bytes a message's vector stamp takes (16 per entry; a few here). */
+#define STAMP_ROOM	(4 * sizeof(struct cohort_vc_entry))
+
+enum kind { K_MQ, K_SEQPACKET, K_COHORT, K_COHORT_RW };
+
+static const char *const kind_names[] = {
+	[K_MQ] = "mq",
+	[K_SEQPACKET] = "seqpacket",
+	[K_COHORT] = "cohort",
+	[K_COHORT_RW] = "cohort-rw",
+};
+
+struct opts {
+	bool rtt;
+	enum kind kind;
+	unsigned int size, batch, depth, warm_n;
+	uint64_t count;
+	double secs, warm_s;
+	const char *ns[2];		/* producer, consumer */
+	int creator;			/* SIDE_PROD or SIDE_CONS */
+	char name[2][48];		/* queue to the consumer, and back */
+};
+
+enum { SIDE_PROD, SIDE_CONS };
+
+/* One direction of one side: where it sends or receives. */
+struct chan {
+	enum kind kind;
+	int fd;				/* socket or cohort queue descriptor */
+	mqd_t mq;
+	unsigned int size;
+};
+
+/* A side's two directions (tput uses one) and its handshake pipe ends. */
+struct side {
+	int who;
+	struct chan tx, rx;
+	int in, out;
+	uint32_t home;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cohort-qbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void unavailable(const struct opts *o, const char *what, int err)
+{
+	printf("%s: unavailable (%s: %s)\n", kind_names[o->kind], what,
+	       strerror(err));
+	exit(2);
+}
+
+static bool is_cohort(enum kind k)
+{
+	return k == K_COHORT || k == K_COHORT_RW;
+}
+
+static void put_seq(char *buf, uint64_t seq)
+{
+	memcpy(buf, &seq, sizeof(seq));
+}
+
+static uint64_t get_seq(const char *buf)
+{
+	uint64_t seq;
+
+	memcpy(&seq, buf, sizeof(seq));
+	return seq;
+}
+
+/* ---- set-up ---- */
+
+static void enter_ns(const char *path)
+{
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+		die("enter network namespace %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void put_u32(int fd, uint32_t v)
+{
+	if (write(fd, &v, sizeof(v)) != sizeof(v))
+		die("handshake write: %s", strerror(errno));
+}
+
+/* The peer's word, or 0 when it went away. */
+static uint32_t get_u32(int fd)
+{
+	uint32_t v;
+
+	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+/* mq_maxmsg DEPTH needs RLIMIT_MSGQUEUE room for DEPTH * SIZE bytes. */
+static void mq_rlimit(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0 &&
+	    !getrlimit(RLIMIT_MSGQUEUE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_MSGQUEUE, &rl);
+	}
+}
+
+static void mq_chan(const struct opts *o, struct chan *c, int dir,
+		    bool create)
+{
+	struct mq_attr attr = { .mq_maxmsg = o->depth, .mq_msgsize = o->size };
+	char name[64];
+
+	snprintf(name, sizeof(name), "/%s", o->name[dir]);
+	c->mq = create ? mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr) :
+			 mq_open(name, O_RDWR);
+	if (c->mq == (mqd_t)-1) {
+		if (errno == ENOSYS)
+			unavailable(o, "mq_open", errno);
+		die("mq_open %s (maxmsg %u, msgsize %u): %s", name, o->depth,
+		    o->size, strerror(errno));
+	}
+}
+
+/*
+ * Open o->name[dir] for @role; the creator makes it and learns its home,
+ * the other side opens it there.
+ */
+static void cohort_chan(const struct opts *o, struct side *s,
+			struct chan *c, int dir, uint32_t role)
+{
+	struct cohort_queue_open qo = {
+		.size = sizeof(qo),
+		.kind = COHORT_QUEUE,
+		.role = role,
+		.ack = COHORT_ACK_NONE,
+	};
+	int dev;
+
+	dev = open(DEV, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		unavailable(o, "open " DEV, errno);
+	if (s->who == o->creator) {
+		qo.flags = COHORT_QO_CREATE | COHORT_QO_EXCL;
+		qo.mode = 0600;
+		qo.attr.flags = COHORT_QA_PERSISTENT;
+		qo.attr.max_msgs = o->depth;
+		qo.attr.max_msg_size = o->size;
+		qo.attr.max_bytes = o->depth * (o->size + STAMP_ROOM);
+		snprintf(qo.name, sizeof(qo.name), "%s", o->name[dir]);
+	} else {
+		snprintf(qo.name, sizeof(qo.name), "%s@%u", o->name[dir],
+			 s->home);
+	}
+	qo.flags |= COHORT_QO_CLOEXEC;
+	if (ioctl(dev, COHORT_IOC_QUEUE_OPEN, &qo) < 0) {
+		if (errno == ENOTTY)
+			unavailable(o, "COHORT_IOC_QUEUE_OPEN", errno);
+		die("open queue %s as %s: %s", qo.name,
+		    role == COHORT_QR_PRODUCE ? "producer" : "consumer",
+		    strerror(errno));
+	}
+	close(dev);
+	c->fd = qo.fd;
+	s->home = qo.home;
+}
+
+static void open_chan(const struct opts *o, struct side *s, struct chan *c,
+		      int dir, uint32_t role)
+{
+	c->kind = o->kind;
+	c->size = o->size;
+	if (o->kind == K_MQ)
+		mq_chan(o, c, dir, s->who == o->creator);
+	else if (is_cohort(o->kind))
+		cohort_chan(o, s, c, dir, role);
+}
+
+/*
+ * Direction 0 goes producer to consumer, direction 1 (round trips) back.
+ * The producer sends on 0 and receives on 1, the consumer the other way.
+ */
+static void open_side(const struct opts *o, struct side *s)
+{
+	bool prod = s->who == SIDE_PROD;
+
+	open_chan(o, s, prod ? &s->tx : &s->rx, 0,
+		  prod ? COHORT_QR_PRODUCE : COHORT_QR_CONSUME);
+	if (o->rtt)
+		open_chan(o, s, prod ? &s->rx : &s->tx, 1,
+			  prod ? COHORT_QR_CONSUME : COHORT_QR_PRODUCE);
+}
+
+/*
+ * The creator opens first and passes the home node id (1 for the
+ * baselines), the other opens and answers 1: both are attached before the
+ * first message. A side that failed has exited and the other reads 0:
+ * PEER_FAILED, the failed side's exit status says why.
+ */
+static int handshake(const struct opts *o, struct side *s)
+{
+	if (s->who == o->creator) {
+		open_side(o, s);
+		put_u32(s->out, is_cohort(o->kind) ? s->home : 1);
+		if (!get_u32(s->in))
+			return PEER_FAILED;
+		if (o->kind == K_MQ) {
+			char name[64];
+			int dir;
+
+			for (dir = 0; dir < (o->rtt ? 2 : 1); dir++) {
+				snprintf(name, sizeof(name), "/%s", o->name[dir]);
+				mq_unlink(name);
+			}
+		}
+		return 0;
+	}
+	s->home = get_u32(s->in);
+	if (!s->home)
+		return PEER_FAILED;
+	open_side(o, s);
+	put_u32(s->out, 1);
+	return 0;
+}
+
+/* ---- send and receive, blocking ---- */
+
+struct msgbuf {
+	char *data;			/* n * size bytes */
+	unsigned int *len;		/* received lengths */
+	struct cohort_qmsg_out *qout;
+	struct cohort_qmsg_in *qin;
+	struct mmsghdr *mm;
+	struct iovec *iov;
+};
+
+static void msgbuf_init(struct msgbuf *b, unsigned int n, unsigned int size)
+{
+	unsigned int i;
+
+	b->data = calloc(n, size);
+	b->len = calloc(n, sizeof(*b->len));
+	b->qout = calloc(n, sizeof(*b->qout));
+	b->qin = calloc(n, sizeof(*b->qin));
+	b->mm = calloc(n, sizeof(*b->mm));
+	b->iov = calloc(n, sizeof(*b->iov));
+	if (!b->data || !b->len || !b->qout || !b->qin || !b->mm || !b->iov)
+		die("out of memory");
+	memset(b->data, 'x', (size_t)n * size);
+	for (i = 0; i < n; i++) {
+		char *p = b->data + (size_t)i * size;
+
+		b->qout[i].data = (uintptr_t)p;
+		b->qout[i].len = size;
+		b->qin[i].data = (uintptr_t)p;
+		b->qin[i].cap = size;
+		b->iov[i].iov_base = p;
+		b->iov[i].iov_len = size;
+		b->mm[i].msg_hdr.msg_iov = &b->iov[i];
+		b->mm[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
+static char *msg_at(const struct msgbuf *b, const struct chan *c,
+		    unsigned int i)
+{
+	return b->data + (size_t)i * c->size;
+}
+
+static unsigned int cohort_send(const struct chan *c, struct msgbuf *b,
+				unsigned int n)
+{
+	struct cohort_qsend qs = {
+		.size = sizeof(qs),
+		.count = n,
+		.timeout_ms = COHORT_WAIT_FOREVER,
+		.msgs = (uintptr_t)b->qout,
+	};
+
+	while (ioctl(c->fd, COHORT_IOC_QSEND, &qs) < 0) {
+		if (errno != EINTR)
+			die("COHORT_IOC_QSEND: %s", strerror(errno));
+	}
+	if (!qs.count || qs.count > n)
+		die("COHORT_IOC_QSEND: count %u out of %u", qs.count, n);
+	return qs.count;
+}
+
+static unsigned int cohort_recv(const struct chan *c, struct msgbuf *b,
+				unsigned int n)
+{
+	struct cohort_qrecv qr = {
+		.size = sizeof(qr),
+		.count = n,
+		.timeout_ms = COHORT_WAIT_FOREVER,
+		.msgs = (uintptr_t)b->qin,
+	};
+	unsigned int i;
+
+	while (ioctl(c->fd, COHORT_IOC_QRECV, &qr) < 0) {
+		if (errno != EINTR)
+			die("COHORT_IOC_QRECV: %s", strerror(errno));
+	}
+	if (!qr.count || qr.count > n)
+		die("COHORT_IOC_QRECV: count %u out of %u", qr.count, n);
+	for (i = 0; i < qr.count; i++)
+		b->len[i] = b->qin[i].len;
+	return qr.count;
+}
+
+/* Send the first @n messages of @b; returns how many went (at least 1). */
+static unsigned int send_msgs(const struct chan *c, struct msgbuf *b,
+			      unsigned int n)
+{
+	ssize_t ret;
+
+	switch (c->kind) {
+	case K_MQ:
+		while (mq_send(c->mq, b->data, c->size, 0) < 0)
+			if (errno != EINTR)
+				die("mq_send: %s", strerror(errno));
+		return 1;
+	case K_SEQPACKET:
+		do {
+			ret = n == 1 ? send(c->fd, b->data, c->size, 0) :
+				       sendmmsg(c->fd, b->mm, n, 0);
+		} while (ret < 0 && errno == EINTR);
+		if (ret <= 0)
+			die("send: %s", ret ? strerror(errno) : "nothing sent");
+		return n == 1 ? 1 : ret;
+	case K_COHORT:
+		return cohort_send(c, b, n);
+	case K_COHORT_RW:
+		do {
+			ret = write(c->fd, b->data, c->size);
+		} while (ret < 0 && errno == EINTR);
+		if (ret != (ssize_t)c->size)
+			die("write: %s", ret < 0 ? strerror(errno) : "short");
+		return 1;
+	}
+	return 0;
+}
+
+/* Receive up to @n messages into @b, waiting for the first; 0: peer gone. */
+static unsigned int recv_msgs(const struct chan *c, struct msgbuf *b,
+			      unsigned int n)
+{
+	ssize_t ret;
+	int i;
+
+	switch (c->kind) {
+	case K_MQ:
+		do {
+			ret = mq_receive(c->mq, b->data, c->size, NULL);
+		} while (ret < 0 && errno == EINTR);
+		if (ret < 0)
+			die("mq_receive: %s", strerror(errno));
+		b->len[0] = ret;
+		return 1;
+	case K_SEQPACKET:
+		do {
+			ret = n == 1 ? recv(c->fd, b->data, c->size, 0) :
+				       recvmmsg(c->fd, b->mm, n, MSG_WAITFORONE, NULL);
+		} while (ret < 0 && errno == EINTR);
+		if (ret < 0)
+			die("recv: %s", strerror(errno));
+		if (n == 1) {
+			b->len[0] = ret;
+			return ret ? 1 : 0;
+		}
+		for (i = 0; i < ret; i++)
+			b->len[i] = b->mm[i].msg_len;
+		/* A zero-length datagram is the peer's shutdown. */
+		return ret && b->mm[0].msg_len ? ret : 0;
+	case K_COHORT:
+		return cohort_recv(c, b, n);
+	case K_COHORT_RW:
+		do {
+			ret = read(c->fd, b->data, c->size);
+		} while (ret < 0 && errno == EINTR);
+		if (ret < 0)
+			die("read: %s", strerror(errno));
+		b->len[0] = ret;
+		return 1;
+	}
+	return 0;
+}
+
+static void send_end(const struct chan *c, struct msgbuf *b)
+{
+	put_seq(b->data, END_MARK);
+	send_msgs(c, b, 1);
+}
+
+/* A result line ends with the node a cohort queue lives on, as opened. */
+static void end_line(const struct opts *o, const struct side *s)
+{
+	if (is_cohort(o->kind))
+		printf(" home=%u", s->home);
+	putchar('\n');
+}
+
+/* ---- one-way throughput ---- */
+
+struct tally {
+	uint64_t msgs, calls, lost, reordered, badlen, next;
+	double t0, t1;
+};
+
+/* Account one received batch; true once the end marker was seen. */
+static bool tally_batch(struct tally *t, const struct chan *c,
+			const struct msgbuf *b, unsigned int got, bool timed)
+{
+	unsigned int i;
+	uint64_t seq;
+
+	for (i = 0; i < got; i++) {
+		seq = get_seq(msg_at(b, c, i));
+		if (seq == END_MARK)
+			return true;
+		if (b->len[i] != c->size)
+			t->badlen++;
+		if (seq > t->next)
+			t->lost += seq - t->next;
+		else if (seq < t->next)
+			t->reordered++;
+		t->next = seq + 1;
+		if (timed)
+			t->msgs++;
+	}
+	return false;
+}
+
+static int consume(const struct opts *o, const struct side *s)
+{
+	struct tally t = { 0 };
+	struct msgbuf b;
+	double first = 0, now;
+	unsigned int got;
+	bool end = false, timed;
+
+	msgbuf_init(&b, o->batch, o->size);
+	while (!end) {
+		got = recv_msgs(&s->rx, &b, o->batch);
+		if (!got)
+			break;
+		now = now_s();
+		if (!first)
+			first = now;
+		/* Timing starts with the first batch after the warm-up. */
+		timed = t.t0 > 0;
+		if (!timed && now >= first + o->warm_s)
+			t.t0 = now;
+		end = tally_batch(&t, &s->rx, &b, got, timed);
+		if (timed) {
+			t.calls++;
+			t.t1 = now;
+		}
+	}
+	now = t.t1 - t.t0;
+	printf("consumer kind=%s size=%u batch=%u msgs=%" PRIu64
+	       " secs=%.3f rate=%.0f mb_s=%.2f calls=%" PRIu64
+	       " per_call=%.2f lost=%" PRIu64 " reordered=%" PRIu64
+	       " badlen=%" PRIu64 " end=%d",
+	       kind_names[o->kind], o->size, o->batch, t.msgs, now,
+	       now > 0 ? t.msgs / now : 0,
+	       now > 0 ? t.msgs * o->size / now / 1e6 : 0, t.calls,
+	       t.calls ? (double)t.msgs / t.calls : 0, t.lost, t.reordered,
+	       t.badlen, end);
+	end_line(o, s);
+	return !end || !t.msgs || t.lost || t.reordered || t.badlen;
+}
+
+static int produce(const struct opts *o, const struct side *s)
+{
+	double start = now_s(), end, t;
+	uint64_t seq = 0, calls = 0;
+	struct msgbuf b;
+	unsigned int i;
+
+	msgbuf_init(&b, o->batch, o->size);
+	end = start + o->warm_s + o->secs;
+	for (t = start; t < end; calls++) {
+		for (i = 0; i < o->batch; i++)
+			put_seq(msg_at(&b, &s->tx, i), seq + i);
+		seq += send_msgs(&s->tx, &b, o->batch);
+		if (o->batch > 1 || !(calls & 15))
+			t = now_s();
+	}
+	t = now_s() - start;
+	send_end(&s->tx, &b);
+	printf("producer kind=%s size=%u batch=%u msgs=%" PRIu64
+	       " secs=%.3f rate=%.0f calls=%" PRIu64 " per_call=%.2f\n",
+	       kind_names[o->kind], o->size, o->batch, seq, t, seq / t, calls,
+	       calls ? (double)seq / calls : 0);
+	return 0;
+}
+
+/* ---- round trips ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of the sorted @v. */
+static double pct(const double *v, size_t n, double p)
+{
+	size_t k = (size_t)(p / 100.0 * n + 0.999999);
+
+	return n ? v[k ? k - 1 : 0] : 0;
+}
+
+static int echo(const struct opts *o, const struct side *s)
+{
+	struct msgbuf b;
+	uint64_t n = 0;
+
+	msgbuf_init(&b, 1, o->size);
+	while (recv_msgs(&s->rx, &b, 1) &&
+	       get_seq(b.data) != END_MARK) {
+		send_msgs(&s->tx, &b, 1);
+		n++;
+	}
+	printf("echo kind=%s echoed=%" PRIu64 "\n", kind_names[o->kind], n);
+	return 0;
+}
+
+static int ping(const struct opts *o, const struct side *s)
+{
+	double deadline = now_s() + o->secs, sum = 0, *v, t0;
+	uint64_t i, total = o->count + o->warm_n, stray = 0;
+	struct msgbuf b;
+	size_t n = 0;
+
+	msgbuf_init(&b, 1, o->size);
+	v = calloc(o->count, sizeof(*v));
+	if (!v)
+		die("out of memory");
+	for (i = 0; i < total && now_s() < deadline; i++) {
+		put_seq(b.data, i);
+		t0 = now_s();
+		send_msgs(&s->tx, &b, 1);
+		for (;;) {
+			if (!recv_msgs(&s->rx, &b, 1))
+				die("the echo side went away");
+			if (get_seq(b.data) == i && b.len[0] == o->size)
+				break;
+			stray++;
+		}
+		if (i >= o->warm_n)
+			v[n++] = (now_s() - t0) * 1e6;
+	}
+	send_end(&s->tx, &b);
+	qsort(v, n, sizeof(*v), cmp_double);
+	for (i = 0; i < n; i++)
+		sum += v[i];
+	printf("rtt kind=%s size=%u n=%zu stray=%" PRIu64
+	       " p50_us=%.1f p99_us=%.1f min_us=%.1f mean_us=%.1f max_us=%.1f",
+	       kind_names[o->kind], o->size, n, stray, pct(v, n, 50),
+	       pct(v, n, 99), n ? v[0] : 0, n ? sum / n : 0,
+	       n ? v[n - 1] : 0);
+	end_line(o, s);
+	return !n || stray;
+}
+
+/* ---- main ---- */
+
+static int run_side(const struct opts *o, struct side *s)
+{
+	int ret;
+
+	/* A blocked side whose peer died ends here at the latest. */
+	alarm((unsigned int)(o->warm_s + o->secs) + SLACK_S);
+	enter_ns(o->ns[s->who]);
+	ret = handshake(o, s);
+	if (ret)
+		return ret;
+	if (s->who == SIDE_PROD)
+		return o->rtt ? ping(o, s) : produce(o, s);
+	return o->rtt ? echo(o, s) : consume(o, s);
+}
+
+/* Exit status of the child, as its own exit status says (2: unavailable). */
+static int reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	fprintf(stderr, "cohort-qbench: the consumer died of signal %d\n",
+		WTERMSIG(st));
+	return 1;
+}
+
+static int run(struct opts *o)
+{
+	struct side prod = { .who = SIDE_PROD }, cons = { .who = SIDE_CONS };
+	int p2c[2], c2p[2], sp[2] = { -1, -1 }, ret, cret;
+	pid_t pid;
+
+	snprintf(o->name[0], sizeof(o->name[0]), "qbench-%d-0", (int)getpid());
+	snprintf(o->name[1], sizeof(o->name[1]), "qbench-%d-1", (int)getpid());
+	if (o->kind == K_MQ)
+		mq_rlimit();
+	if (o->kind == K_SEQPACKET &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		die("socketpair: %s", strerror(errno));
+	/* A socket pair is both directions of each side. */
+	prod.tx = (struct chan){ o->kind, sp[0], 0, o->size };
+	prod.rx = prod.tx;
+	cons.tx = (struct chan){ o->kind, sp[1], 0, o->size };
+	cons.rx = cons.tx;
+	if (pipe2(p2c, O_CLOEXEC) < 0 || pipe2(c2p, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	prod.in = c2p[0];
+	prod.out = p2c[1];
+	cons.in = p2c[0];
+	cons.out = c2p[1];
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		close(sp[0]);
+		close(p2c[1]);
+		close(c2p[0]);
+		ret = run_side(o, &cons);
+		exit(ret == PEER_FAILED ? 1 : ret);
+	}
+	close(sp[1]);
+	close(p2c[0]);
+	close(c2p[1]);
+	ret = run_side(o, &prod);
+	/* The consumer's status decides, unless the producer failed. */
+	cret = reap(pid);
+	return ret && ret != PEER_FAILED ? ret : cret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cohort-qbench tput|rtt -k mq|seqpacket|cohort|cohort-rw\n"
+		"         [-s SIZE] [-b BATCH] [-t SECS] [-W WARMUP_SECS] [-n COUNT]\n"
+		"         [-w WARMUP_ROUNDS] [-d DEPTH] [-P NETNS] [-C NETNS] [-H prod|cons]\n"
+		"  -t  tput: timed sending; rtt: deadline    -d  queue depth (messages)\n"
+		"  -P, -C  network namespace (path) of the producer, the consumer\n"
+		"  -H  which side creates and homes the queues (default cons)\n");
+}
+
+static unsigned long num(const char *s, unsigned long min, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v < min || v > max)
+		die("bad number \"%s\" (expected %lu..%lu)", s, min, max);
+	return v;
+}
+
+static double secs(const char *s, double min)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < min || v > 3600)
+		die("bad duration \"%s\"", s);
+	return v;
+}
+
+static enum kind parse_kind(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (!strcmp(s, kind_names[i]))
+			return i;
+	die("unknown kind \"%s\"", s);
+	return 0;
+}
+
+static void check_opts(const struct opts *o, bool kind_set)
+{
+	if (!kind_set)
+		die("-k KIND is required");
+	if (o->rtt && o->batch != 1)
+		die("round trips are one message each way: no -b");
+	if (o->batch > 1 && (o->kind == K_MQ || o->kind == K_COHORT_RW))
+		die("%s sends one message per call: no -b", kind_names[o->kind]);
+	if ((o->ns[0] || o->ns[1]) && !is_cohort(o->kind))
+		die("-P and -C are for cohort queues");
+	if (o->depth * (o->size + STAMP_ROOM) > COHORT_QMAX_MAX_BYTES)
+		die("-d %u x -s %u is above COHORT_QMAX_MAX_BYTES", o->depth,
+		    o->size);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.size = 64, .batch = 1, .depth = 1024, .warm_n = 100,
+		.count = 2000, .secs = 3, .warm_s = 0.5, .creator = SIDE_CONS,
+	};
+	bool kind_set = false;
+	int ch;
+
+	if (argc < 2 || (strcmp(argv[1], "tput") && strcmp(argv[1], "rtt"))) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 || strcmp(argv[1], "-h");
+	}
+	o.rtt = !strcmp(argv[1], "rtt");
+	if (o.rtt)
+		o.secs = 60;
+	while ((ch = getopt(argc - 1, argv + 1, "k:s:b:t:W:n:w:d:P:C:H:")) != -1) {
+		switch (ch) {
+		case 'k':
+			o.kind = parse_kind(optarg);
+			kind_set = true;
+			break;
+		case 's':
+			o.size = num(optarg, sizeof(uint64_t), MAX_SIZE);
+			break;
+		case 'b':
+			o.batch = num(optarg, 1, COHORT_QBATCH_MAX);
+			break;
+		case 't':
+			o.secs = secs(optarg, 0.1);
+			break;
+		case 'W':
+			o.warm_s = secs(optarg, 0);
+			break;
+		case 'n':
+			o.count = num(optarg, 1, 10000000);
+			break;
+		case 'w':
+			o.warm_n = num(optarg, 0, 1000000);
+			break;
+		case 'd':
+			o.depth = num(optarg, 1, COHORT_QMAX_MAX_MSGS);
+			break;
+		case 'P':
+			o.ns[SIDE_PROD] = optarg;
+			break;
+		case 'C':
+			o.ns[SIDE_CONS] = optarg;
+			break;
+		case 'H':
+			if (strcmp(optarg, "prod") && strcmp(optarg, "cons"))
+				die("-H prod or -H cons");
+			o.creator = strcmp(optarg, "prod") ? SIDE_CONS : SIDE_PROD;
+			break;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1)
+		die("unexpected argument \"%s\"", argv[optind + 1]);
+	check_opts(&o, kind_set);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return run(&o);
+}
