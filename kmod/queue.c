@@ -181,6 +181,7 @@ static void mq_clear(struct cohort_mq *mq, struct list_head *freed)
 	mq->depth = 0;
 	mq->inflight = 0;
 	mq->bytes = 0;
+	mq->ttl_msgs = 0;
 }
 
 static bool mq_full(const struct cohort_mq *mq, u32 size)
@@ -196,6 +197,15 @@ static void mq_unlink(struct cohort_mq *mq, struct cohort_qmsg *m)
 	list_del(&m->list);
 	mq->depth--;
 	mq->bytes -= cohort_qmsg_size(m);
+	mq->ttl_msgs -= !!m->expire_ns;
+}
+
+/* Back first in line (m->list is free); its bytes are still counted. */
+static void mq_push_front(struct cohort_mq *mq, struct cohort_qmsg *m)
+{
+	list_add(&m->list, &mq->prio[m->prio]);
+	mq->depth++;
+	mq->ttl_msgs += !!m->expire_ns;
 }
 
 /* Drop what is past its TTL; true if anything went. */
@@ -206,6 +216,8 @@ static bool mq_expire(struct cohort_mq *mq, struct list_head *freed)
 	bool any = false;
 	int i;
 
+	if (!mq->ttl_msgs)
+		return false;
 	for (i = 0; i <= COHORT_QPRIO_MAX; i++) {
 		list_for_each_entry_safe(m, t, &mq->prio[i], list) {
 			if (!m->expire_ns || m->expire_ns > now)
@@ -238,29 +250,36 @@ static bool mq_drop_oldest(struct cohort_mq *mq, struct list_head *freed)
 	return false;
 }
 
-/* A message is ready: wake local consumers, push to remote ones. */
+/*
+ * A message is ready: wake local consumers, push to remote ones. Called
+ * after the change, with or without the lock; wq_has_sleeper() orders the
+ * check against a waiter's prepare_to_wait(), and most calls find none.
+ */
 static void mq_ready(struct cohort_mq *mq)
 {
-	wake_up(&mq->rwait);
-	if (mq->remote_cons)
+	if (wq_has_sleeper(&mq->rwait))
+		wake_up(&mq->rwait);
+	if (READ_ONCE(mq->remote_cons))
 		cohort_qremote_kick(mq->q->qm);
 }
 
 /* Room was made: wake producers, and take parked remote publishes. */
 static void queue_room(struct cohort_queue *q)
 {
-	wake_up(&q->wwait);
-	if (q->parked)
+	if (wq_has_sleeper(&q->wwait))
+		wake_up(&q->wwait);
+	if (READ_ONCE(q->parked))
 		cohort_qremote_kick(q->qm);
 }
 
+/* The caller says it is ready (mq_ready), once per batch. */
 static void mq_add(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	list_add_tail(&m->list, &mq->prio[m->prio]);
 	mq->depth++;
 	mq->bytes += cohort_qmsg_size(m);
+	mq->ttl_msgs += !!m->expire_ns;
 	mq->stats[COHORT_A_QSTATS_ENQUEUED]++;
-	mq_ready(mq);
 }
 
 /* Kept for the consumers a store has, or will have if persistent. */
@@ -287,8 +306,7 @@ static void mq_requeue(struct cohort_mq *mq, struct cohort_qmsg *m)
 		queue_room(q);
 		return;
 	}
-	list_add(&m->list, &mq->prio[m->prio]);
-	mq->depth++;
+	mq_push_front(mq, m);
 	mq->stats[COHORT_A_QSTATS_REDELIVERED]++;
 	mq_ready(mq);
 }
@@ -702,26 +720,6 @@ void cohort_queue_producer(struct cohort_queue *q, int delta)
 
 /* ---- enqueue ---- */
 
-static int queue_enqueue_locked(struct cohort_queue *q, struct cohort_qmsg *m,
-				struct list_head *freed)
-{
-	struct cohort_mq *mq = q->mq;
-	u32 size = cohort_qmsg_size(m);
-
-	if (!mq_keeps(mq)) {
-		mq->stats[COHORT_A_QSTATS_DROPPED]++;
-		list_add(&m->list, freed);
-		return 0;
-	}
-	if (mq_full(mq, size) && !(mq_expire(mq, freed) && !mq_full(mq, size))) {
-		mq->stats[COHORT_A_QSTATS_REJECTED]++;
-		return -EAGAIN;
-	}
-	m->id = ++q->next_id;
-	mq_add(mq, m);
-	return 0;
-}
-
 /* Make room in a subscription; false if the publish must be refused. */
 static bool sub_room(struct cohort_mq *mq, u32 size, struct list_head *freed)
 {
@@ -764,13 +762,16 @@ static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 			list_del(&c->list);
 			c->id = m->id;
 			mq_add(last, c);
+			mq_ready(last);
 		}
 		last = mq;
 	}
-	if (last)
+	if (last) {
 		mq_add(last, m);
-	else
+		mq_ready(last);
+	} else {
 		list_add(&m->list, freed);
+	}
 	if (!last)
 		q->stats[COHORT_A_QSTATS_DROPPED]++;
 	return 0;
@@ -796,11 +797,7 @@ static int topic_copies(struct cohort_queue *q, const struct cohort_qmsg *m,
 	return 0;
 }
 
-/*
- * Enqueue @m, which the queue owns on success. -EAGAIN: no room (queues
- * wait for it, topics refuse).
- */
-int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
+static int topic_publish(struct cohort_queue *q, struct cohort_qmsg *m)
 {
 	LIST_HEAD(copies);
 	LIST_HEAD(freed);
@@ -809,20 +806,15 @@ int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
 
 	m->enqueue_ns = ktime_get_real_ns();
 	for (;;) {
-		if (q->kind == COHORT_TOPIC) {
-			err = topic_copies(q, m, &copies, &have);
-			if (err)
-				break;
-		}
+		err = topic_copies(q, m, &copies, &have);
+		if (err)
+			break;
 		spin_lock(&q->lock);
 		if (q->dead) {
 			err = -EIDRM;
-		} else if (q->kind == COHORT_QUEUE) {
-			err = queue_enqueue_locked(q, m, &freed);
 		} else if (have + 1 < q->n_subs) {
-			err = -EAGAIN;	/* a subscription came: copy again */
 			spin_unlock(&q->lock);
-			continue;
+			continue;	/* a subscription came: copy again */
 		} else {
 			err = topic_publish_locked(q, m, &copies, &freed);
 		}
@@ -831,6 +823,144 @@ int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
 	}
 	free_list(&copies);
 	free_list(&freed);
+	return err;
+}
+
+/*
+ * Move the longest run at the head of @msgs that has one priority and
+ * fits into @q's store, with two list operations; how many moved (0: the
+ * first does not fit).
+ */
+static u32 queue_take_run(struct cohort_queue *q, struct list_head *msgs,
+			  u64 now)
+{
+	const struct cohort_queue_attr *a = &q->attr;
+	struct cohort_mq *mq = q->mq;
+	struct cohort_qmsg *m, *last = NULL;
+	u32 n = 0, bytes = 0, ttl = 0, size;
+	LIST_HEAD(run);
+	u8 prio;
+
+	prio = list_first_entry(msgs, struct cohort_qmsg, list)->prio;
+	list_for_each_entry(m, msgs, list) {
+		size = cohort_qmsg_size(m);
+		if (m->prio != prio || mq->depth + mq->inflight + n >= a->max_msgs ||
+		    mq->bytes + bytes + size > a->max_bytes)
+			break;
+		m->id = ++q->next_id;
+		m->enqueue_ns = now;
+		bytes += size;
+		ttl += !!m->expire_ns;
+		last = m;
+		n++;
+	}
+	if (!n)
+		return 0;
+	list_cut_position(&run, msgs, &last->list);
+	list_splice_tail(&run, &mq->prio[prio]);
+	mq->depth += n;
+	mq->bytes += bytes;
+	mq->ttl_msgs += ttl;
+	mq->stats[COHORT_A_QSTATS_ENQUEUED] += n;
+	return n;
+}
+
+/* Transient and nobody to take them: dropped, and counted. */
+static u32 queue_drop_all(struct cohort_mq *mq, struct list_head *msgs,
+			  struct list_head *freed)
+{
+	struct cohort_qmsg *m;
+	u32 n = 0;
+
+	list_for_each_entry(m, msgs, list)
+		n++;
+	list_splice_init(msgs, freed);
+	mq->stats[COHORT_A_QSTATS_DROPPED] += n;
+	return n;
+}
+
+/*
+ * A queue takes a batch under one hold of its lock, in runs, and wakes its
+ * consumers once: per-message lock round trips, list operations and
+ * wakeups were most of the cost of a small message.
+ */
+static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
+			       u32 *done)
+{
+	u64 now = ktime_get_real_ns();
+	struct cohort_mq *mq = q->mq;
+	struct cohort_qmsg *m;
+	LIST_HEAD(freed);
+	u32 n = 0, got;
+	int err = 0;
+	bool ready;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		err = -EIDRM;
+	} else if (!mq_keeps(mq)) {
+		n = queue_drop_all(mq, msgs, &freed);
+	} else {
+		while (!list_empty(msgs)) {
+			got = queue_take_run(q, msgs, now);
+			n += got;
+			if (got)
+				continue;
+			/* Full: what outlived its TTL gives way, if any did. */
+			m = list_first_entry(msgs, struct cohort_qmsg, list);
+			if (!mq_expire(mq, &freed) ||
+			    mq_full(mq, cohort_qmsg_size(m))) {
+				mq->stats[COHORT_A_QSTATS_REJECTED]++;
+				err = -EAGAIN;
+				break;
+			}
+		}
+	}
+	ready = n && mq->depth;
+	spin_unlock(&q->lock);
+	if (ready)
+		mq_ready(mq);
+	free_list(&freed);
+	*done += n;
+	return err;
+}
+
+/*
+ * Enqueue from the head of @msgs, in order, until one is refused; what
+ * went is the queue's and is counted in *done. -EAGAIN: no room for the
+ * next one (queues wait for it, topics refuse).
+ */
+int cohort_queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
+			       u32 *done)
+{
+	struct cohort_qmsg *m;
+	int err;
+
+	if (q->kind == COHORT_QUEUE)
+		return queue_enqueue_batch(q, msgs, done);
+	while ((m = list_first_entry_or_null(msgs, struct cohort_qmsg, list))) {
+		list_del(&m->list);
+		err = topic_publish(q, m);
+		if (err) {
+			list_add(&m->list, msgs);
+			return err;
+		}
+		(*done)++;
+	}
+	return 0;
+}
+
+/* Enqueue @m, which the queue owns on success; errors as for a batch. */
+int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
+{
+	LIST_HEAD(one);
+	u32 done = 0;
+	int err;
+
+	list_add(&m->list, &one);
+	err = cohort_queue_enqueue_batch(q, &one, &done);
+	if (err)
+		list_del(&m->list);
 	return err;
 }
 
@@ -856,15 +986,53 @@ bool cohort_queue_room(struct cohort_queue *q, u32 size)
 
 /* ---- dequeue and acknowledgment ---- */
 
-static struct cohort_qmsg *mq_first(struct cohort_mq *mq)
+/*
+ * Take up to @max from one priority list of @c's store onto @out, in one
+ * cut; what outlived its TTL goes to @freed on the way.
+ */
+static u32 mq_take_run(struct cohort_qcons *c, struct list_head *list,
+		       u32 max, struct list_head *out, struct list_head *freed)
 {
-	int i;
+	struct cohort_mq *mq = c->mq;
+	struct cohort_qmsg *m, *t, *last = NULL;
+	u32 n = 0, bytes = 0, ttl = 0;
+	LIST_HEAD(run);
+	u64 now = 0;
 
-	for (i = COHORT_QPRIO_MAX; i >= 0; i--)
-		if (!list_empty(&mq->prio[i]))
-			return list_first_entry(&mq->prio[i],
-						struct cohort_qmsg, list);
-	return NULL;
+	list_for_each_entry_safe(m, t, list, list) {
+		if (n == max)
+			break;
+		if (m->expire_ns) {
+			/* Only messages with a TTL pay for reading the clock. */
+			if (!now)
+				now = ktime_get_ns();
+			if (m->expire_ns <= now) {
+				mq_unlink(mq, m);
+				list_add(&m->list, freed);
+				mq->stats[COHORT_A_QSTATS_EXPIRED]++;
+				continue;
+			}
+			ttl++;
+		}
+		m->deliveries++;
+		if (c->explicit_ack)
+			m->tag = ++mq->next_tag;
+		bytes += cohort_qmsg_size(m);
+		last = m;
+		n++;
+	}
+	if (!n)
+		return 0;
+	list_cut_position(&run, list, &last->list);
+	list_splice_tail(&run, out);
+	mq->depth -= n;
+	mq->ttl_msgs -= ttl;
+	/* In flight, a message still holds its bytes until its ack. */
+	if (c->explicit_ack)
+		mq->inflight += n;
+	else
+		mq->bytes -= bytes;
+	return n;
 }
 
 /*
@@ -877,32 +1045,18 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
-	struct cohort_qmsg *m;
-	u64 now = ktime_get_ns();
 	LIST_HEAD(freed);
 	u32 n = 0;
+	int i;
 
 	spin_lock(&q->lock);
 	*err = mq->dead ? -EIDRM : -EAGAIN;
-	while (n < max && !mq->dead && (m = mq_first(mq))) {
-		mq_unlink(mq, m);
-		if (m->expire_ns && m->expire_ns <= now) {
-			list_add(&m->list, &freed);
-			mq->stats[COHORT_A_QSTATS_EXPIRED]++;
-			continue;
-		}
-		m->deliveries++;
-		if (c->explicit_ack) {
-			m->tag = ++mq->next_tag;
-			mq->inflight++;
-			mq->bytes += cohort_qmsg_size(m);
-		}
-		list_add_tail(&m->list, out);
-		n++;
-	}
+	for (i = COHORT_QPRIO_MAX; i >= 0 && n < max && !mq->dead; i--)
+		n += mq_take_run(c, &mq->prio[i], max - n, out, &freed);
+	mq->stats[COHORT_A_QSTATS_DELIVERED] += n;
+	spin_unlock(&q->lock);
 	if (!list_empty(&freed) || (n && !c->explicit_ack))
 		queue_room(q);
-	spin_unlock(&q->lock);
 	free_list(&freed);
 	return n;
 }
@@ -916,13 +1070,13 @@ static void mq_unget(struct cohort_qcons *c, struct list_head *back)
 	list_for_each_entry_safe_reverse(m, t, back, list) {
 		list_del(&m->list);
 		m->deliveries--;
+		mq->stats[COHORT_A_QSTATS_DELIVERED]--;
 		if (c->explicit_ack) {
 			m->tag = 0;
 			mq->inflight--;
 			mq->bytes -= cohort_qmsg_size(m);
 		}
-		list_add(&m->list, &mq->prio[m->prio]);
-		mq->depth++;
+		mq_push_front(mq, m);
 		mq->bytes += cohort_qmsg_size(m);
 	}
 	mq_ready(mq);
@@ -930,7 +1084,9 @@ static void mq_unget(struct cohort_qcons *c, struct list_head *back)
 
 /*
  * After the copy to the user: @got reached it (in flight now, or the
- * caller frees them without explicit acks), @back did not.
+ * caller frees them without explicit acks), @back did not. Dequeue
+ * counted them delivered: without acks and with nothing back, that was
+ * all there is to do.
  */
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back)
@@ -942,6 +1098,8 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 	LIST_HEAD(freed);
 	u32 n = 0;
 
+	if (!c->explicit_ack && list_empty(back))
+		return;
 	deadline = jiffies + msecs_to_jiffies(q->attr.ack_timeout_ms);
 	spin_lock(&q->lock);
 	if (mq->dead) {
@@ -952,7 +1110,6 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 	}
 	list_for_each_entry(m, got, list)
 		n++;
-	mq->stats[COHORT_A_QSTATS_DELIVERED] += n;
 	if (!list_empty(back))
 		mq_unget(c, back);
 	if (c->explicit_ack && n) {

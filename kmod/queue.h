@@ -57,6 +57,7 @@ struct cohort_mq {
 	bool dead;			/* deleted: consumers get EIDRM */
 	struct list_head prio[COHORT_QPRIO_MAX + 1];
 	u32 depth, bytes, inflight;
+	u32 ttl_msgs;			/* queued with a TTL: mq_expire() has work */
 	u32 consumers;
 	u32 remote_cons;		/* of them, on other nodes */
 	struct list_head cons;		/* struct cohort_qcons */
@@ -160,6 +161,8 @@ void cohort_queue_detach(struct cohort_qcons *c);
 void cohort_queue_producer(struct cohort_queue *q, int delta);
 
 int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m);
+int cohort_queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
+			       u32 *done);
 bool cohort_queue_room(struct cohort_queue *q, u32 size);
 u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
 			 u32 max, int *err);

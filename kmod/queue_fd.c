@@ -49,27 +49,34 @@ static const struct cohort_queue_attr *qfd_attr(const struct qfd *h)
 /* ---- send ---- */
 
 /*
+ * Messages built per hold of the actor's lock and enqueued per hold of the
+ * queue's; it also bounds what a batch allocates before any of it goes.
+ */
+#define QFD_CHUNK	64
+
+/* Messages a send with no more than this many keeps on the stack. */
+#define QFD_STACK_MSGS	4
+
+/*
  * A message from user memory, stamped by a send event of the actor. The
  * clocks move only once the payload is in.
  */
-static struct cohort_qmsg *qfd_build(struct qfd *h, const void __user *data,
-				     u32 len, u32 prio, u32 ttl_ms)
+static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
+				     const struct cohort_qmsg_out *o)
 {
-	struct cohort_afile *a = h->actor;
 	struct cohort_clocks *c = &a->clocks;
 	struct cohort_qmsg *m;
 	u64 now;
 	int err;
 
-	mutex_lock(&a->lock);
-	m = cohort_qmsg_alloc(len, min_t(u32, c->vc.len + 1,
-					 COHORT_VC_MAX_ENTRIES),
+	lockdep_assert_held(&a->lock);
+
+	m = cohort_qmsg_alloc(o->len, min_t(u32, c->vc.len + 1,
+					    COHORT_VC_MAX_ENTRIES),
 			      GFP_KERNEL_ACCOUNT);
-	if (!m) {
-		err = -ENOMEM;
-		goto unlock;
-	}
-	if (copy_from_user(m->data, data, len)) {
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(m->data, u64_to_user_ptr(o->data), o->len)) {
 		err = -EFAULT;
 		goto free;
 	}
@@ -83,17 +90,35 @@ static struct cohort_qmsg *qfd_build(struct qfd *h, const void __user *data,
 	m->lamport = now;
 	m->vc_len = c->vc.len;
 	memcpy(m->vc, c->vc.entry, c->vc.len * sizeof(*m->vc));
-	mutex_unlock(&a->lock);
-
 	m->sender = a->id;
-	m->prio = prio;
-	m->expire_ns = ttl_ms ? ktime_get_ns() + ttl_ms * NSEC_PER_MSEC : 0;
+	m->prio = o->prio;
+	m->expire_ns = o->ttl_ms ? ktime_get_ns() + o->ttl_ms * NSEC_PER_MSEC :
+				   0;
 	return m;
 free:
 	kfree(m);
-unlock:
-	mutex_unlock(&a->lock);
 	return ERR_PTR(err);
+}
+
+/* Build @n messages onto @msgs; stops at the first that fails. */
+static int qfd_build_batch(struct qfd *h, const struct cohort_qmsg_out *o,
+			   u32 n, struct list_head *msgs)
+{
+	struct cohort_qmsg *m;
+	int err = 0;
+	u32 i;
+
+	mutex_lock(&h->actor->lock);
+	for (i = 0; i < n; i++) {
+		m = qfd_build(h->actor, &o[i]);
+		if (IS_ERR(m)) {
+			err = PTR_ERR(m);
+			break;
+		}
+		list_add_tail(&m->list, msgs);
+	}
+	mutex_unlock(&h->actor->lock);
+	return err;
 }
 
 /* Remaining wait in jiffies: MAX_SCHEDULE_TIMEOUT forever, 0 none. */
@@ -106,86 +131,78 @@ static long qfd_timeout(struct file *file, s32 ms)
 	return msecs_to_jiffies(ms) ?: 1;
 }
 
-/* Enqueue @m, waiting up to *left for room; frees @m on failure. */
-static int qfd_enqueue(struct qfd *h, struct cohort_qmsg *m, long *left)
+/* Enqueue @msgs here, waiting up to *left for room; *sent counts them. */
+static int qfd_enqueue(struct qfd *h, struct list_head *msgs, long *left,
+		       u32 *sent)
 {
 	struct cohort_queue *q = h->q;
-	u32 size = cohort_qmsg_size(m);
+	struct cohort_qmsg *m;
 	long r;
 	int err;
 
 	for (;;) {
-		err = cohort_queue_enqueue(q, m);
-		if (err != -EAGAIN || q->kind == COHORT_TOPIC)
-			break;
-		if (!*left)
-			break;
+		err = cohort_queue_enqueue_batch(q, msgs, sent);
+		if (err != -EAGAIN || q->kind == COHORT_TOPIC || !*left)
+			return err;
+		m = list_first_entry(msgs, struct cohort_qmsg, list);
 		r = wait_event_interruptible_timeout(q->wwait,
-						     cohort_queue_room(q, size) ||
+						     cohort_queue_room(q, cohort_qmsg_size(m)) ||
 						     READ_ONCE(q->dead), *left);
-		if (r < 0) {
-			err = r;
-			break;
-		}
+		if (r < 0)
+			return r;
 		if (!r) {
 			*left = 0;
-			err = -ETIMEDOUT;
-			break;
+			return -ETIMEDOUT;
 		}
 		if (*left != MAX_SCHEDULE_TIMEOUT)
 			*left = r;
 	}
-	if (err)
-		kfree(m);
-	return err;
 }
 
-static int qfd_send_one(struct qfd *h, const void __user *data, size_t len,
-			u32 prio, u32 ttl_ms, long *left)
+/* One chunk to the queue here or to its home; *sent counts what went. */
+static int qfd_send_chunk(struct qfd *h, struct list_head *msgs, long *left,
+			  u32 *sent)
 {
-	struct cohort_qmsg *m;
-	LIST_HEAD(one);
 	int ret;
 
-	if (len > qfd_attr(h)->max_msg_size)
-		return -EMSGSIZE;
-	m = qfd_build(h, data, len, prio, ttl_ms);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
 	if (!h->px)
-		return qfd_enqueue(h, m, left);
-	list_add(&m->list, &one);
-	ret = cohort_qproxy_send(h->qm, h->px, &one, left);
+		return qfd_enqueue(h, msgs, left, sent);
+	ret = cohort_qproxy_send(h->qm, h->px, msgs, left);
 	if (ret < 0)
-		kfree(m);
-	return ret < 0 ? ret : 0;
+		return ret;
+	*sent += ret;
+	return 0;
 }
 
 /*
- * A batch for another node: stamped and built first, then published in
- * one go as far as the home's credit allows.
+ * Send the @count messages at @o in order, a chunk at a time. Returns how
+ * many went, or the error of the first when none did; after a partial
+ * batch, the error is for the next call to see.
  */
-static int qfd_send_remote(struct qfd *h, const struct cohort_qmsg_out *o,
-			   u32 count, long *left)
+static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
+			 u32 count, long *left)
 {
 	struct cohort_qmsg *m, *t;
+	u32 sent = 0, n, done;
 	LIST_HEAD(msgs);
-	int err = 0, ret;
-	u32 i;
+	int err = 0;
 
-	for (i = 0; i < count; i++) {
-		m = qfd_build(h, u64_to_user_ptr(o[i].data), o[i].len,
-			      o[i].prio, o[i].ttl_ms);
-		err = PTR_ERR_OR_ZERO(m);
-		if (err)
-			break;
-		list_add_tail(&m->list, &msgs);
+	while (!err && sent < count) {
+		n = min_t(u32, count - sent, QFD_CHUNK);
+		err = qfd_build_batch(h, o + sent, n, &msgs);
+		done = 0;
+		if (!list_empty(&msgs)) {
+			int serr = qfd_send_chunk(h, &msgs, left, &done);
+
+			err = serr ?: err;
+		}
+		sent += done;
+		if (!list_empty(&msgs))
+			break;		/* the home or the queue stopped us */
 	}
-	ret = list_empty(&msgs) ? 0 :
-	      cohort_qproxy_send(h->qm, h->px, &msgs, left);
 	list_for_each_entry_safe(m, t, &msgs, list)
 		kfree(m);
-	return ret ?: err;
+	return sent ?: err;
 }
 
 /* The whole batch is checked before any of it goes. */
@@ -205,44 +222,39 @@ static int qfd_send_check(const struct qfd *h, const struct cohort_qmsg_out *o,
 
 static long qfd_send_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
-	struct cohort_qmsg_out *o;
+	struct cohort_qmsg_out stack[QFD_STACK_MSGS], *o = stack;
+	void __user *uo;
 	struct cohort_qsend s;
-	u32 usize, sent = 0;
+	u32 usize;
 	long left;
-	int err;
+	int ret;
 
-	err = cohort_get_arg(&s, sizeof(s), arg, &usize);
-	if (err)
-		return err;
+	ret = cohort_get_arg(&s, sizeof(s), arg, &usize);
+	if (ret)
+		return ret;
 	if (s.flags || !s.count || s.count > COHORT_QBATCH_MAX)
 		return -EINVAL;
 	if (!(h->role & COHORT_QR_PRODUCE))
 		return -EBADF;
-	o = vmemdup_user(u64_to_user_ptr(s.msgs), s.count * sizeof(*o));
+	uo = u64_to_user_ptr(s.msgs);
+	if (s.count > ARRAY_SIZE(stack))
+		o = vmemdup_user(uo, s.count * sizeof(*o));
+	else if (copy_from_user(stack, uo, s.count * sizeof(*o)))
+		o = ERR_PTR(-EFAULT);
 	if (IS_ERR(o))
 		return PTR_ERR(o);
-	err = qfd_send_check(h, o, s.count);
-	if (err)
+	ret = qfd_send_check(h, o, s.count);
+	if (ret)
 		goto out;
 	left = qfd_timeout(file, s.timeout_ms);
-	if (h->px) {
-		err = qfd_send_remote(h, o, s.count, &left);
-		sent = max(err, 0);
-	}
-	for (; !h->px && sent < s.count; sent++) {
-		err = qfd_send_one(h, u64_to_user_ptr(o[sent].data), o[sent].len,
-				   o[sent].prio, o[sent].ttl_ms, &left);
-		if (err)
-			break;
-	}
-	/* After a partial batch, the error is for the next call to see. */
-	if (sent) {
-		s.count = sent;
-		err = cohort_put_arg(arg, usize, &s, sizeof(s));
-	}
+	ret = qfd_send_msgs(h, o, s.count, &left);
+	/* Only the count changes: usize covers it (cohort_get_arg). */
+	if (ret > 0)
+		ret = put_user(ret, &((struct cohort_qsend __user *)arg)->count);
 out:
-	kvfree(o);
-	return err;
+	if (o != stack)
+		kvfree(o);
+	return ret;
 }
 
 static ssize_t qfd_write(struct file *file, const char __user *buf,
@@ -250,12 +262,18 @@ static ssize_t qfd_write(struct file *file, const char __user *buf,
 {
 	struct qfd *h = file->private_data;
 	long left = qfd_timeout(file, COHORT_WAIT_FOREVER);
-	int err;
+	struct cohort_qmsg_out o = {
+		.data = (uintptr_t)buf,
+		.len = len,
+	};
+	int ret;
 
 	if (!(h->role & COHORT_QR_PRODUCE))
 		return -EBADF;
-	err = qfd_send_one(h, buf, len, 0, 0, &left);
-	return err ?: len;
+	if (len > qfd_attr(h)->max_msg_size)
+		return -EMSGSIZE;
+	ret = qfd_send_msgs(h, &o, 1, &left);
+	return ret < 0 ? ret : len;
 }
 
 /* ---- receive ---- */
@@ -289,15 +307,15 @@ static int qfd_take(struct file *file, struct qfd *h, struct list_head *got,
 	}
 }
 
-/* The receive event of the actor for @m's stamps. */
-static int qfd_recv_event(struct qfd *h, const struct cohort_qmsg *m)
+/* The receive event of the actor @a for @m's stamps. */
+static int qfd_recv_event(struct cohort_afile *a, const struct cohort_qmsg *m)
 {
-	struct cohort_afile *a = h->actor;
 	struct cohort_clocks *c = &a->clocks;
 	u64 now;
 	int err;
 
-	mutex_lock(&a->lock);
+	lockdep_assert_held(&a->lock);
+
 	err = cohort_lamport_event(c->lamport, COHORT_CLOCK_RECV, m->lamport,
 				   &now);
 	if (!err)
@@ -307,45 +325,60 @@ static int qfd_recv_event(struct qfd *h, const struct cohort_qmsg *m)
 		c->lamport = now;
 		cohort_vector_commit(c);
 	}
-	mutex_unlock(&a->lock);
 	return err;
 }
 
-/* One message into the caller's descriptor @ui. */
+/*
+ * One message into the caller's descriptor @ui; under the actor's lock.
+ * The descriptor is read and written field by field in one user access
+ * window each: two checked copies per message cost more than the payload.
+ */
 static int qfd_copy_out(struct qfd *h, const struct cohort_qmsg *m,
 			struct cohort_qmsg_in __user *ui)
 {
-	struct cohort_qmsg_in in;
+	u32 cap, vc_cap, reserved;
+	u64 data, vc_ptr;
 
-	if (copy_from_user(&in, ui, sizeof(in)))
+	if (!user_access_begin(ui, sizeof(*ui)))
 		return -EFAULT;
-	if (in.__reserved)
+	unsafe_get_user(data, &ui->data, efault);
+	unsafe_get_user(cap, &ui->cap, efault);
+	unsafe_get_user(vc_ptr, &ui->vc_ptr, efault);
+	unsafe_get_user(vc_cap, &ui->vc_cap, efault);
+	unsafe_get_user(reserved, &ui->__reserved, efault);
+	user_access_end();
+	if (reserved)
 		return -EINVAL;
-	if (m->len > in.cap || (in.vc_ptr && m->vc_len > in.vc_cap)) {
+	if (m->len > cap || (vc_ptr && m->vc_len > vc_cap)) {
 		/* Tell the caller how much room the message needs. */
 		if (put_user(m->len, &ui->len) ||
 		    put_user(m->vc_len, &ui->vc_len))
 			return -EFAULT;
 		return -EMSGSIZE;
 	}
-	if (copy_to_user(u64_to_user_ptr(in.data), m->data, m->len))
+	if (copy_to_user(u64_to_user_ptr(data), m->data, m->len))
 		return -EFAULT;
-	if (in.vc_ptr && copy_to_user(u64_to_user_ptr(in.vc_ptr), m->vc,
-				      m->vc_len * sizeof(*m->vc)))
+	if (vc_ptr && copy_to_user(u64_to_user_ptr(vc_ptr), m->vc,
+				   m->vc_len * sizeof(*m->vc)))
 		return -EFAULT;
-	in.len = m->len;
-	in.msg_id = m->id;
-	in.delivery_id = m->tag;
-	in.sender = m->sender;
-	in.enqueue_ns = m->enqueue_ns;
-	in.lamport = m->lamport;
-	in.vc_len = m->vc_len;
-	in.prio = m->prio;
-	in.deliveries = m->deliveries;
-	in.flags = m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0;
-	if (copy_to_user(ui, &in, sizeof(in)))
+	if (!user_access_begin(ui, sizeof(*ui)))
 		return -EFAULT;
-	return qfd_recv_event(h, m);
+	unsafe_put_user(m->len, &ui->len, efault);
+	unsafe_put_user(m->id, &ui->msg_id, efault);
+	unsafe_put_user(m->tag, &ui->delivery_id, efault);
+	unsafe_put_user(m->sender, &ui->sender, efault);
+	unsafe_put_user(m->enqueue_ns, &ui->enqueue_ns, efault);
+	unsafe_put_user(m->lamport, &ui->lamport, efault);
+	unsafe_put_user((u32)m->vc_len, &ui->vc_len, efault);
+	unsafe_put_user((u32)m->prio, &ui->prio, efault);
+	unsafe_put_user(m->deliveries, &ui->deliveries, efault);
+	unsafe_put_user(m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0,
+			&ui->flags, efault);
+	user_access_end();
+	return qfd_recv_event(h->actor, m);
+efault:
+	user_access_end();
+	return -EFAULT;
 }
 
 /* Hand back what the user did not get; free what it got without acks. */
@@ -386,12 +419,14 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	if (err)
 		return err;
 	ui = u64_to_user_ptr(r.msgs);
+	mutex_lock(&h->actor->lock);
 	list_for_each_entry(m, &got, list) {
 		err = qfd_copy_out(h, m, &ui[n]);
 		if (err)
 			break;
 		n++;
 	}
+	mutex_unlock(&h->actor->lock);
 	if (err) {
 		/* @m and what follows did not reach the user */
 		LIST_HEAD(first);
@@ -403,8 +438,7 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	qfd_settle(h, &got, &back);
 	if (!n)
 		return err;
-	r.count = n;
-	return cohort_put_arg(arg, usize, &r, sizeof(r));
+	return put_user(n, &((struct cohort_qrecv __user *)arg)->count);
 }
 
 static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
@@ -424,12 +458,14 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 	if (err)
 		return err;
 	m = list_first_entry(&got, struct cohort_qmsg, list);
+	mutex_lock(&h->actor->lock);
 	if (m->len > len)
 		err = -EMSGSIZE;
 	else if (copy_to_user(buf, m->data, m->len))
 		err = -EFAULT;
 	else
-		err = qfd_recv_event(h, m);
+		err = qfd_recv_event(h->actor, m);
+	mutex_unlock(&h->actor->lock);
 	len = m->len;
 	if (err)
 		list_splice_init(&got, &back);
