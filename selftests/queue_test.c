@@ -1416,6 +1416,95 @@ TEST_F(q, batch)
 }
 
 /*
+ * A batch larger than the kernel's chunk of 64, of mixed priorities, into
+ * a queue that fills part way: what fits goes in order, the call says how
+ * many, the rest is refused; the consumer gets them best first, FIFO
+ * within a priority. Then a full queue whose messages outlived their TTL
+ * takes a whole batch in their place.
+ */
+TEST_F(q, batch_runs)
+{
+	const char *name = qname(self, "runs");
+	const char *name2 = qname(self, "runttl");
+	uint32_t n = 150, cap = 100, sent = 0, got = 0, i, p, k = 0;
+	struct cohort_qmsg_out *m = calloc(n, sizeof(*m));
+	struct pl *pl = calloc(n, sizeof(*pl));
+	struct rx *rx = rx_new();
+	int pfd, cfd;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_NE(NULL, m);
+	ASSERT_NE(NULL, pl);
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){
+				      .flags = COHORT_QA_PERSISTENT,
+				      .max_msgs = cap }));
+	/* Runs of one priority: 0 x 10, 5 x 70 (across the chunk), 2 x 70. */
+	for (i = 0; i < n; i++) {
+		pl[i].seq = i;
+		m[i] = (struct cohort_qmsg_out){ .data = (uintptr_t)&pl[i],
+						 .len = sizeof(pl[i]),
+						 .prio = i < 10 ? 0 : i < 80 ? 5 : 2 };
+	}
+	ASSERT_RET(0, q_send(pfd, m, n, 0, &sent));
+	ASSERT_EQ(cap, sent);
+	ASSERT_RET(-EAGAIN, q_send(pfd, m + sent, n - sent, 0, NULL));
+	ASSERT_EQ(cap, QSTAT(name, DEPTH));
+	ASSERT_LE(1U, QSTAT(name, REJECTED));
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_NONE, NULL));
+	ASSERT_RET(0, recvn(cfd, rx, n, 0, &got));
+	ASSERT_EQ(cap, got);
+	/* Expected: 5 (seq 10..79), then 2 (seq 80..99), then 0 (seq 0..9). */
+	for (p = 0; p < 3; p++) {
+		uint32_t lo = p == 0 ? 10 : p == 1 ? 80 : 0;
+		uint32_t hi = p == 0 ? 80 : p == 1 ? cap : 10;
+
+		for (i = lo; i < hi; i++, k++) {
+			ASSERT_EQ(i, seq_of(&rx->m[k])) {
+				TH_LOG("message %u: seq %u, prio %u", k,
+				       seq_of(&rx->m[k]), rx->m[k].prio);
+			}
+			ASSERT_EQ(m[i].prio, rx->m[k].prio);
+		}
+	}
+	ASSERT_EQ(cap, k);
+	ASSERT_EQ(0U, QSTAT(name, DEPTH));
+	close(pfd);
+	close(cfd);
+
+	/* Full of messages past their TTL: a new batch takes their place. */
+	ASSERT_FD(pfd, q_open(self->dev, name2, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){
+				      .flags = COHORT_QA_PERSISTENT,
+				      .max_msgs = 10 }));
+	for (i = 0; i < 10; i++)
+		m[i].ttl_ms = 500;
+	ASSERT_RET(0, q_send(pfd, m, 10, 0, &sent));
+	ASSERT_EQ(10U, sent);
+	ASSERT_RET(-EAGAIN, send1(pfd, 999, 0, 0));
+	sleep_ms(800);
+	for (i = 0; i < 10; i++) {
+		m[i].ttl_ms = 0;
+		pl[i].seq = 1000 + i;
+	}
+	ASSERT_RET(0, q_send(pfd, m, 10, 0, &sent));
+	ASSERT_EQ(10U, sent);
+	ASSERT_EQ(10U, QSTAT(name2, EXPIRED));
+	ASSERT_FD(cfd, q_open(self->dev2, name2, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_NONE, NULL));
+	ASSERT_RET(0, recvn(cfd, rx, n, 0, &got));
+	ASSERT_EQ(10U, got);
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(1000 + i, seq_of(&rx->m[i]));
+	free(rx);
+	free(m);
+	free(pl);
+	close(pfd);
+	close(cfd);
+}
+
+/*
  * Competing consumers: three processes, each with its own descriptor and
  * actor, take messages one at a time (with a pause so that all of them
  * get to run). Each message goes to exactly one; together they get all.
