@@ -170,5 +170,6 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
+void cohort_qmsg_free_list(struct list_head *head);
 
 #endif /* _COHORT_QUEUE_H */

@@ -182,7 +182,6 @@ static int qfd_send_chunk(struct qfd *h, struct list_head *msgs, long *left,
 static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 			 u32 count, long *left)
 {
-	struct cohort_qmsg *m, *t;
 	u32 sent = 0, n, done;
 	LIST_HEAD(msgs);
 	int err = 0;
@@ -200,8 +199,7 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 		if (!list_empty(&msgs))
 			break;		/* the home or the queue stopped us */
 	}
-	list_for_each_entry_safe(m, t, &msgs, list)
-		kfree(m);
+	cohort_qmsg_free_list(&msgs);
 	return sent ?: err;
 }
 
@@ -385,17 +383,13 @@ efault:
 static void qfd_settle(struct qfd *h, struct list_head *got,
 		       struct list_head *back)
 {
-	struct cohort_qmsg *m, *t;
-
 	if (h->px) {
 		cohort_qproxy_taken(h->qm, h->px, got, back);
 		return;
 	}
 	cohort_queue_taken(&h->cons, got, back);
-	if (h->cons.explicit_ack)
-		return;
-	list_for_each_entry_safe(m, t, got, list)
-		kfree(m);
+	if (!h->cons.explicit_ack)
+		cohort_qmsg_free_list(got);
 }
 
 static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
