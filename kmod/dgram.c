@@ -86,24 +86,22 @@ static u32 vc_room(struct cohort_transport *tp)
 }
 
 /*
- * Build a routed frame: header, routed header, stamps, then @body and
- * @payload. Frames a user originates are charged to it (@gfp).
+ * A routed frame: header, routed header and stamps, with room for
+ * @body_len bytes of body at *@body. Frames a user originates are charged
+ * to it (@gfp).
  */
-static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
+static struct cohort_frame *routed_alloc(struct cohort_transport *tp, u32 src,
 					 u32 dst, u8 hops, u8 kind,
-					 const void *body, u32 body_len,
-					 const void *payload, u32 plen,
-					 gfp_t gfp)
+					 u32 body_len, gfp_t gfp, u8 **body)
 {
 	struct cohort_wire_routed *r;
 	struct cohort_wire_vc *vc;
 	struct cohort_frame *f;
-	u32 vc_len, len;
+	u32 vc_len;
 	int err;
-	u8 *p;
 
 	f = cohort_frame_alloc(ROUTED_LEN + vc_room(tp) * sizeof(*vc) +
-			       body_len + plen, gfp);
+			       body_len, gfp);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
 	r = (void *)(f->data + sizeof(struct cohort_wire_hdr));
@@ -119,13 +117,28 @@ static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
 		return ERR_PTR(err);
 	}
 	vc_len = get_unaligned_be16(&r->vc_len);
-	p = (u8 *)(vc + vc_len);
+	*body = (u8 *)(vc + vc_len);
+	f->len = ROUTED_LEN + vc_len * sizeof(*vc) + body_len;
+	cohort_frame_hdr(tp, f, COHORT_WIRE_ROUTED, 0);
+	return f;
+}
+
+/* A routed frame carrying @body, then @payload. */
+static struct cohort_frame *routed_build(struct cohort_transport *tp, u32 src,
+					 u32 dst, u8 hops, u8 kind,
+					 const void *body, u32 body_len,
+					 const void *payload, u32 plen,
+					 gfp_t gfp)
+{
+	struct cohort_frame *f;
+	u8 *p;
+
+	f = routed_alloc(tp, src, dst, hops, kind, body_len + plen, gfp, &p);
+	if (IS_ERR(f))
+		return f;
 	memcpy(p, body, body_len);
 	if (plen)
 		memcpy(p + body_len, payload, plen);
-	len = ROUTED_LEN + vc_len * sizeof(*vc) + body_len + plen;
-	f->len = len;
-	cohort_frame_hdr(tp, f, COHORT_WIRE_ROUTED, 0);
 	return f;
 }
 
@@ -373,6 +386,41 @@ int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
 			 plen, gfp);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
+	return routed_send(tp, dst, f, false);
+}
+
+/*
+ * The same, for a caller that writes the body in place: a frame with room
+ * for exactly @body_len bytes at *@body. The caller fills them and passes
+ * the frame to cohort_dgram_frame_send() without dropping tp->lock in
+ * between: the frame is stamped already (a send event), and the route and
+ * the first hop's room checked here stay valid only under that lock.
+ */
+struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
+					    u32 dst, u8 kind, u32 body_len,
+					    gfp_t gfp, void **body)
+{
+	struct cohort_frame *f;
+	u8 *p;
+	int err;
+
+	lockdep_assert_held(&tp->lock);
+
+	err = first_hop_ready(tp, dst, body_len);
+	if (err)
+		return ERR_PTR(err);
+	f = routed_alloc(tp, tp->self, dst, 0, kind, body_len, gfp, &p);
+	if (!IS_ERR(f))
+		*body = p;
+	return f;
+}
+
+/* Send a frame from cohort_dgram_frame_new() (which it takes). */
+int cohort_dgram_frame_send(struct cohort_transport *tp, u32 dst,
+			    struct cohort_frame *f)
+{
+	lockdep_assert_held(&tp->lock);
+
 	return routed_send(tp, dst, f, false);
 }
 

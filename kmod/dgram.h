@@ -7,6 +7,7 @@
 
 struct cohort_transport;
 struct cohort_peer;
+struct cohort_frame;
 
 /* A message for a bound port, as the netlink layer delivers it. */
 struct cohort_msg_info {
@@ -25,6 +26,11 @@ int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
 int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
 			   const void *body, u32 body_len, const void *payload,
 			   u32 plen, gfp_t gfp);
+struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
+					    u32 dst, u8 kind, u32 body_len,
+					    gfp_t gfp, void **body);
+int cohort_dgram_frame_send(struct cohort_transport *tp, u32 dst,
+			    struct cohort_frame *f);
 int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 		      u32 nl_portid);
 int cohort_dgram_bind(struct cohort_transport *tp, u32 port, u32 portid);
