@@ -9,16 +9,20 @@
  *   OPEN (to the home, or to every reachable node to find the name)  ->
  *                               <- OPENED (status; the first 0 wins, the
  *                                  others get CLOSE)
- *   PUB (message)                  ->  enqueued, or parked until there is
- *                               <- PUBACK (credit)  room: the opener has
- *                                  COHORT_QREMOTE_PUB_WINDOW in flight
- *                               <- DELIVER (message, attempt tag): at most
+ *   PUB (messages)                 ->  enqueued in order, or parked until
+ *                               <- PUBACK (credit)  there is room: the opener
+ *                                  has COHORT_QREMOTE_PUB_WINDOW in flight
+ *                               <- DELIVER (messages, attempt tags): at most
  *                                  COHORT_QREMOTE_WINDOW held by the opener
  *   CREDIT (taken without acks)    ->
  *   ACK / NACK (tags)              ->  as a local ack or nack
  *                               <- REVOKE (tags): ack timeout, redelivered
  *                               <- GONE: the queue was deleted
  *   CLOSE                          ->  what the consumer held goes back
+ *
+ * PUB and DELIVER frames carry as many messages as fit in one body
+ * (COHORT_WIRE_MAX_QBODY) and, for PUB, as the credit allows; a frame goes
+ * or fails as a whole, and is built in place in the routed frame.
  *
  * Persistence across link failures comes from the transport, which sends
  * again what a broken connection lost; a message is only ever held by the
@@ -45,9 +49,12 @@
 			 COHORT_QBATCH_MAX * sizeof(__be64))
 #define PUSH_RETRY	msecs_to_jiffies(20)
 
-static_assert(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qmsg) +
-	      COHORT_VC_MAX_ENTRIES * sizeof(struct cohort_wire_vc) <=
+static_assert(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qopen) <=
 	      SCRATCH_SIZE);
+/* One message of the largest size fits a frame alone. */
+static_assert(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qmsg) +
+	      COHORT_VC_MAX_ENTRIES * sizeof(struct cohort_wire_vc) +
+	      COHORT_QMSG_MAX <= COHORT_WIRE_MAX_QBODY);
 
 static struct cohort_transport *qm_tp(struct cohort_qmgr *qm)
 {
@@ -64,16 +71,22 @@ static int wq_send(struct cohort_qmgr *qm, u32 dst, u32 extra,
 				      payload, plen, gfp);
 }
 
-static struct cohort_wire_q *wq_hdr(struct cohort_qmgr *qm, u8 op,
-				    u64 handle, u64 arg, u32 status)
+static void wq_hdr_at(struct cohort_wire_q *h, u8 op, u64 handle, u64 arg,
+		      u32 status)
 {
-	struct cohort_wire_q *h = (void *)qm->scratch;
-
 	memset(h, 0, sizeof(*h));
 	h->op = op;
 	h->status = cpu_to_be32(status);
 	h->handle = cpu_to_be64(handle);
 	h->arg = cpu_to_be64(arg);
+}
+
+static struct cohort_wire_q *wq_hdr(struct cohort_qmgr *qm, u8 op,
+				    u64 handle, u64 arg, u32 status)
+{
+	struct cohort_wire_q *h = (void *)qm->scratch;
+
+	wq_hdr_at(h, op, handle, arg, status);
 	return h;
 }
 
@@ -98,18 +111,40 @@ static int wq_tags(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
 	return wq_send(qm, dst, n * sizeof(*p), NULL, 0, gfp);
 }
 
-/* A message after the header: metadata and stamp; the payload follows. */
-static int wq_msg(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
-		  const struct cohort_qmsg *m, gfp_t gfp)
+/* Bytes @m takes in a PUB or DELIVER body. */
+static u32 qmsg_wire_len(const struct cohort_qmsg *m)
 {
-	struct cohort_wire_qmsg *w;
-	struct cohort_wire_vc *vc;
-	u64 now = ktime_get_ns();
+	return sizeof(struct cohort_wire_qmsg) +
+	       m->vc_len * sizeof(struct cohort_wire_vc) + m->len;
+}
+
+/*
+ * How many messages of @head, from @m on and at most @max, go in one
+ * frame; *@body_len is the body they make. The first always fits.
+ */
+static u32 wq_pack(struct list_head *head, struct cohort_qmsg *m, u32 max,
+		   u32 *body_len)
+{
+	u32 n = 0, len = sizeof(struct cohort_wire_q), l;
+
+	list_for_each_entry_from(m, head, list) {
+		l = qmsg_wire_len(m);
+		if (n == max || (n && len + l > COHORT_WIRE_MAX_QBODY))
+			break;
+		len += l;
+		n++;
+	}
+	*body_len = len;
+	return n;
+}
+
+/* @m at @p, as @op carries it (@now for a PUB's TTL); returns the end. */
+static u8 *qmsg_to_wire(u8 *p, u8 op, const struct cohort_qmsg *m, u64 now)
+{
+	struct cohort_wire_qmsg *w = (void *)p;
+	struct cohort_wire_vc *vc = (void *)(w + 1);
 	u32 i, ttl = 0;
 
-	wq_hdr(qm, op, handle, 0, 0);
-	w = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
-	vc = (void *)(w + 1);
 	if (op == COHORT_WQ_PUB && m->expire_ns)
 		ttl = m->expire_ns > now ?
 		      max_t(u64, div_u64(m->expire_ns - now, NSEC_PER_MSEC), 1) : 1;
@@ -120,33 +155,89 @@ static int wq_msg(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
 	put_unaligned_be64(m->lamport, &w->lamport);
 	put_unaligned_be32(op == COHORT_WQ_PUB ? ttl : m->deliveries,
 			   &w->ttl_ms);
+	put_unaligned_be32(m->len, &w->len);
 	put_unaligned_be16(m->vc_len, &w->vc_len);
 	w->prio = m->prio;
-	w->reserved = 0;
+	memset(w->reserved, 0, sizeof(w->reserved));
 	for (i = 0; i < m->vc_len; i++) {
 		put_unaligned_be64(m->vc[i].id, &vc[i].id);
 		put_unaligned_be64(m->vc[i].counter, &vc[i].counter);
 	}
-	return wq_send(qm, dst, sizeof(*w) + m->vc_len * sizeof(*vc),
-		       m->data, m->len, gfp);
+	memcpy(vc + m->vc_len, m->data, m->len);
+	return (u8 *)(vc + m->vc_len) + m->len;
 }
 
-/* A message from a PUB or DELIVER body, validated. */
-static struct cohort_qmsg *msg_from_wire(const u8 *p, u32 len, bool pub)
+/*
+ * A PUB or DELIVER frame of @n messages of @head from @m on, making
+ * @body_len (from wq_pack()), written straight into the routed frame.
+ * 0 when it went, or why none of them did.
+ */
+static int wq_msgs(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
+		   struct list_head *head, struct cohort_qmsg *m, u32 n,
+		   u32 body_len, gfp_t gfp)
 {
-	const struct cohort_wire_qmsg *w = (const void *)p;
+	struct cohort_transport *tp = qm_tp(qm);
+	u64 now = ktime_get_ns();
+	struct cohort_frame *f;
+	void *body;
+	u8 *p;
+	u32 i;
+
+	f = cohort_dgram_frame_new(tp, dst, COHORT_WIRE_QUEUE, body_len, gfp,
+				   &body);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	wq_hdr_at(body, op, handle, n, 0);
+	p = (u8 *)body + sizeof(struct cohort_wire_q);
+	for (i = 0; i < n; i++) {
+		p = qmsg_to_wire(p, op, m, now);
+		m = list_next_entry(m, list);
+	}
+	WARN_ON_ONCE(p != (u8 *)body + body_len);
+	return cohort_dgram_frame_send(tp, dst, f);
+}
+
+/*
+ * The messages of a PUB or DELIVER body, checked as a whole before any is
+ * used: 1..@max of them, each header valid, their lengths adding up to
+ * exactly the body.
+ */
+static int qmsgs_check(u64 count, u32 max, const u8 *p, u32 len)
+{
+	const struct cohort_wire_qmsg *w;
+	u32 n, plen, l;
+	u64 i;
+
+	if (!count || count > max || count > len / sizeof(*w))
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		w = (const void *)p;
+		if (len < sizeof(*w) || w->prio > COHORT_QPRIO_MAX ||
+		    memchr_inv(w->reserved, 0, sizeof(w->reserved)))
+			return -EINVAL;
+		n = get_unaligned_be16(&w->vc_len);
+		plen = get_unaligned_be32(&w->len);
+		if (n > COHORT_VC_MAX_ENTRIES || plen > COHORT_QMSG_MAX)
+			return -EINVAL;
+		l = sizeof(*w) + n * sizeof(struct cohort_wire_vc) + plen;
+		if (l > len)
+			return -EINVAL;
+		p += l;
+		len -= l;
+	}
+	return len ? -EINVAL : 0;
+}
+
+/* One message of a body qmsgs_check() passed; *@p moves past it. */
+static struct cohort_qmsg *msg_from_wire(const u8 **p, bool pub)
+{
+	const struct cohort_wire_qmsg *w = (const void *)*p;
 	const struct cohort_wire_vc *vc = (const void *)(w + 1);
 	struct cohort_qmsg *m;
 	u32 n, plen, i, ttl;
 
-	if (len < sizeof(*w) || w->reserved || w->prio > COHORT_QPRIO_MAX)
-		return ERR_PTR(-EINVAL);
 	n = get_unaligned_be16(&w->vc_len);
-	if (n > COHORT_VC_MAX_ENTRIES || len - sizeof(*w) < n * sizeof(*vc))
-		return ERR_PTR(-EINVAL);
-	plen = len - sizeof(*w) - n * sizeof(*vc);
-	if (plen > COHORT_QMSG_MAX)
-		return ERR_PTR(-EINVAL);
+	plen = get_unaligned_be32(&w->len);
 	m = cohort_qmsg_alloc(plen, n, GFP_KERNEL);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
@@ -160,6 +251,7 @@ static struct cohort_qmsg *msg_from_wire(const u8 *p, u32 len, bool pub)
 		return ERR_PTR(-EINVAL);
 	}
 	memcpy(m->data, (const u8 *)(vc + n), plen);
+	*p = (const u8 *)(vc + n) + plen;
 	m->sender = get_unaligned_be64(&w->sender);
 	m->lamport = get_unaligned_be64(&w->lamport);
 	m->prio = w->prio;
@@ -174,6 +266,28 @@ static struct cohort_qmsg *msg_from_wire(const u8 *p, u32 len, bool pub)
 	m->enqueue_ns = get_unaligned_be64(&w->enqueue_ns);
 	m->deliveries = ttl;
 	return m;
+}
+
+/* All @count messages of a checked body onto @out, or none of them. */
+static int msgs_from_wire(struct list_head *out, u32 count, const u8 *p,
+			  bool pub)
+{
+	struct cohort_qmsg *m, *t;
+	u32 i;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		m = msg_from_wire(&p, pub);
+		if (IS_ERR(m)) {
+			err = PTR_ERR(m);
+			list_for_each_entry_safe(m, t, out, list)
+				kfree(m);
+			INIT_LIST_HEAD(out);
+			return err;
+		}
+		list_add_tail(&m->list, out);
+	}
+	return 0;
 }
 
 /* ---- at the home ---- */
@@ -397,22 +511,17 @@ static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	return 0;
 }
 
-static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh,
-		  const u8 *body, u32 len)
+/* One publish of a PUB frame, in order behind the ones before it. */
+static void rx_pub_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
+		       struct cohort_qmsg *m)
 {
 	struct cohort_queue *q = rh->q;
-	struct cohort_qmsg *m;
 	int err;
 
-	if (!(rh->role & COHORT_QR_PRODUCE))
-		return -EINVAL;
-	m = msg_from_wire(body, len, true);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
 	if (m->len > q->attr.max_msg_size) {
 		kfree(m);
 		rh->pub_due++;
-		goto kick;
+		return;
 	}
 	/*
 	 * Behind parked ones, to keep the producer's order. What a node may
@@ -429,7 +538,7 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 		spin_lock(&q->lock);
 		q->parked++;
 		spin_unlock(&q->lock);
-		goto kick;
+		return;
 	}
 	if (err == -EAGAIN && q->kind == COHORT_QUEUE) {
 		spin_lock(&q->lock);
@@ -439,7 +548,25 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 	if (err)
 		kfree(m);	/* refused or queue deleted: counted */
 	rh->pub_due++;
-kick:
+}
+
+/* A PUB frame that passed qmsgs_check(): @count publishes, in order. */
+static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
+		  const u8 *body)
+{
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(msgs);
+	int err;
+
+	if (!(rh->role & COHORT_QR_PRODUCE))
+		return -EINVAL;
+	err = msgs_from_wire(&msgs, count, body, true);
+	if (err)
+		return err;
+	list_for_each_entry_safe(m, t, &msgs, list) {
+		list_del(&m->list);
+		rx_pub_one(qm, rh, m);
+	}
 	cohort_qremote_kick(qm);
 	return 0;
 }
@@ -481,7 +608,7 @@ static int rx_home(struct cohort_qmgr *qm, u32 src,
 	case COHORT_WQ_CLOSE:
 		return len ? -EINVAL : rx_close(qm, rh);
 	case COHORT_WQ_PUB:
-		return rx_pub(qm, rh, body, len);
+		return rx_pub(qm, rh, arg, body);
 	case COHORT_WQ_CREDIT:
 		if (len || !(rh->role & COHORT_QR_CONSUME))
 			return -EINVAL;
@@ -550,26 +677,37 @@ static int push_revokes(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	return err;
 }
 
-/* Deliver up to the window; -EAGAIN when a link pushed back. */
+/*
+ * Deliver up to the window, in as few frames as fit; -EAGAIN when a link
+ * pushed back. What did not go is put back first in line.
+ */
 static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 {
 	struct cohort_qcons *c = &rh->cons;
 	u32 held = c->explicit_ack ? READ_ONCE(c->n_inflight) : rh->outstanding;
 	struct cohort_qmsg *m, *t;
+	u32 n = 0, total, k, i, body_len;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
-	u32 n = 0;
 	int err = 0;
 
-	if (held >= COHORT_QREMOTE_WINDOW ||
-	    !cohort_queue_dequeue(c, &got, COHORT_QREMOTE_WINDOW - held, &err))
+	if (held >= COHORT_QREMOTE_WINDOW)
+		return 0;
+	total = cohort_queue_dequeue(c, &got, COHORT_QREMOTE_WINDOW - held,
+				     &err);
+	if (!total)
 		return err == -EIDRM ? err : 0;
-	list_for_each_entry(m, &got, list) {
-		err = wq_msg(qm, rh->node, COHORT_WQ_DELIVER, rh->handle, m,
-			     GFP_KERNEL);
+	err = 0;
+	m = list_first_entry(&got, struct cohort_qmsg, list);
+	while (n < total) {
+		k = wq_pack(&got, m, total - n, &body_len);
+		err = wq_msgs(qm, rh->node, COHORT_WQ_DELIVER, rh->handle,
+			      &got, m, k, body_len, GFP_KERNEL);
 		if (err)
 			break;
-		n++;
+		n += k;
+		for (i = 0; i < k; i++)
+			m = list_next_entry(m, list);
 	}
 	if (err) {
 		LIST_HEAD(first);
@@ -713,24 +851,35 @@ static int rx_opened(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	return 0;
 }
 
-static int rx_deliver(struct cohort_qproxy *px, const u8 *body, u32 len)
+/* A DELIVER frame that passed qmsgs_check(): all fit the window, or none. */
+static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
 {
-	struct cohort_qmsg *m = msg_from_wire(body, len, false);
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(msgs);
+	int err;
 
-	if (IS_ERR(m))
-		return PTR_ERR(m);
-	spin_lock(&px->lock);
-	if (px->n_rx >= COHORT_QREMOTE_WINDOW || !(px->role & COHORT_QR_CONSUME) ||
-	    !m->tag != !px->explicit_ack) {
-		spin_unlock(&px->lock);
-		kfree(m);
+	if (!(px->role & COHORT_QR_CONSUME))
 		return -EINVAL;
+	err = msgs_from_wire(&msgs, count, body, false);
+	if (err)
+		return err;
+	list_for_each_entry(m, &msgs, list)
+		if (!m->tag != !px->explicit_ack)
+			goto bad;
+	spin_lock(&px->lock);
+	if (px->n_rx + count > COHORT_QREMOTE_WINDOW) {
+		spin_unlock(&px->lock);
+		goto bad;
 	}
-	list_add_tail(&m->list, &px->rx);
-	px->n_rx++;
+	list_splice_tail(&msgs, &px->rx);
+	px->n_rx += count;
 	spin_unlock(&px->lock);
 	wake_up(&px->wait);
 	return 0;
+bad:
+	list_for_each_entry_safe(m, t, &msgs, list)
+		kfree(m);
+	return -EINVAL;
 }
 
 /* Forget attempts the home took back, received or not. */
@@ -791,7 +940,7 @@ static int rx_proxy(struct cohort_qmgr *qm, u32 src,
 		spin_unlock(&px->lock);
 		break;
 	case COHORT_WQ_DELIVER:
-		return rx_deliver(px, body, len);
+		return rx_deliver(px, arg, body);
 	case COHORT_WQ_REVOKE:
 		return rx_revoke(px, arg, body, len);
 	case COHORT_WQ_GONE:
@@ -817,6 +966,14 @@ int cohort_qremote_rx(struct cohort_transport *tp, u32 src, const void *body,
 	    READ_ONCE(qm->stopping))
 		return -EINVAL;
 	len -= sizeof(*h);
+	/* A batch is checked whole, whether or not its handle is known. */
+	if ((h->op == COHORT_WQ_PUB &&
+	     qmsgs_check(get_unaligned_be64(&h->arg),
+			 COHORT_QREMOTE_PUB_WINDOW, rest, len)) ||
+	    (h->op == COHORT_WQ_DELIVER &&
+	     qmsgs_check(get_unaligned_be64(&h->arg), COHORT_QREMOTE_WINDOW,
+			 rest, len)))
+		return -EINVAL;
 	switch (h->op) {
 	case COHORT_WQ_OPEN:
 	case COHORT_WQ_CLOSE:
@@ -1007,14 +1164,16 @@ static int px_wait(struct cohort_qproxy *px,
 }
 
 /*
- * Publish the messages of @msgs in order while the home has room for them.
- * Returns how many went (they are freed), or the error of the first.
+ * Publish the messages of @msgs in order while the home has room for them,
+ * packed into as few frames as the credit and the body bound allow. Returns
+ * how many went (they are freed), or the error of the first frame.
  */
 int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		       struct list_head *msgs, long *left)
 {
 	struct cohort_transport *tp = qm_tp(qm);
-	struct cohort_qmsg *m, *t;
+	u32 n, i, body_len;
+	struct cohort_qmsg *m;
 	int sent = 0, err = 0;
 
 	while (!list_empty(msgs) && !err) {
@@ -1022,25 +1181,29 @@ int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		if (err)
 			break;
 		mutex_lock(&tp->lock);
-		list_for_each_entry_safe(m, t, msgs, list) {
+		while (!list_empty(msgs)) {
+			m = list_first_entry(msgs, struct cohort_qmsg, list);
 			spin_lock(&px->lock);
-			if (!px->pub_credit) {
-				spin_unlock(&px->lock);
-				break;
-			}
-			px->pub_credit--;
+			n = wq_pack(msgs, m, px->pub_credit, &body_len);
+			px->pub_credit -= n;
 			spin_unlock(&px->lock);
-			err = wq_msg(qm, px->home, COHORT_WQ_PUB, px->id, m,
-				     GFP_KERNEL_ACCOUNT);
+			if (!n)
+				break;
+			err = wq_msgs(qm, px->home, COHORT_WQ_PUB, px->id, msgs,
+				      m, n, body_len, GFP_KERNEL_ACCOUNT);
 			if (err) {
 				spin_lock(&px->lock);
-				px->pub_credit++;
+				px->pub_credit += n;
 				spin_unlock(&px->lock);
 				break;
 			}
-			list_del(&m->list);
-			kfree(m);
-			sent++;
+			for (i = 0; i < n; i++) {
+				m = list_first_entry(msgs, struct cohort_qmsg,
+						     list);
+				list_del(&m->list);
+				kfree(m);
+			}
+			sent += n;
 		}
 		mutex_unlock(&tp->lock);
 	}

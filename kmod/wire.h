@@ -16,6 +16,11 @@
  *                    PING, PONG: cohort_wire_ping; QUEUE: cohort_wire_q
  *                    + what its op carries, see queue_remote.c)
  *
+ * A PUB or DELIVER body carries @arg >= 1 messages back to back, each a
+ * cohort_wire_qmsg, @vc_len * cohort_wire_vc, then @len payload bytes; the
+ * messages fill the body exactly. A body never exceeds
+ * COHORT_WIRE_MAX_QBODY, which one message of the largest size fits.
+ *
  * LSA and ROUTED frames carry a per-link sequence number (@seq, from 1);
  * the receiver delivers seq == last + 1, drops seq <= last as a duplicate,
  * and acknowledges cumulatively. HELLO tells the other side what arrived,
@@ -116,9 +121,9 @@ enum cohort_wire_qop {
 	COHORT_WQ_OPEN = 1,	/* -> home: cohort_wire_qopen */
 	COHORT_WQ_OPENED,	/* <- status, cohort_wire_qattr when 0 */
 	COHORT_WQ_CLOSE,	/* -> */
-	COHORT_WQ_PUB,		/* -> cohort_wire_qmsg + vc + payload */
+	COHORT_WQ_PUB,		/* -> arg: count, then count messages */
 	COHORT_WQ_PUBACK,	/* <- arg: publishes taken */
-	COHORT_WQ_DELIVER,	/* <- cohort_wire_qmsg + vc + payload */
+	COHORT_WQ_DELIVER,	/* <- as PUB */
 	COHORT_WQ_CREDIT,	/* -> arg: deliveries consumed (no acks) */
 	COHORT_WQ_ACK,		/* -> arg: count, then count * __be64 tags */
 	COHORT_WQ_NACK,		/* -> as ACK */
@@ -168,9 +173,10 @@ struct cohort_wire_qmsg {
 	__be64 enqueue_ns;	/* DELIVER */
 	__be64 lamport;
 	__be32 ttl_ms;		/* PUB: 0 none; DELIVER: deliveries */
+	__be32 len;		/* payload bytes, <= COHORT_QMSG_MAX */
 	__be16 vc_len;		/* <= COHORT_VC_MAX_ENTRIES */
 	__u8 prio;
-	__u8 reserved;		/* 0 */
+	__u8 reserved[5];	/* 0 */
 };
 
 static_assert(sizeof(struct cohort_wire_hdr) == 24);
@@ -181,9 +187,12 @@ static_assert(sizeof(struct cohort_wire_ping) == 24);
 static_assert(sizeof(struct cohort_wire_q) == 24);
 static_assert(sizeof(struct cohort_wire_qattr) == 96);
 static_assert(sizeof(struct cohort_wire_qopen) == 256);
-static_assert(sizeof(struct cohort_wire_qmsg) == 48);
+static_assert(sizeof(struct cohort_wire_qmsg) == 56);
 
-/* The largest routed body: a queue message with its stamp and payload. */
+/*
+ * The largest routed body: a queue frame with one message of the largest
+ * size and stamp; a PUB or DELIVER packs as many smaller ones as fit.
+ */
 #define COHORT_WIRE_MAX_QBODY						\
 	(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qmsg) + \
 	 COHORT_VC_MAX_ENTRIES * sizeof(struct cohort_wire_vc) + COHORT_QMSG_MAX)
