@@ -10,7 +10,9 @@
  *		send messages 1..COUNT. Each payload is SIZE bytes (at least
  *		16, default 64): the producer id (ID, default this actor's
  *		id) and the sequence number, both big-endian u64, then a
- *		pattern derived from them. BATCH messages per QSEND (default
+ *		pattern derived from them. -s mixed: sizes from 16 to
+ *		COHORT_QMSG_MAX (tiny, odd and full-size ones mixed) that
+ *		follow from the sequence number. BATCH messages per QSEND (default
  *		1), pausing PAUSE_MS after each batch (default 0). A full
  *		queue, an unreachable home or a timeout is retried
  *		until no message was accepted for GIVEUP_MS (default 60000).
@@ -18,14 +20,16 @@
  *		MAX_MSGS and MAX_BYTES if given.
  *	qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic]
  *		[--sub SUB] [--create persistent|transient] [-b BATCH]
- *		[--hold N] [-w OPEN_MS] [-q]
+ *		[--hold N] [-w OPEN_MS] [-q] [-s mixed]
  *		receive until COUNT distinct (producer, sequence) pairs came
  *		or nothing came for IDLE_MS (default 10000). One line per
  *		message on stdout, "SEQ PRODUCER MSG_ID DELIVERIES", printed
  *		before the message is acked (-a ack, the default, acks each
  *		batch; -a none is at-most-once); -q prints the summary only.
  *		--hold N: take N messages, never ack them, say "# holding N"
- *		on stderr and wait to be killed. A descriptor that fails
+ *		on stderr and wait to be killed. -s mixed: a message whose
+ *		length is not the one its sequence number implies counts
+ *		as bad. A descriptor that fails
  *		(other than for lack of messages) is opened again.
  *	qtool stat NAME
  *		the queue's QUEUE_GET counters, "KEY VALUE" per line (depth,
@@ -83,6 +87,7 @@ struct opts {
 	uint64_t giveup_ms;
 	uint64_t hold;
 	bool quiet;
+	bool mixed;
 	uint32_t max_msgs;
 	uint32_t max_bytes;
 	uint64_t pause_ms;
@@ -99,11 +104,12 @@ static uint64_t now_ms(void)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: qtool produce NAME COUNT [-s SIZE] [-b BATCH] [-p PRIO] [-i ID]\n"
+		"usage: qtool produce NAME COUNT [-s SIZE|mixed] [-b BATCH] [-p PRIO] [-i ID]\n"
 		"                     [--create persistent|transient [-m MAX_MSGS] [-B MAX_BYTES]]\n"
 		"                     [--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS]\n"
 		"       qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic] [--sub SUB]\n"
 		"                     [--create persistent|transient] [-b BATCH] [--hold N] [-w OPEN_MS] [-q]\n"
+		"                     [-s mixed]\n"
 		"       qtool stat NAME\n"
 		"       qtool count\n"
 		"       qtool del NAME [SUB]\n");
@@ -155,6 +161,8 @@ static int parse_opt(struct opts *o, int argc, char **argv, int *i)
 			o->ack = false;
 		else if (strcmp(v, "ack"))
 			return -1;
+	} else if (!strcmp(a, "-s") && !strcmp(v, "mixed")) {
+		o->mixed = true;
 	} else if (!strcmp(a, "-i")) {
 		if (parse_u64(v, UINT64_MAX, &o->id))
 			return -1;
@@ -268,6 +276,25 @@ static int open_queue(int dev, const struct opts *o, uint32_t role)
 
 /* ---- payloads ---- */
 
+/* -s mixed: what frames must pack around, in an order no batch repeats. */
+static const uint32_t mixed_sizes[] = {
+	16, MAX_SIZE, 17, 64, 1000, MAX_SIZE, 4096, 100, 8191, 24,
+	MAX_SIZE - 1, 200, 16, 16, 33,
+};
+
+#define N_MIXED	(sizeof(mixed_sizes) / sizeof(mixed_sizes[0]))
+
+static uint32_t msg_size(const struct opts *o, uint64_t seq)
+{
+	return o->mixed ? mixed_sizes[seq % N_MIXED] : o->size;
+}
+
+/* Bytes a message takes in the producer's batch buffer. */
+static uint32_t slot_size(const struct opts *o)
+{
+	return o->mixed ? MAX_SIZE : o->size;
+}
+
 static void put_be64(uint8_t *p, uint64_t v)
 {
 	int i;
@@ -334,13 +361,15 @@ static int send_batch(int fd, const struct opts *o, uint64_t id, uint64_t seq,
 		.timeout_ms = 1000,
 		.msgs = (uintptr_t)m,
 	};
+	uint8_t *p;
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		fill(buf + (size_t)i * o->size, o->size, id, seq + i);
+		p = buf + (size_t)i * slot_size(o);
+		fill(p, msg_size(o, seq + i), id, seq + i);
 		m[i] = (struct cohort_qmsg_out){
-			.data = (uintptr_t)(buf + (size_t)i * o->size),
-			.len = o->size,
+			.data = (uintptr_t)p,
+			.len = msg_size(o, seq + i),
 			.prio = o->prio,
 		};
 	}
@@ -367,7 +396,7 @@ static int do_produce(int argc, char **argv)
 		return 1;
 	}
 	id = o.have_id ? o.id : actor_id(dev);
-	buf = malloc((size_t)o.batch * o.size);
+	buf = malloc((size_t)o.batch * slot_size(&o));
 	m = calloc(o.batch, sizeof(*m));
 	fd = open_queue(dev, &o, COHORT_QR_PRODUCE);
 	if (fd < 0 || !buf || !m) {
@@ -520,7 +549,8 @@ static void account(const struct opts *o, struct seen *s, struct tally *t,
 	t->got++;
 	if (m->flags & COHORT_QM_REDELIVERED)
 		t->redelivered++;
-	if (!intact(p, m->len) || !get_be64(p + 8)) {
+	if (!intact(p, m->len) || !get_be64(p + 8) ||
+	    (o->mixed && m->len != msg_size(o, get_be64(p + 8)))) {
 		t->bad++;
 		return;
 	}
