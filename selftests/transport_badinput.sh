@@ -14,7 +14,10 @@
 #                    unknown-sender frames, a HELLO claiming to be y
 #   wirefuzz from z as "f" (70): then x gets peer 70 at z's address; the
 #                    fuzzer heartbeats as 70 and, per session, sends a real
-#                    HELLO, waits for x's, then one malformed frame
+#                    HELLO, waits for x's, then one malformed frame;
+#                    last, only the malformed batched queue frames (a
+#                    count of 0, message lengths that do not add up to
+#                    the body, trailing bytes...), each counted as bad
 #
 # x has the higher id, so y's and f's connections are the incoming ones.
 
@@ -77,7 +80,7 @@ link_ok()
 	[ "$(cl_link_state x y)" = up ] && [ "$(cl_link_state y x)" = up ]
 }
 
-ktap_plan 14
+ktap_plan 15
 
 cl_node y 71 && cl_node x 72 && cl_node z 73 &&
 	cl_link x y && cl_veth x z &&
@@ -149,6 +152,17 @@ ktap_result $? "session: x accepted HELLO from configured peer 70 (${sessions:-0
 d=$(delta "$c4" "$c5" 1 2 3)
 [ "${sessions:-0}" -gt 0 ] && [ "$d" -gt 0 ]
 ktap_result $? "session: malformed frames after HELLO dropped and counted (+$d)"
+
+# Batched PUB/DELIVER frames are checked whole, for any handle: each one
+# of these is a bad frame.
+fuzz z "$CL_TMP/session-q" "$X_Z" --target 72 --session 70 --cases q-
+rc=$?
+sleep 0.5
+c6=$(counters)
+sessions=$(sval sessions)
+d=$(delta "$c5" "$c6" 1)
+[ $rc = 0 ] && [ "${sessions:-0}" -gt 0 ] && [ "$d" -ge "$sessions" ]
+ktap_result $? "session: ${sessions:-0} malformed batched queue frames each counted bad (+$d)"
 
 # ---- x is unharmed ----
 cl_wait 10 link_ok

@@ -6,7 +6,7 @@ transport_badinput.sh.
 
   wirefuzz.py ADDR --target ID [--port P] [--sender ID] [--peer ID]
               [--proto udp|tcp|both] [--set malformed|unknown|all]
-  wirefuzz.py ADDR --target ID --session ID [--port P]
+  wirefuzz.py ADDR --target ID --session ID [--port P] [--cases PREFIX]
 
   --target ID   the node id of the node at ADDR (frames are addressed to it)
   --sender ID   the sender id put into well-formed frames of the "unknown"
@@ -18,6 +18,8 @@ transport_badinput.sh.
                 that we are the side that connects): heartbeats over UDP from
                 our port P, then per case a TCP connection, a HELLO, the
                 target's HELLO, and one malformed frame inside the session
+  --cases P     --session: only the cases whose names start with P (the
+                "q-" ones are malformed batched queue PUB/DELIVER frames)
 
 Sets: "malformed" frames no node may accept from anybody (garbage,
 truncated, wrong magic or version, bad lengths, unknown types, oversized
@@ -40,7 +42,8 @@ import time
 MAGIC = 0xC047
 VERSION = 1
 HEARTBEAT, HELLO, ACK, LSA, ROUTED = 1, 2, 3, 4, 5
-MSG, PING, PONG = 1, 2, 3
+MSG, PING, PONG, QUEUE = 1, 2, 3, 4
+WQ_PUB, WQ_DELIVER = 4, 6
 NAME_MAX = 64
 VC_MAX = 256
 MSG_MAX = 16384
@@ -56,13 +59,15 @@ VC = struct.Struct(">QQ")
 MSG_B = struct.Struct(">II")
 PING_B = struct.Struct(">QQQ")           # cookie reserved reserved
 Q_B = struct.Struct(">B3sIQQ")          # op reserved status handle arg
-QMSG_B = struct.Struct(">QQQQQIHBB")     # id tag sender enqueue lamport ttl vc_len prio rsv
-# The largest frame: a routed queue message carrying two full vectors.
+# id tag sender enqueue lamport ttl len vc_len prio reserved
+QMSG_B = struct.Struct(">QQQQQIIHB5s")
+# The largest frame: a routed queue message carrying two full vectors (a
+# batch of smaller messages stays within the same body bound).
 MAX_FRAME = (HDR.size + ROUTED_B.size + VC_MAX * VC.size + Q_B.size +
              QMSG_B.size + VC_MAX * VC.size + MSG_MAX)
 
 assert HDR.size == 24 and ROUTED_B.size == 24 and LSA_B.size == 88
-assert Q_B.size == 24 and QMSG_B.size == 48
+assert Q_B.size == 24 and QMSG_B.size == 56
 
 
 def hdr(ftype, body, sender, receiver, seq=0, length=None, magic=MAGIC,
@@ -237,6 +242,52 @@ def send_tcp(addr, port, data, hold=0.3):
         s.close()
 
 
+def qmsg(payload, vc=((1, 1),), length=None, vc_len=None, prio=0,
+         reserved=bytes(5)):
+    """One message of a PUB or DELIVER body."""
+    return QMSG_B.pack(0, 0, 1, 0, 1, 0,
+                       len(payload) if length is None else length,
+                       len(vc) if vc_len is None else vc_len, prio,
+                       reserved) + \
+        b"".join(VC.pack(i, c) for i, c in vc) + payload
+
+
+def qframe(op, count, msgs, handle=1):
+    """A QUEUE body: header (arg = message count), then the messages."""
+    return Q_B.pack(op, bytes(3), 0, handle, count) + b"".join(msgs)
+
+
+def queue_cases():
+    """(name, body) batched queue frames every node must refuse, whether
+    or not it knows the handle."""
+    a, b = qmsg(b"a" * 10), qmsg(b"b" * 100)
+    return [
+        ("q-pub-count-0", qframe(WQ_PUB, 0, [a])),
+        ("q-pub-count-0-empty", qframe(WQ_PUB, 0, [])),
+        ("q-pub-count-above-msgs", qframe(WQ_PUB, 3, [a, b])),
+        ("q-pub-count-below-msgs", qframe(WQ_PUB, 1, [a, b])),
+        ("q-pub-count-huge", qframe(WQ_PUB, 1 << 40, [a, b])),
+        ("q-pub-len-past-body", qframe(WQ_PUB, 2, [a, qmsg(b"b" * 50,
+                                                           length=100)])),
+        ("q-pub-len-short", qframe(WQ_PUB, 2, [qmsg(b"a" * 10, length=4),
+                                               b])),
+        ("q-pub-len-4GiB", qframe(WQ_PUB, 1,
+                                  [qmsg(b"a", length=0xFFFFFFFF)])),
+        ("q-pub-len-above-max", qframe(WQ_PUB, 1,
+                                       [qmsg(b"y" * (MSG_MAX + 1))])),
+        ("q-pub-trailing-bytes", qframe(WQ_PUB, 2, [a, b, b"\0" * 7])),
+        ("q-pub-truncated-header", qframe(WQ_PUB, 2, [a, b[:20]])),
+        ("q-pub-vc-len-257", qframe(WQ_PUB, 2,
+                                    [a, qmsg(b"", vc_len=VC_MAX + 1)])),
+        ("q-pub-prio-255", qframe(WQ_PUB, 2, [a, qmsg(b"p", prio=255)])),
+        ("q-pub-reserved-set", qframe(WQ_PUB, 2, [
+            a, qmsg(b"r", reserved=b"\0\0\1\0\0")])),
+        ("q-deliver-count-0", qframe(WQ_DELIVER, 0, [a])),
+        ("q-deliver-lens-dont-add-up", qframe(WQ_DELIVER, 2,
+                                              [a, qmsg(b"b" * 8, length=9)])),
+    ]
+
+
 def session_cases(me, target, other):
     """(name, frame builder) pairs: each gets the next sequence number."""
     msg = MSG_B.pack(7, 0) + b"x" * 8
@@ -286,7 +337,7 @@ def session_cases(me, target, other):
                                                    target, version=2)),
         ("len-4GiB-in-session", lambda seq: hdr(ROUTED, b"", me, target,
                                                 length=0xFFFFFFFF, seq=seq)),
-    ]
+    ] + [(name, r(kind=QUEUE, body=body)) for name, body in queue_cases()]
 
 
 INCARNATION = int(time.time() * 1e9) & ((1 << 63) - 1)
@@ -340,6 +391,8 @@ def run_session(a):
     st = dict(sessions=0, cases=0, closed=0)
     try:
         for name, build in session_cases(me, a.target, a.other):
+            if not name.startswith(a.cases):
+                continue
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.settimeout(3)
             try:
@@ -407,6 +460,8 @@ def main():
     ap.add_argument("--session", type=int)
     ap.add_argument("--other", type=int, default=0,
                     help="--session: a node id behind the target")
+    ap.add_argument("--cases", default="",
+                    help="--session: only cases whose names start so")
     ap.add_argument("--set", dest="which", choices=("malformed", "unknown",
                                                      "all"), default="all")
     a = ap.parse_args()
