@@ -210,7 +210,7 @@ ktap_result $? "netem on both ends of both links: $NETEM"
 
 qt b produce rel@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq c rel-c consume rel $N -b 32 -t 60000 && opened rel-c &&
-	bgq a rel-a produce rel@82 $N -b 16 -P 30 -W 120000
+	bgq a rel-a produce rel@82 $N -b 16 -P 60 -W 120000
 ktap_result $? "producer on a, consumer on c, queue rel on b"
 
 # flap A B AT: once the consumer has AT messages (and not all), take A's
