@@ -518,11 +518,6 @@ static void rx_pub_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 	struct cohort_queue *q = rh->q;
 	int err;
 
-	if (m->len > q->attr.max_msg_size) {
-		kfree(m);
-		rh->pub_due++;
-		return;
-	}
 	/*
 	 * Behind parked ones, to keep the producer's order. What a node may
 	 * park is bounded: beyond that, a publish is refused and counted.
@@ -556,6 +551,7 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 {
 	struct cohort_qmsg *m, *t;
 	LIST_HEAD(msgs);
+	u32 done = 0;
 	int err;
 
 	if (!(rh->role & COHORT_QR_PRODUCE))
@@ -563,6 +559,19 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 	err = msgs_from_wire(&msgs, count, body, true);
 	if (err)
 		return err;
+	/* Too large for this queue: dropped, and credited back. */
+	list_for_each_entry_safe(m, t, &msgs, list) {
+		if (m->len <= rh->q->attr.max_msg_size)
+			continue;
+		list_del(&m->list);
+		kfree(m);
+		rh->pub_due++;
+	}
+	/* With nothing parked, what there is room for goes in one batch. */
+	if (!rh->n_parked && !list_empty(&msgs)) {
+		cohort_queue_enqueue_batch(rh->q, &msgs, &done);
+		rh->pub_due += done;
+	}
 	list_for_each_entry_safe(m, t, &msgs, list) {
 		list_del(&m->list);
 		rx_pub_one(qm, rh, m);
