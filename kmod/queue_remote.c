@@ -48,6 +48,9 @@
 #define SCRATCH_SIZE	(sizeof(struct cohort_wire_q) + \
 			 COHORT_QBATCH_MAX * sizeof(__be64))
 #define PUSH_RETRY	msecs_to_jiffies(20)
+/* Publishes credited back at once from this many; fewer wait PUBACK_DELAY. */
+#define PUBACK_EVERY	(COHORT_QREMOTE_PUB_WINDOW / 4)
+#define PUBACK_DELAY	msecs_to_jiffies(2)
 
 static_assert(sizeof(struct cohort_wire_q) + sizeof(struct cohort_wire_qopen) <=
 	      SCRATCH_SIZE);
@@ -576,7 +579,16 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 		list_del(&m->list);
 		rx_pub_one(qm, rh, m);
 	}
-	cohort_qremote_kick(qm);
+	/*
+	 * Credit goes back in batches: at once from a quarter of the window
+	 * (the opener still holds the rest), else a little later, so that a
+	 * stream of one-message frames is not answered frame by frame.
+	 * Deliveries the publishes made possible were kicked by the queue.
+	 */
+	if (rh->n_parked || rh->pub_due >= PUBACK_EVERY)
+		cohort_qremote_kick(qm);
+	else if (rh->pub_due && !READ_ONCE(qm->stopping))
+		queue_delayed_work(system_wq, &qm->push_work, PUBACK_DELAY);
 	return 0;
 }
 
