@@ -22,59 +22,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/lib_cluster.sh"
 
 cl_init qbat
-QT=$CL_BUILD/selftests/qtool
-[ -x "$QT" ] || ktap_skip_all "missing $QT (build first)"
-declare -A QPID
-
-# qt NODE ARGS...: qtool in NODE's namespace.
-qt()
-{
-	local n=$1
-
-	shift
-	ip netns exec "${CL_NS[$n]}" "$QT" "$@"
-}
-
-# bgq NODE TAG ARGS...: qtool in the background; output in $CL_TMP/TAG.
-bgq()
-{
-	local n=$1 tag=$2
-
-	shift 2
-	cl_bg "$n" "$CL_TMP/$tag" "$QT" "$@"
-	QPID[$tag]=$CL_BG
-}
-
-# opened TAG: its queue is open (the consumer is attached).
-opened()
-{
-	cl_wait_file "$CL_TMP/$1.err" "^# open" 20 && return 0
-	ktap_info "$1 did not open its queue: $(tr '\n' ' ' <"$CL_TMP/$1.err")"
-	return 1
-}
-
-# finish TAG: wait for a qtool; its summary and errors as diagnostics.
-finish()
-{
-	local rc
-
-	wait "${QPID[$1]}"
-	rc=$?
-	ktap_info "$1: $(grep '^# qtool' "$CL_TMP/$1") $(grep -v '^#' "$CL_TMP/$1.err" | head -n 3 | tr '\n' ' ')"
-	return $rc
-}
-
-# msgs TAG: the message lines "SEQ PRODUCER MSG_ID DELIVERIES".
-msgs()
-{
-	grep -v '^#' "$CL_TMP/$1"
-}
-
-# field TAG KEY: a number from TAG's summary line ("... KEY N ...").
-field()
-{
-	sed -n "s/^# qtool.* $2 \([0-9]*\) .*/\1/p" "$CL_TMP/$1"
-}
+. "$DIR/lib_queue.sh"
 
 # exact TAG N: N messages, sequences 1..N each once, in order, none bad
 # and none delivered twice.
@@ -84,18 +32,6 @@ exact()
 		[ "$(field "$1" bad)" = 0 ] &&
 		[ "$(field "$1" redelivered)" = 0 ] &&
 		msgs "$1" | awk -v n="$2" '$1 != NR { bad = 1 } END { exit bad || NR != n }'
-}
-
-# qstat NODE NAME KEY: a counter of queue NAME at its home NODE.
-qstat()
-{
-	qt "$1" stat "$2" 2>/dev/null | awk -v k="$3" '$1 == k { print $2 }'
-}
-
-# drained NODE NAME: nothing waiting or in flight at the home.
-drained()
-{
-	[ "$(qstat "$1" "$2" depth)" = 0 ] && [ "$(qstat "$1" "$2" inflight)" = 0 ]
 }
 
 ktap_plan 11

@@ -23,80 +23,16 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/lib_cluster.sh"
 
 cl_init qclu netem
-QT=$CL_BUILD/selftests/qtool
-[ -x "$QT" ] || ktap_skip_all "missing $QT (build first)"
+. "$DIR/lib_queue.sh"
 
 HB=100
 TOL=1000
 NETEM="loss 10% delay 2ms 1ms"
-declare -A QPID
-
-# qt NODE ARGS...: qtool in NODE's namespace.
-qt()
-{
-	local n=$1
-
-	shift
-	ip netns exec "${CL_NS[$n]}" "$QT" "$@"
-}
-
-# bgq NODE TAG ARGS...: qtool in the background; output in $CL_TMP/TAG.
-bgq()
-{
-	local n=$1 tag=$2
-
-	shift 2
-	cl_bg "$n" "$CL_TMP/$tag" "$QT" "$@"
-	QPID[$tag]=$CL_BG
-}
-
-# opened TAG: its queue is open (the consumer is attached).
-opened()
-{
-	cl_wait_file "$CL_TMP/$1.err" "^# open" 20 && return 0
-	ktap_info "$1 did not open its queue: $(tr '\n' ' ' <"$CL_TMP/$1.err")"
-	return 1
-}
-
-# finish TAG: wait for a qtool; its summary and errors as diagnostics.
-finish()
-{
-	local rc
-
-	wait "${QPID[$1]}"
-	rc=$?
-	ktap_info "$1: $(grep '^# qtool' "$CL_TMP/$1") $(grep -v '^#' "$CL_TMP/$1.err" | head -n 3 | tr '\n' ' ')"
-	return $rc
-}
-
-# msgs TAG: the message lines "SEQ PRODUCER MSG_ID DELIVERIES".
-msgs()
-{
-	grep -v '^#' "$CL_TMP/$1"
-}
-
-# field TAG KEY: a number from TAG's summary line ("... KEY N ...").
-field()
-{
-	sed -n "s/^# qtool.* $2 \([0-9]*\) .*/\1/p" "$CL_TMP/$1"
-}
 
 # in_order TAG: sequence numbers strictly increasing (one producer).
 in_order()
 {
 	msgs "$1" | awk '$1 <= last { bad = 1 } { last = $1 } END { exit bad }'
-}
-
-# qstat NODE NAME KEY: a counter of queue NAME at its home NODE.
-qstat()
-{
-	qt "$1" stat "$2" 2>/dev/null | awk -v k="$3" '$1 == k { print $2 }'
-}
-
-# drained NODE NAME: nothing waiting or in flight at the home.
-drained()
-{
-	[ "$(qstat "$1" "$2" depth)" = 0 ] && [ "$(qstat "$1" "$2" inflight)" = 0 ]
 }
 
 # lines_at_least TAG N

@@ -34,8 +34,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/lib_cluster.sh"
 
 cl_init qtdown
-QT=$CL_BUILD/selftests/qtool
-[ -x "$QT" ] || ktap_skip_all "missing $QT (build first)"
+. "$DIR/lib_queue.sh"
 [ -n "$COHORT_KO" ] && [ -r "$COHORT_KO" ] ||
 	ktap_skip_all "set COHORT_KO to the path of cohort.ko"
 [ -r /proc/slabinfo ] || ktap_skip_all "needs /proc/slabinfo"
@@ -44,7 +43,6 @@ command -v ss >/dev/null || ktap_skip_all "needs ss (iproute2)"
 N=4000
 SIZE=1500
 KMEMLEAK=/sys/kernel/debug/kmemleak
-declare -A PIDS_OF
 
 loaded()
 {
@@ -60,26 +58,6 @@ td_cleanup()
 }
 trap td_cleanup EXIT
 
-# qt NODE ARGS...: qtool in NODE's namespace.
-qt()
-{
-	local n=$1
-
-	shift
-	ip netns exec "${CL_NS[$n]}" "$QT" "$@"
-}
-
-# bgq NODE TAG ARGS...: qtool in the background, one of NODE's processes.
-bgq()
-{
-	local n=$1 tag=$2
-
-	shift 2
-	cl_bg "$n" "$CL_TMP/$tag" "$QT" "$@"
-	PIDS_OF[$n]="${PIDS_OF[$n]} $CL_BG"
-}
-
-# kill_all NODE: SIGKILL NODE's processes and reap them.
 kill_all()
 {
 	local pid
@@ -91,11 +69,6 @@ kill_all()
 		wait "$pid" 2>/dev/null
 	done
 	PIDS_OF[$1]=
-}
-
-qstat()
-{
-	qt "$1" stat "$2" 2>/dev/null | awk -v k="$3" '$1 == k { print $2 }'
 }
 
 # at_least NODE NAME KEY MIN
@@ -111,13 +84,6 @@ holding()
 {
 	cl_wait_file "$CL_TMP/$1.err" "^# holding" 30 && return 0
 	ktap_info "$1 holds nothing: $(tr '\n' ' ' <"$CL_TMP/$1.err")"
-	return 1
-}
-
-opened()
-{
-	cl_wait_file "$CL_TMP/$1.err" "^# open" 30 && return 0
-	ktap_info "$1 did not open: $(tr '\n' ' ' <"$CL_TMP/$1.err")"
 	return 1
 }
 
