@@ -275,7 +275,7 @@ static struct cohort_qmsg *msg_from_wire(const u8 **p, bool pub)
 static int msgs_from_wire(struct list_head *out, u32 count, const u8 *p,
 			  bool pub)
 {
-	struct cohort_qmsg *m, *t;
+	struct cohort_qmsg *m;
 	u32 i;
 	int err;
 
@@ -283,9 +283,7 @@ static int msgs_from_wire(struct list_head *out, u32 count, const u8 *p,
 		m = msg_from_wire(&p, pub);
 		if (IS_ERR(m)) {
 			err = PTR_ERR(m);
-			list_for_each_entry_safe(m, t, out, list)
-				kfree(m);
-			INIT_LIST_HEAD(out);
+			cohort_qmsg_free_list(out);
 			return err;
 		}
 		list_add_tail(&m->list, out);
@@ -706,7 +704,7 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 {
 	struct cohort_qcons *c = &rh->cons;
 	u32 held = c->explicit_ack ? READ_ONCE(c->n_inflight) : rh->outstanding;
-	struct cohort_qmsg *m, *t;
+	struct cohort_qmsg *m;
 	u32 n = 0, total, k, i, body_len;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
@@ -740,8 +738,7 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	cohort_queue_taken(c, &got, &back);
 	if (!c->explicit_ack) {
 		rh->outstanding += n;
-		list_for_each_entry_safe(m, t, &got, list)
-			kfree(m);
+		cohort_qmsg_free_list(&got);
 	}
 	return err;
 }
@@ -814,12 +811,8 @@ static struct cohort_qproxy *px_find(struct cohort_qmgr *qm, u64 handle)
 
 static void px_free(struct cohort_qproxy *px)
 {
-	struct cohort_qmsg *m, *t;
-
-	list_for_each_entry_safe(m, t, &px->rx, list)
-		kfree(m);
-	list_for_each_entry_safe(m, t, &px->held, list)
-		kfree(m);
+	cohort_qmsg_free_list(&px->rx);
+	cohort_qmsg_free_list(&px->held);
 	kfree(px);
 }
 
@@ -875,7 +868,7 @@ static int rx_opened(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 /* A DELIVER frame that passed qmsgs_check(): all fit the window, or none. */
 static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
 {
-	struct cohort_qmsg *m, *t;
+	struct cohort_qmsg *m;
 	LIST_HEAD(msgs);
 	int err;
 
@@ -898,8 +891,7 @@ static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
 	wake_up(&px->wait);
 	return 0;
 bad:
-	list_for_each_entry_safe(m, t, &msgs, list)
-		kfree(m);
+	cohort_qmsg_free_list(&msgs);
 	return -EINVAL;
 }
 
@@ -929,8 +921,7 @@ static int rx_revoke(struct cohort_qproxy *px, u64 n, const u8 *body,
 				list_move(&m->list, &freed);
 	}
 	spin_unlock(&px->lock);
-	list_for_each_entry_safe(m, t, &freed, list)
-		kfree(m);
+	cohort_qmsg_free_list(&freed);
 	return 0;
 }
 
@@ -1283,8 +1274,7 @@ void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		}
 	}
 	spin_unlock(&px->lock);
-	list_for_each_entry_safe(m, t, got, list)
-		kfree(m);
+	cohort_qmsg_free_list(got);
 	if (!due)
 		return;
 	mutex_lock(&tp->lock);
@@ -1334,8 +1324,7 @@ int cohort_qproxy_ack(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		*done = 0;
 		return serr;
 	}
-	list_for_each_entry_safe(m, t, &acked, list)
-		kfree(m);
+	cohort_qmsg_free_list(&acked);
 	return err;
 }
 
