@@ -31,5 +31,7 @@ int cohort_vector_event(struct cohort_clocks *c,
 			const struct cohort_vc_entry *in, u32 in_len,
 			u32 op, u64 self);
 void cohort_vector_commit(struct cohort_clocks *c);
+int cohort_clocks_event(struct cohort_clocks *c, u32 op, u64 lamport,
+			const struct cohort_vc_entry *in, u32 in_len, u64 self);
 
 #endif /* _COHORT_CLOCK_H */

@@ -32,18 +32,11 @@ static int node_clock_event(struct cohort_transport *tp, u32 op, u64 lamport,
 			    const struct cohort_vc_entry *in, u32 in_len)
 {
 	struct cohort_node *node = tp->node;
-	struct cohort_clocks *c = &node->clocks;
-	u64 now;
 	int err;
 
 	spin_lock_bh(&node->clock_lock);
-	err = cohort_lamport_event(c->lamport, op, lamport, &now);
-	if (!err)
-		err = cohort_vector_event(c, in, in_len, op, tp->self);
-	if (!err) {
-		c->lamport = now;
-		cohort_vector_commit(c);
-	}
+	err = cohort_clocks_event(&node->clocks, op, lamport, in, in_len,
+				  tp->self);
 	spin_unlock_bh(&node->clock_lock);
 	return err;
 }

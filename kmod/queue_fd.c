@@ -66,7 +66,6 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 {
 	struct cohort_clocks *c = &a->clocks;
 	struct cohort_qmsg *m;
-	u64 now;
 	int err;
 
 	lockdep_assert_held(&a->lock);
@@ -80,14 +79,10 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 		err = -EFAULT;
 		goto free;
 	}
-	err = cohort_lamport_event(c->lamport, COHORT_CLOCK_SEND, 0, &now);
-	if (!err)
-		err = cohort_vector_event(c, NULL, 0, COHORT_CLOCK_SEND, a->id);
+	err = cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0, a->id);
 	if (err)
 		goto free;
-	c->lamport = now;
-	cohort_vector_commit(c);
-	m->lamport = now;
+	m->lamport = c->lamport;
 	m->vc_len = c->vc.len;
 	memcpy(m->vc, c->vc.entry, c->vc.len * sizeof(*m->vc));
 	m->sender = a->id;
@@ -308,22 +303,10 @@ static int qfd_take(struct file *file, struct qfd *h, struct list_head *got,
 /* The receive event of the actor @a for @m's stamps. */
 static int qfd_recv_event(struct cohort_afile *a, const struct cohort_qmsg *m)
 {
-	struct cohort_clocks *c = &a->clocks;
-	u64 now;
-	int err;
-
 	lockdep_assert_held(&a->lock);
 
-	err = cohort_lamport_event(c->lamport, COHORT_CLOCK_RECV, m->lamport,
-				   &now);
-	if (!err)
-		err = cohort_vector_event(c, m->vc, m->vc_len,
-					  COHORT_CLOCK_RECV, a->id);
-	if (!err) {
-		c->lamport = now;
-		cohort_vector_commit(c);
-	}
-	return err;
+	return cohort_clocks_event(&a->clocks, COHORT_CLOCK_RECV, m->lamport,
+				   m->vc, m->vc_len, a->id);
 }
 
 /*

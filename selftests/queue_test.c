@@ -288,6 +288,19 @@ static int vclock_read(int dev, struct cohort_vc_entry *v, uint32_t cap)
 	return ioctl(dev, COHORT_IOC_VCLOCK, &a) ? -errno : (int)a.out_len;
 }
 
+/* A receive event on the handle of the vector @in (sorted by id). */
+static int vclock_recv(int dev, const struct cohort_vc_entry *in, uint32_t n)
+{
+	struct cohort_vclock a = {
+		.size = sizeof(a),
+		.op = COHORT_CLOCK_RECV,
+		.in_ptr = (uintptr_t)in,
+		.in_len = n,
+	};
+
+	return ioctl(dev, COHORT_IOC_VCLOCK, &a) ? -errno : 0;
+}
+
 static uint64_t vc_get(const struct cohort_vc_entry *v, uint32_t n,
 		       uint64_t id)
 {
@@ -1321,9 +1334,73 @@ TEST_F(q, round_trip_metadata)
 	ASSERT_EQ(0U, rx->m[0].prio);
 	ASSERT_EQ(la0 + 3, rx->m[0].lamport);
 	ASSERT_LT(rx->m[1].msg_id, rx->m[0].msg_id);
+	/* B knew both ids: its counter and A's moved, nothing was added. */
+	ASSERT_EQ(nb2, vclock_read(self->dev2, vb, VCSZ));
+	ASSERT_EQ(vc_get(vb2, nb2, self->actor2) + 1,
+		  vc_get(vb, nb2, self->actor2));
+	ASSERT_EQ(vc_get(va, na, self->actor) + 3,
+		  vc_get(vb, nb2, self->actor));
 	free(rx);
 	close(pfd);
 	close(cfd);
+}
+
+/*
+ * A receive that would overflow the consumer's own counter fails and
+ * leaves both its clocks as they were, whether the stamp holds only ids
+ * the consumer knows (counted in place) or a new one (the spare vector);
+ * the message stays queued for another consumer.
+ */
+TEST_F(q, stamp_overflow)
+{
+	struct cohort_vc_entry full = { self->actor2, UINT64_MAX - 1 };
+	struct cohort_vc_entry vb[VCSZ], vb2[VCSZ];
+	const char *names[2] = { qname(self, "ovf"), qname(self, "ovf2") };
+	int pfd[2], cfd[2], dev3, other, nb, i, v = 7;
+	struct rx *rx = rx_new();
+	uint64_t lb;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(dev3, open(DEV, O_RDWR | O_CLOEXEC));
+	for (i = 0; i < 2; i++) {
+		ASSERT_FD(cfd[i], q_open(self->dev2, names[i], COHORT_QUEUE,
+					 COHORT_QR_CONSUME, COHORT_ACK_NONE,
+					 NULL));
+		/* A sends on the first queue, a third handle on the second. */
+		ASSERT_FD(pfd[i], q_open(i ? dev3 : self->dev, names[i],
+					 COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+					 NULL));
+	}
+	/* B learns A's id, then its own counter reaches the limit. */
+	ASSERT_EQ((ssize_t)sizeof(v), write(pfd[0], &v, sizeof(v)));
+	ASSERT_RET(0, recv1(cfd[0], rx, 1000));
+	ASSERT_RET(0, vclock_recv(self->dev2, &full, 1));
+	lb = lamport_read(self->dev2);
+	nb = vclock_read(self->dev2, vb, VCSZ);
+	ASSERT_EQ(UINT64_MAX, vc_get(vb, nb, self->actor2));
+	ASSERT_NE(0ULL, vc_get(vb, nb, self->actor));
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ((ssize_t)sizeof(i), write(pfd[i], &i, sizeof(i)));
+		ASSERT_RET(-EOVERFLOW, recv1(cfd[i], rx, 1000));
+		ASSERT_EQ(lb, lamport_read(self->dev2));
+		ASSERT_EQ(nb, vclock_read(self->dev2, vb2, VCSZ));
+		ASSERT_EQ(0, memcmp(vb, vb2, nb * sizeof(*vb)));
+		/* Still there: a consumer with room in its clock takes it. */
+		ASSERT_FD(other, q_open(self->dev, names[i], COHORT_QUEUE,
+					COHORT_QR_CONSUME, COHORT_ACK_NONE,
+					NULL));
+		ASSERT_RET(0, recv1(other, rx, 1000));
+		ASSERT_EQ(sizeof(i), rx->m[0].len);
+		ASSERT_EQ(0, memcmp(&i, rx->data[0], sizeof(i)));
+		close(other);
+	}
+	free(rx);
+	for (i = 0; i < 2; i++) {
+		close(pfd[i]);
+		close(cfd[i]);
+	}
+	close(dev3);
 }
 
 /* Priorities 0..7 mixed: higher first, FIFO within one. */
