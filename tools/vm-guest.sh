@@ -86,6 +86,9 @@ run_check() {
 		selected "$(basename "$t")" || continue
 		run_prog "$(basename "$t")" "$t"
 	done
+	# The layouts of the host's -m32 and -m64 builds (make host-tests).
+	selected uapi_abi.sh &&
+		run_prog uapi_abi.sh "$top/selftests/uapi_abi.sh" --run "$build"
 	rmmod cohort
 	guest_ok $? "guest: rmmod cohort"
 	dmesg_clean
