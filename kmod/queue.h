@@ -19,7 +19,8 @@ struct netlink_ext_ack;
 /*
  * One message. Queued, it sits on a priority list of its store; in flight
  * (explicit ack), on its consumer's list with the attempt's @tag. The
- * sender's vector stamp follows the payload.
+ * sender's vector stamp follows the header, then the payload, unless the
+ * payload has its own allocation (cohort_qmsg_alloc()).
  */
 struct cohort_qmsg {
 	struct list_head list;
@@ -34,8 +35,9 @@ struct cohort_qmsg {
 	u32 deliveries;
 	u16 vc_len;
 	u8 prio;
-	struct cohort_vc_entry *vc;	/* in @data, after the payload */
-	u8 data[] __aligned(8);
+	bool own_data;			/* @data is a separate allocation */
+	u8 *data;
+	struct cohort_vc_entry vc[];
 };
 
 /* Bytes a message holds against its store's max_bytes. */
@@ -170,6 +172,7 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
+void cohort_qmsg_free(struct cohort_qmsg *m);
 void cohort_qmsg_free_list(struct list_head *head);
 
 #endif /* _COHORT_QUEUE_H */

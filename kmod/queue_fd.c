@@ -91,7 +91,7 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 				   0;
 	return m;
 free:
-	kfree(m);
+	cohort_qmsg_free(m);
 	return ERR_PTR(err);
 }
 

@@ -250,7 +250,7 @@ static struct cohort_qmsg *msg_from_wire(const u8 **p, bool pub)
 	}
 	m->vc_len = n;
 	if (cohort_vector_validate(m->vc, n)) {
-		kfree(m);
+		cohort_qmsg_free(m);
 		return ERR_PTR(-EINVAL);
 	}
 	memcpy(m->data, (const u8 *)(vc + n), plen);
@@ -488,7 +488,7 @@ static void rh_free(struct cohort_qrh *rh)
 	spin_unlock(&rh->q->lock);
 	list_for_each_entry_safe(m, t, &rh->parked, list) {
 		rh->q->qm->parked_bytes -= cohort_qmsg_size(m);
-		kfree(m);
+		cohort_qmsg_free(m);
 	}
 	cohort_queue_put(rh->q);
 	kfree(rh);
@@ -542,7 +542,7 @@ static void rx_pub_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 		spin_unlock(&q->lock);
 	}
 	if (err)
-		kfree(m);	/* refused or queue deleted: counted */
+		cohort_qmsg_free(m);	/* refused or queue deleted: counted */
 	rh->pub_due++;
 }
 
@@ -565,7 +565,7 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 		if (m->len <= rh->q->attr.max_msg_size)
 			continue;
 		list_del(&m->list);
-		kfree(m);
+		cohort_qmsg_free(m);
 		rh->pub_due++;
 	}
 	/* With nothing parked, what there is room for goes in one batch. */
@@ -661,7 +661,7 @@ static void push_parked(struct cohort_qrh *rh)
 			return;
 		}
 		if (err)
-			kfree(m);
+			cohort_qmsg_free(m);
 		rh->q->qm->parked_bytes -= size;
 		rh->n_parked--;
 		rh->pub_due++;
@@ -1213,7 +1213,7 @@ int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 				m = list_first_entry(msgs, struct cohort_qmsg,
 						     list);
 				list_del(&m->list);
-				kfree(m);
+				cohort_qmsg_free(m);
 			}
 			sent += n;
 		}
