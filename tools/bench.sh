@@ -20,7 +20,9 @@
 # Environment: COHORT_BUILD (required), BENCH_SECS (sending time per
 # throughput run, default 3), BENCH_RTT_N (timed round trips, default 1000),
 # BENCH_WARMUP (untimed round trips first, default 50), BENCH_QDEPTH
-# (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024).
+# (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024),
+# BENCH_QREPEAT (runs of each one-node queue throughput figure, cohort and
+# baselines alike, of which the median counts; default 3).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
 # baselines still run. Exit status 1 when a baseline could not be measured.
 set -u
@@ -305,19 +307,40 @@ echo "# wall: user-observed time of one cohort_ping() call; kernel-measured: the
 
 # ---- queues: cohort-qbench, producer and consumer in two processes ----
 
-# qrun NAME NS ARGS...: one cohort-qbench run inside namespace NS ("" for
+# qmedian NAME N: of runs $tmp/NAME.q.1..N, the one whose consumer rate is
+# the median becomes $tmp/NAME.q (the last one if any has no rate).
+qmedian() {
+	local name=$1 n=$2 r rate pick
+
+	pick=$(for r in $(seq "$n"); do
+		rate=$(grep '^consumer ' "$tmp/$name.q.$r" | grep -oE ' rate=[0-9.]+' | cut -d= -f2)
+		[ -n "$rate" ] || { echo "x $n"; continue; }
+		echo "$rate $r"
+	done | sort -n | awk '$1 == "x" { last = $2 } { l[NR] = $2 }
+		END { print last ? last : l[int((NR + 1) / 2)] }')
+	cp "$tmp/$name.q.$pick" "$tmp/$name.q"
+}
+
+# qrun NAME NS ARGS...: a cohort-qbench run inside namespace NS ("" for
 # this one), its lines in $tmp/NAME.q, shown as comments; qbench's status.
+# Throughput runs are made QREP times (stopping at a failure), and the
+# median one counts.
 qrun() {
-	local name=$1 ns=$2 rc
+	local name=$1 ns=$2 rc r reps=1
 
 	shift 2
-	if [ -n "$ns" ]; then
-		timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.q" 2>&1
-	else
-		timeout 300 "$QB" "$@" >"$tmp/$name.q" 2>&1
-	fi
-	rc=$?
-	sed "s/^/# $name: /" "$tmp/$name.q"
+	[ "$1" = tput ] && reps=$QREP
+	for r in $(seq "$reps"); do
+		if [ -n "$ns" ]; then
+			timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.q.$r" 2>&1
+		else
+			timeout 300 "$QB" "$@" >"$tmp/$name.q.$r" 2>&1
+		fi
+		rc=$?
+		sed "s/^/# $name ($r): /" "$tmp/$name.q.$r"
+		[ $rc = 0 ] || break
+	done
+	qmedian "$name" "$r"
 	return $rc
 }
 
@@ -371,7 +394,9 @@ QR=(-n "$RTT_N" -w "$WARM" -d "$QDEPTH")
 NSA=/run/netns/$A
 NSB=/run/netns/$B
 
-# One node (A): each cohort figure right after its baselines.
+# One node (A): each cohort figure right after its baselines, each the
+# median of BENCH_QREPEAT runs.
+QREP=${BENCH_QREPEAT:-3}
 for s in 64 4096; do
 	[ -x "$QB" ] || break
 	qbase mq_$s "$A" tput -k mq -s $s "${QT[@]}"
@@ -387,6 +412,8 @@ for s in 64 4096; do
 	qcohort qlocal c1rtt_$s "$A" rtt -k cohort -s $s "${QR[@]}"
 done
 [ $qlocal = 1 ] || qremote=0
+# Across nodes TCP runs once, and so does cohort.
+QREP=1
 
 # Across the veth: the queue lives on A (node 1). "ba": producer in B,
 # consumer in A; "ab": producer in A, consumer in B. Raw TCP framed (one
@@ -408,7 +435,7 @@ done
 	qcohort qremote xrtt_64 "" rtt -k cohort-rw -s 64 -H cons -P "$NSB" -C "$NSA" "${QR[@]}"
 
 echo
-echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages)"
+echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages; one node: the median of ${BENCH_QREPEAT:-3} runs each)"
 [ -n "$qreason" ] && echo "cohort queues: ${qreason#*: }"
 [ -n "$qfailed" ] && echo "cohort queues: runs that failed (n/a below; see their lines above):$qfailed"
 grep -qo 'slub_debug=[^ ]*' /proc/cmdline &&
