@@ -1348,8 +1348,8 @@ TEST_F(q, round_trip_metadata)
 /*
  * A receive that would overflow the consumer's own counter fails and
  * leaves both its clocks as they were, whether the stamp holds only ids
- * the consumer knows (counted in place) or a new one (the spare vector);
- * the message stays queued for another consumer.
+ * the consumer knows or brings a new one; the message stays queued for
+ * another consumer.
  */
 TEST_F(q, stamp_overflow)
 {

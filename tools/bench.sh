@@ -307,18 +307,20 @@ echo "# wall: user-observed time of one cohort_ping() call; kernel-measured: the
 
 # ---- queues: cohort-qbench, producer and consumer in two processes ----
 
-# qmedian NAME N: of runs $tmp/NAME.q.1..N, the one whose consumer rate is
-# the median becomes $tmp/NAME.q (the last one if any has no rate).
+# qmedian NAME N: of runs NAME.1..N, the one whose consumer rate is the
+# median becomes run NAME (the last one if any has no rate).
 qmedian() {
-	local name=$1 n=$2 r rate pick
+	local name=$1 n=$2 r rate list=
 
-	pick=$(for r in $(seq "$n"); do
-		rate=$(grep '^consumer ' "$tmp/$name.q.$r" | grep -oE ' rate=[0-9.]+' | cut -d= -f2)
-		[ -n "$rate" ] || { echo "x $n"; continue; }
-		echo "$rate $r"
-	done | sort -n | awk '$1 == "x" { last = $2 } { l[NR] = $2 }
-		END { print last ? last : l[int((NR + 1) / 2)] }')
-	cp "$tmp/$name.q.$pick" "$tmp/$name.q"
+	for r in $(seq "$n"); do
+		rate=$(qkv "$name.$r" consumer rate)
+		[ -n "$rate" ] || { list=; break; }
+		list+="$rate $r"$'\n'
+	done
+	r=$n
+	[ -n "$list" ] && r=$(printf '%s' "$list" | sort -n |
+		awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }')
+	cp "$tmp/$name.$r.q" "$tmp/$name.q"
 }
 
 # qrun NAME NS ARGS...: a cohort-qbench run inside namespace NS ("" for
@@ -332,12 +334,12 @@ qrun() {
 	[ "$1" = tput ] && reps=$QREP
 	for r in $(seq "$reps"); do
 		if [ -n "$ns" ]; then
-			timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.q.$r" 2>&1
+			timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.$r.q" 2>&1
 		else
-			timeout 300 "$QB" "$@" >"$tmp/$name.q.$r" 2>&1
+			timeout 300 "$QB" "$@" >"$tmp/$name.$r.q" 2>&1
 		fi
 		rc=$?
-		sed "s/^/# $name ($r): /" "$tmp/$name.q.$r"
+		sed "s/^/# $name ($r): /" "$tmp/$name.$r.q"
 		[ $rc = 0 ] || break
 	done
 	qmedian "$name" "$r"
