@@ -12,6 +12,7 @@
  */
 struct cohort_vector {
 	u32 len;
+	u32 self_pos;		/* where the owner's entry was last seen */
 	struct cohort_vc_entry *entry;
 };
 

@@ -136,8 +136,8 @@ static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
 	return c;
 }
 
-/* Free the messages on @head; many go through the slab's bulk path. */
-void cohort_qmsg_free_list(struct list_head *head)
+/* Many messages go through the slab's bulk path, in chunks. */
+static noinline void qmsg_free_bulk(struct list_head *head)
 {
 	struct cohort_qmsg *m, *t;
 	void *p[16];
@@ -152,10 +152,23 @@ void cohort_qmsg_free_list(struct list_head *head)
 		if (m->own_data)
 			p[n++] = m->data;
 	}
-	if (n == 1)
-		kfree(p[0]);	/* the bulk path costs more for one */
-	else if (n)
-		kfree_bulk(n, p);
+	kfree_bulk(n, p);
+}
+
+/*
+ * Free the messages on @head. Most calls free none or one: they skip the
+ * bulk path, whose array the kernel zeroes on every call
+ * (CONFIG_INIT_STACK_ALL_ZERO) and which costs more for one.
+ */
+void cohort_qmsg_free_list(struct list_head *head)
+{
+	if (list_empty(head))
+		return;
+	if (list_is_singular(head))
+		cohort_qmsg_free(list_first_entry(head, struct cohort_qmsg,
+						  list));
+	else
+		qmsg_free_bulk(head);
 	INIT_LIST_HEAD(head);
 }
 
