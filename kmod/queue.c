@@ -1183,6 +1183,35 @@ out:
 	cohort_qmsg_free_list(&freed);
 }
 
+/*
+ * Attempt @tag of @c back first in line as if it had never been taken:
+ * a remote consumer's prefetch that no user received counts against no
+ * delivery limit. False when @c does not hold it (acked, revoked).
+ */
+bool cohort_queue_unget(struct cohort_qcons *c, u64 tag)
+{
+	struct cohort_mq *mq = c->mq;
+	struct cohort_queue *q = mq->q;
+	struct cohort_qmsg *m;
+	bool found = false;
+	LIST_HEAD(back);
+
+	spin_lock(&q->lock);
+	list_for_each_entry(m, &c->inflight, list) {
+		if (m->tag != tag)
+			continue;
+		found = !mq->dead;
+		break;
+	}
+	if (found) {
+		list_move(&m->list, &back);
+		c->n_inflight--;
+		mq_unget(c, &back);
+	}
+	spin_unlock(&q->lock);
+	return found;
+}
+
 /* Ack (done) or nack (again, first in line) one attempt of @c. */
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
 {

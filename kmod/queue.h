@@ -171,6 +171,7 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
+bool cohort_queue_unget(struct cohort_qcons *c, u64 tag);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
 void cohort_qmsg_free(struct cohort_qmsg *m);
 void cohort_qmsg_free_list(struct list_head *head);

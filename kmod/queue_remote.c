@@ -18,7 +18,8 @@
  *   ACK / NACK (tags)              ->  as a local ack or nack
  *                               <- REVOKE (tags): ack timeout, redelivered
  *                               <- GONE: the queue was deleted
- *   CLOSE                          ->  what the consumer held goes back
+ *   CLOSE (unread tags)            ->  what the consumer held goes back;
+ *                                      what no user received, uncounted
  *
  * PUB and DELIVER frames carry as many messages as fit in one body
  * (COHORT_WIRE_MAX_QBODY) and, for PUB, as the credit allows; a frame goes
@@ -494,10 +495,25 @@ static void rh_free(struct cohort_qrh *rh)
 	kfree(rh);
 }
 
-static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh)
+/*
+ * CLOSE may carry the tags of attempts the opener had received but no
+ * user had taken (arg says how many): those go back uncounted, the rest
+ * of what the consumer held is redelivered as after any close.
+ */
+static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh, u64 n,
+		    const u8 *body, u32 len)
 {
-	bool now;
+	const __be64 *p = (const void *)body;
+	bool bad, now;
+	u64 i;
 
+	bad = n > COHORT_QBATCH_MAX || len != n * sizeof(*p);
+	if (!bad && rh->role & COHORT_QR_CONSUME && rh->cons.explicit_ack) {
+		/* Last first: each goes back to the head of its line. */
+		for (i = n; i > 0; i--)
+			cohort_queue_unget(&rh->cons,
+					   get_unaligned_be64(&p[i - 1]));
+	}
 	mutex_lock(&qm->lock);
 	now = !rh->n_parked;
 	if (now) {
@@ -509,7 +525,7 @@ static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	rh_release(rh);
 	if (now)
 		rh_free(rh);
-	return 0;
+	return bad ? -EINVAL : 0;
 }
 
 /* One publish of a PUB frame, in order behind the ones before it. */
@@ -558,8 +574,21 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 	if (!(rh->role & COHORT_QR_PRODUCE))
 		return -EINVAL;
 	err = msgs_from_wire(&msgs, count, body, true);
-	if (err)
+	if (err) {
+		/*
+		 * Out of memory: the transport took the frame, so its
+		 * publishes are lost. They are counted, and credited back:
+		 * the opener would otherwise wait for them forever.
+		 */
+		if (rh->q->kind == COHORT_QUEUE) {
+			spin_lock(&rh->q->lock);
+			rh->q->mq->stats[COHORT_A_QSTATS_REJECTED] += count;
+			spin_unlock(&rh->q->lock);
+		}
+		rh->pub_due += count;
+		cohort_qremote_kick(qm);
 		return err;
+	}
 	/* Too large for this queue: dropped, and credited back. */
 	list_for_each_entry_safe(m, t, &msgs, list) {
 		if (m->len <= rh->q->attr.max_msg_size)
@@ -625,7 +654,7 @@ static int rx_home(struct cohort_qmgr *qm, u32 src,
 		return -ENOENT;
 	switch (h->op) {
 	case COHORT_WQ_CLOSE:
-		return len ? -EINVAL : rx_close(qm, rh);
+		return rx_close(qm, rh, arg, body, len);
 	case COHORT_WQ_PUB:
 		return rx_pub(qm, rh, arg, body);
 	case COHORT_WQ_CREDIT:
@@ -1128,6 +1157,27 @@ fail:
 	return ERR_PTR(err);
 }
 
+/*
+ * CLOSE to the home, with the tags of the deliveries here that no user
+ * received, so that they do not count as attempts (rx_close()).
+ */
+static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
+{
+	__be64 *p = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
+	struct cohort_qmsg *m;
+	u32 n = 0;
+
+	spin_lock(&px->lock);
+	list_for_each_entry(m, &px->rx, list) {
+		if (!px->explicit_ack || n == COHORT_QBATCH_MAX)
+			break;
+		put_unaligned_be64(m->tag, &p[n++]);
+	}
+	spin_unlock(&px->lock);
+	wq_hdr(qm, COHORT_WQ_CLOSE, px->id, n, 0);
+	return wq_send(qm, px->home, n * sizeof(*p), NULL, 0, GFP_KERNEL);
+}
+
 void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
 {
 	struct cohort_transport *tp = qm_tp(qm);
@@ -1136,7 +1186,7 @@ void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
 	mutex_lock(&qm->lock);
 	xa_erase(&qm->proxies, px->id);
 	if (!qm->stopping)
-		wq_simple(qm, px->home, COHORT_WQ_CLOSE, px->id, 0, 0);
+		wq_close(qm, px);
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 	px_free(px);

@@ -41,7 +41,7 @@ lines_at_least()
 	[ "$(msgs "$1" | wc -l)" -ge "$2" ]
 }
 
-ktap_plan 23
+ktap_plan 25
 
 # ---- the cluster ----
 rc=0
@@ -138,6 +138,28 @@ ms=$(((CL_US - t0) / 1000))
 ktap_result $? "kill -9 a's consumer: c gets all $N again at once ($ms ms, no ack timeout)"
 [ "$(qstat b held inflight)" = 0 ] && [ "$(qstat b held depth)" = 0 ]
 ktap_result $? "held is empty at its home afterwards"
+
+# A remote consumer is sent deliveries ahead of its reads. Those no user
+# received are no attempt: with max-deliveries 1, only the message a user
+# took and never acked goes to the dead letters when the consumer dies.
+N=20
+inflight_is()
+{
+	[ "$(qstat b pre inflight)" = "$1" ]
+}
+cl_ctl b queue add pre.dead persistent >/dev/null &&
+	cl_ctl b queue add pre persistent max-deliveries 1 dlq pre.dead >/dev/null &&
+	qt b produce pre $N >/dev/null 2>&1 &&
+	bgq a pre-a consume pre $N --hold 1 &&
+	cl_wait_file "$CL_TMP/pre-a.err" "^# holding 1" 20 && cl_wait 10 inflight_is $N
+ktap_result $? "a holds 1 of pre (home b, max-deliveries 1); all $N were sent to it ahead (in flight $(qstat b pre inflight))"
+kill -KILL "${QPID[pre-a]}"
+wait "${QPID[pre-a]}" 2>/dev/null
+bgq c pre-c consume pre $((N - 1)) -t 5000 && finish pre-c &&
+	[ "$(msgs pre-c | wc -l)" = $((N - 1)) ] &&
+	[ "$(msgs pre-c | awk '$4 != 1' | wc -l)" = 0 ] &&
+	[ "$(qstat b pre dead_lettered)" = 1 ] && [ "$(qstat b pre.dead depth)" = 1 ]
+ktap_result $? "after kill -9: c gets the $((N - 1)) a never read as first deliveries, the one it held is dead-lettered ($(msgs pre-c | wc -l) received, $(qstat b pre dead_lettered) dead-lettered)"
 
 # ---- 6: 10 % loss on both links, each flapping once ----
 N=3000
