@@ -368,6 +368,22 @@ static void mq_requeue(struct cohort_mq *mq, struct cohort_qmsg *m)
 	mq_ready(mq);
 }
 
+/* @m did not reach a user: first in line, and not counted (m->list free). */
+static void mq_unget_one(struct cohort_qcons *c, struct cohort_qmsg *m)
+{
+	struct cohort_mq *mq = c->mq;
+
+	m->deliveries--;
+	mq->stats[COHORT_A_QSTATS_DELIVERED]--;
+	if (c->explicit_ack) {
+		m->tag = 0;
+		mq->inflight--;
+		mq->bytes -= cohort_qmsg_size(m);
+	}
+	mq_push_front(mq, m);
+	mq->bytes += cohort_qmsg_size(m);
+}
+
 /* ---- queues ---- */
 
 static void queue_work_fn(struct work_struct *work);
@@ -734,23 +750,32 @@ out:
 
 /*
  * The consumer leaves: what it held goes back first in line at once, in
- * the order it was delivered. An unnamed subscription goes with it.
+ * the order it was delivered. Attempts from tag @unread_from on (0: none)
+ * never reached a user, as a remote consumer is sent deliveries ahead of
+ * its reads: they go back uncounted. An unnamed subscription goes too.
  */
-void cohort_queue_detach(struct cohort_qcons *c)
+void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
 	struct cohort_qmgr *qm = q->qm;
 	struct cohort_qmsg *m, *t;
-	bool drop_sub = false;
+	bool drop_sub = false, unread = false;
 	LIST_HEAD(freed);
 
 	mutex_lock(&qm->lock);
 	spin_lock(&q->lock);
 	list_for_each_entry_safe_reverse(m, t, &c->inflight, list) {
 		list_del(&m->list);
-		mq_requeue(mq, m);
+		if (unread_from && m->tag >= unread_from) {
+			mq_unget_one(c, m);
+			unread = true;
+		} else {
+			mq_requeue(mq, m);
+		}
 	}
+	if (unread)
+		mq_ready(mq);
 	c->n_inflight = 0;
 	list_del(&c->list);
 	mq->consumers--;
@@ -1121,22 +1146,13 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
 /* Put back what did not reach the user, first in line and not counted. */
 static void mq_unget(struct cohort_qcons *c, struct list_head *back)
 {
-	struct cohort_mq *mq = c->mq;
 	struct cohort_qmsg *m, *t;
 
 	list_for_each_entry_safe_reverse(m, t, back, list) {
 		list_del(&m->list);
-		m->deliveries--;
-		mq->stats[COHORT_A_QSTATS_DELIVERED]--;
-		if (c->explicit_ack) {
-			m->tag = 0;
-			mq->inflight--;
-			mq->bytes -= cohort_qmsg_size(m);
-		}
-		mq_push_front(mq, m);
-		mq->bytes += cohort_qmsg_size(m);
+		mq_unget_one(c, m);
 	}
-	mq_ready(mq);
+	mq_ready(c->mq);
 }
 
 /*
@@ -1181,35 +1197,6 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 out:
 	spin_unlock(&q->lock);
 	cohort_qmsg_free_list(&freed);
-}
-
-/*
- * Attempt @tag of @c back first in line as if it had never been taken:
- * a remote consumer's prefetch that no user received counts against no
- * delivery limit. False when @c does not hold it (acked, revoked).
- */
-bool cohort_queue_unget(struct cohort_qcons *c, u64 tag)
-{
-	struct cohort_mq *mq = c->mq;
-	struct cohort_queue *q = mq->q;
-	struct cohort_qmsg *m;
-	bool found = false;
-	LIST_HEAD(back);
-
-	spin_lock(&q->lock);
-	list_for_each_entry(m, &c->inflight, list) {
-		if (m->tag != tag)
-			continue;
-		found = !mq->dead;
-		break;
-	}
-	if (found) {
-		list_move(&m->list, &back);
-		c->n_inflight--;
-		mq_unget(c, &back);
-	}
-	spin_unlock(&q->lock);
-	return found;
 }
 
 /* Ack (done) or nack (again, first in line) one attempt of @c. */

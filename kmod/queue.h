@@ -159,7 +159,7 @@ bool cohort_queue_may_id(const struct cohort_queue *q, u32 role, kuid_t uid,
 struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 				      struct cohort_qcons *c, bool explicit_ack,
 				      struct cohort_qrh *rh);
-void cohort_queue_detach(struct cohort_qcons *c);
+void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from);
 void cohort_queue_producer(struct cohort_queue *q, int delta);
 
 int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m);
@@ -171,7 +171,6 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
-bool cohort_queue_unget(struct cohort_qcons *c, u64 tag);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
 void cohort_qmsg_free(struct cohort_qmsg *m);
 void cohort_qmsg_free_list(struct list_head *head);

@@ -548,7 +548,7 @@ static void qfd_free(struct qfd *h)
 		cohort_qproxy_close(h->qm, h->px);
 	} else {
 		if (h->role & COHORT_QR_CONSUME)
-			cohort_queue_detach(&h->cons);
+			cohort_queue_detach(&h->cons, 0);
 		if (h->role & COHORT_QR_PRODUCE)
 			cohort_queue_producer(h->q, -1);
 		cohort_queue_put(h->q);

@@ -18,8 +18,8 @@
  *   ACK / NACK (tags)              ->  as a local ack or nack
  *                               <- REVOKE (tags): ack timeout, redelivered
  *                               <- GONE: the queue was deleted
- *   CLOSE (unread tags)            ->  what the consumer held goes back;
- *                                      what no user received, uncounted
+ *   CLOSE (first unread attempt)   ->  what the consumer held goes back,
+ *                                      what no user received uncounted
  *
  * PUB and DELIVER frames carry as many messages as fit in one body
  * (COHORT_WIRE_MAX_QBODY) and, for PUB, as the credit allows; a frame goes
@@ -469,11 +469,14 @@ reply:
 	return 0;
 }
 
-/* Detach and free; parked publishes keep a closed handle until placed. */
-static void rh_release(struct cohort_qrh *rh)
+/*
+ * Detach and free; parked publishes keep a closed handle until placed.
+ * Attempts from tag @unread_from on (0: none) never reached a user.
+ */
+static void rh_release(struct cohort_qrh *rh, u64 unread_from)
 {
 	if (rh->role & COHORT_QR_CONSUME)
-		cohort_queue_detach(&rh->cons);
+		cohort_queue_detach(&rh->cons, unread_from);
 	if (rh->role & COHORT_QR_PRODUCE)
 		cohort_queue_producer(rh->q, -1);
 	rh->role = 0;
@@ -496,24 +499,14 @@ static void rh_free(struct cohort_qrh *rh)
 }
 
 /*
- * CLOSE may carry the tags of attempts the opener had received but no
- * user had taken (arg says how many): those go back uncounted, the rest
- * of what the consumer held is redelivered as after any close.
+ * CLOSE says from which attempt on the opener had no user receive what
+ * it was sent (arg; 0: from none): those go back uncounted.
  */
-static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh, u64 n,
-		    const u8 *body, u32 len)
+static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh,
+		    u64 unread_from)
 {
-	const __be64 *p = (const void *)body;
-	bool bad, now;
-	u64 i;
+	bool now;
 
-	bad = n > COHORT_QBATCH_MAX || len != n * sizeof(*p);
-	if (!bad && rh->role & COHORT_QR_CONSUME && rh->cons.explicit_ack) {
-		/* Last first: each goes back to the head of its line. */
-		for (i = n; i > 0; i--)
-			cohort_queue_unget(&rh->cons,
-					   get_unaligned_be64(&p[i - 1]));
-	}
 	mutex_lock(&qm->lock);
 	now = !rh->n_parked;
 	if (now) {
@@ -522,10 +515,10 @@ static int rx_close(struct cohort_qmgr *qm, struct cohort_qrh *rh, u64 n,
 	}
 	rh->closed = true;
 	mutex_unlock(&qm->lock);
-	rh_release(rh);
+	rh_release(rh, unread_from);
 	if (now)
 		rh_free(rh);
-	return bad ? -EINVAL : 0;
+	return 0;
 }
 
 /* One publish of a PUB frame, in order behind the ones before it. */
@@ -576,9 +569,10 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 	err = msgs_from_wire(&msgs, count, body, true);
 	if (err) {
 		/*
-		 * Out of memory: the transport took the frame, so its
-		 * publishes are lost. They are counted, and credited back:
-		 * the opener would otherwise wait for them forever.
+		 * Not taken (out of memory, a bad stamp): the transport
+		 * does not send a frame twice, so its publishes are lost.
+		 * They are counted, and credited back: the opener would
+		 * otherwise wait for them forever.
 		 */
 		if (rh->q->kind == COHORT_QUEUE) {
 			spin_lock(&rh->q->lock);
@@ -654,7 +648,7 @@ static int rx_home(struct cohort_qmgr *qm, u32 src,
 		return -ENOENT;
 	switch (h->op) {
 	case COHORT_WQ_CLOSE:
-		return rx_close(qm, rh, arg, body, len);
+		return len ? -EINVAL : rx_close(qm, rh, arg);
 	case COHORT_WQ_PUB:
 		return rx_pub(qm, rh, arg, body);
 	case COHORT_WQ_CREDIT:
@@ -914,6 +908,9 @@ static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
 		spin_unlock(&px->lock);
 		goto bad;
 	}
+	if (px->explicit_ack)
+		px->last_tag = list_last_entry(&msgs, struct cohort_qmsg,
+					       list)->tag;
 	list_splice_tail(&msgs, &px->rx);
 	px->n_rx += count;
 	spin_unlock(&px->lock);
@@ -1158,24 +1155,23 @@ fail:
 }
 
 /*
- * CLOSE to the home, with the tags of the deliveries here that no user
- * received, so that they do not count as attempts (rx_close()).
+ * CLOSE to the home, with the first attempt no user here received: the
+ * head of what is waiting, else the one after the last that came. Users
+ * take deliveries in the order of their tags, so every later attempt,
+ * also one still on its way, is unread too (see rx_close()).
  */
 static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
 {
-	__be64 *p = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
 	struct cohort_qmsg *m;
-	u32 n = 0;
+	u64 unread_from = 0;
 
 	spin_lock(&px->lock);
-	list_for_each_entry(m, &px->rx, list) {
-		if (!px->explicit_ack || n == COHORT_QBATCH_MAX)
-			break;
-		put_unaligned_be64(m->tag, &p[n++]);
-	}
+	m = list_first_entry_or_null(&px->rx, struct cohort_qmsg, list);
+	if (px->explicit_ack)
+		unread_from = m ? m->tag : px->last_tag + 1;
 	spin_unlock(&px->lock);
-	wq_hdr(qm, COHORT_WQ_CLOSE, px->id, n, 0);
-	return wq_send(qm, px->home, n * sizeof(*p), NULL, 0, GFP_KERNEL);
+	return wq_simple(qm, px->home, COHORT_WQ_CLOSE, px->id, unread_from,
+			 0);
 }
 
 void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
@@ -1418,7 +1414,7 @@ void cohort_qremote_exit(struct cohort_qmgr *qm)
 	list_for_each_entry_safe(rh, t, &qm->rhs, list) {
 		list_del(&rh->list);
 		if (!rh->closed)
-			rh_release(rh);
+			rh_release(rh, 0);
 		rh_free(rh);
 	}
 	qm->n_rhs = 0;

@@ -58,6 +58,7 @@ struct cohort_qproxy {
 	bool dead;			/* the home said it is gone */
 	struct list_head rx;		/* delivered, not yet received */
 	u32 n_rx;
+	u64 last_tag;			/* of the last delivery that came */
 	struct list_head held;		/* received, not yet acked */
 	u32 credit_due;			/* received without acks, not credited */
 	u32 pub_credit;			/* publishes that may still go */

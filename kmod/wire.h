@@ -120,7 +120,7 @@ struct cohort_wire_ping {
 enum cohort_wire_qop {
 	COHORT_WQ_OPEN = 1,	/* -> home: cohort_wire_qopen */
 	COHORT_WQ_OPENED,	/* <- status, cohort_wire_qattr when 0 */
-	COHORT_WQ_CLOSE,	/* -> arg: count, then be64 tags (unread) */
+	COHORT_WQ_CLOSE,	/* -> arg: first attempt no user got, or 0 */
 	COHORT_WQ_PUB,		/* -> arg: count, then count messages */
 	COHORT_WQ_PUBACK,	/* <- arg: publishes taken */
 	COHORT_WQ_DELIVER,	/* <- as PUB */

@@ -156,10 +156,12 @@ ktap_result $? "a holds 1 of pre (home b, max-deliveries 1); all $N were sent to
 kill -KILL "${QPID[pre-a]}"
 wait "${QPID[pre-a]}" 2>/dev/null
 bgq c pre-c consume pre $((N - 1)) -t 5000 && finish pre-c &&
-	[ "$(msgs pre-c | wc -l)" = $((N - 1)) ] &&
+	[ "$(msgs pre-c | wc -l)" = $((N - 1)) ] && in_order pre-c &&
 	[ "$(msgs pre-c | awk '$4 != 1' | wc -l)" = 0 ] &&
-	[ "$(qstat b pre dead_lettered)" = 1 ] && [ "$(qstat b pre.dead depth)" = 1 ]
-ktap_result $? "after kill -9: c gets the $((N - 1)) a never read as first deliveries, the one it held is dead-lettered ($(msgs pre-c | wc -l) received, $(qstat b pre dead_lettered) dead-lettered)"
+	[ "$(qstat b pre dead_lettered)" = 1 ] && [ "$(qstat b pre.dead depth)" = 1 ] &&
+	[ "$(qstat b pre delivered)" = $N ] && [ "$(qstat b pre redelivered)" = 0 ] &&
+	drained b pre
+ktap_result $? "after kill -9: c gets the $((N - 1)) a never read, in order, as first deliveries; the one it held is dead-lettered ($(msgs pre-c | wc -l) received, $(qstat b pre dead_lettered) dead-lettered, $(qstat b pre delivered) delivered)"
 
 # ---- 6: 10 % loss on both links, each flapping once ----
 N=3000
