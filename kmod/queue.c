@@ -377,11 +377,11 @@ static void mq_unget_one(struct cohort_qcons *c, struct cohort_qmsg *m)
 	mq->stats[COHORT_A_QSTATS_DELIVERED]--;
 	if (c->explicit_ack) {
 		m->tag = 0;
-		mq->inflight--;
-		mq->bytes -= cohort_qmsg_size(m);
+		mq->inflight--;		/* in flight, it kept its bytes */
+	} else {
+		mq->bytes += cohort_qmsg_size(m);
 	}
 	mq_push_front(mq, m);
-	mq->bytes += cohort_qmsg_size(m);
 }
 
 /* ---- queues ---- */
