@@ -760,7 +760,7 @@ void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from)
 	struct cohort_queue *q = mq->q;
 	struct cohort_qmgr *qm = q->qm;
 	struct cohort_qmsg *m, *t;
-	bool drop_sub = false, unread = false;
+	bool drop_sub = false, unread = false, room;
 	LIST_HEAD(freed);
 
 	mutex_lock(&qm->lock);
@@ -786,7 +786,11 @@ void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from)
 		mq_clear(mq, &freed);
 		drop_sub = true;
 	}
+	/* The last consumer of a transient queue gone: senders now drop. */
+	room = q->kind == COHORT_QUEUE && !mq_keeps(mq);
 	spin_unlock(&q->lock);
+	if (room)
+		queue_room(q);
 	cohort_qmsg_free_list(&freed);
 	if (drop_sub)
 		sub_undo(qm, mq);
@@ -990,6 +994,12 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 				continue;
 			/* Full: what outlived its TTL gives way, if any did. */
 			m = list_first_entry(msgs, struct cohort_qmsg, list);
+			if (cohort_qmsg_size(m) > q->attr.max_bytes) {
+				/* Not even an empty queue would take it. */
+				mq->stats[COHORT_A_QSTATS_REJECTED]++;
+				err = -EMSGSIZE;
+				break;
+			}
 			if (!mq_expire(mq, &freed) ||
 			    mq_full(mq, cohort_qmsg_size(m))) {
 				mq->stats[COHORT_A_QSTATS_REJECTED]++;
@@ -1021,6 +1031,13 @@ int cohort_queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 	if (q->kind == COHORT_QUEUE)
 		return queue_enqueue_batch(q, msgs, done);
 	while ((m = list_first_entry_or_null(msgs, struct cohort_qmsg, list))) {
+		/* No subscription could hold it: refused, nothing dropped. */
+		if (cohort_qmsg_size(m) > q->attr.max_bytes) {
+			spin_lock(&q->lock);
+			q->stats[COHORT_A_QSTATS_REJECTED]++;
+			spin_unlock(&q->lock);
+			return -EMSGSIZE;
+		}
 		list_del(&m->list);
 		err = topic_publish(q, m);
 		if (err) {
@@ -1233,7 +1250,8 @@ int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
 		}
 	}
 	spin_unlock(&q->lock);
-	kfree(found);
+	if (found)
+		cohort_qmsg_free(found);
 	return err;
 }
 
@@ -1324,12 +1342,16 @@ static void queue_work_fn(struct work_struct *work)
 	spin_lock(&q->lock);
 	next = q->dead ? 0 : queue_timeouts(q);
 	list_splice_init(&q->poison, &poison);
-	spin_unlock(&q->lock);
-	if (!list_empty(&poison))
-		queue_dead_letters(q, &poison);
+	/*
+	 * Re-armed under the lock: a nack that queues poison after it asks
+	 * for a run at once, which a later re-arm here would postpone.
+	 */
 	if (next)
 		mod_delayed_work(system_wq, &q->work,
 				 max_t(long, next - jiffies, 1));
+	spin_unlock(&q->lock);
+	if (!list_empty(&poison))
+		queue_dead_letters(q, &poison);
 }
 
 /* ---- the manager ---- */

@@ -533,6 +533,8 @@ static __poll_t qfd_poll(struct file *file, poll_table *wait)
 		poll_wait(file, &h->cons.mq->rwait, wait);
 	if (h->role & COHORT_QR_PRODUCE)
 		poll_wait(file, &q->wwait, wait);
+	/* Joined the wait queues before reading depth: see mq_ready(). */
+	smp_mb();
 	if (READ_ONCE(q->dead))
 		return EPOLLHUP | EPOLLERR;
 	if (h->role & COHORT_QR_CONSUME && READ_ONCE(h->cons.mq->depth))

@@ -2374,6 +2374,160 @@ TEST_F(q, queue_full_bytes)
 	close(pfd);
 }
 
+/* A message larger than max_bytes could never fit: EMSGSIZE, no wait. */
+TEST_F(q, larger_than_max_bytes)
+{
+	const char *qn = qname(self, "toobig"), *tn = qname(self, "ttoobig");
+	struct cohort_qmsg_out m = { 0 };
+	static char buf[2000];
+	struct rx *rx = rx_new();
+	int pfd, tfd, s;
+	uint64_t t0;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(pfd, q_open(self->dev, qn, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){
+					.flags = COHORT_QA_PERSISTENT,
+					.max_bytes = 1000 }));
+	m.data = (uintptr_t)buf;
+	m.len = sizeof(buf);
+	t0 = mono_ms();
+	ASSERT_RET(-EMSGSIZE, q_send(pfd, &m, 1, 5000, NULL));
+	ASSERT_GT(AT_ONCE_MS, mono_ms() - t0);
+	ASSERT_EQ(-1, write(pfd, buf, sizeof(buf)));
+	ASSERT_EQ(EMSGSIZE, errno);
+	ASSERT_EQ(2U, QSTAT(qn, REJECTED));
+	m.len = 1000 - STAMP1;
+	ASSERT_RET(0, q_send(pfd, &m, 1, 0, NULL));
+	ASSERT_EQ(1U, QSTAT(qn, DEPTH));
+
+	/* A topic refuses it too, and drops nothing to make room. */
+	ASSERT_FD(tfd, q_open(self->dev, tn, COHORT_TOPIC, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){ .max_bytes = 1000 }));
+	ASSERT_FD(s, t_sub(self->dev2, tn, "", COHORT_ACK_NONE));
+	ASSERT_RET(0, send1(tfd, 7, 0, 0));
+	m.len = sizeof(buf);
+	ASSERT_RET(-EMSGSIZE, q_send(tfd, &m, 1, 0, NULL));
+	ASSERT_EQ(1U, QSTAT(tn, REJECTED));
+	ASSERT_RET(0, recv1(s, rx, 0));
+	ASSERT_EQ(7U, seq_of(&rx->m[0]));
+	free(rx);
+	close(s);
+	close(tfd);
+	close(pfd);
+}
+
+/* The last consumer of a transient queue leaves: a blocked sender drops. */
+TEST_F(q, transient_sender_woken)
+{
+	const char *name = qname(self, "twake");
+	struct blocked b;
+	pthread_t t;
+	uint64_t t0;
+	int pfd, cfd;
+
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){ .max_msgs = 2 }));
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_NONE, NULL));
+	ASSERT_RET(0, send_seqs(pfd, 0, 2, 0, 0, NULL));
+	ASSERT_RET(0, blocked_start(&t, &b, pfd, 1, 10000));
+	sleep_ms(300);
+	ASSERT_FALSE(blocked_done(&b));
+	t0 = mono_ms();
+	close(cfd);
+	pthread_join(t, NULL);
+	ASSERT_RET(0, b.ret);
+	ASSERT_GT(AT_ONCE_MS, b.t_end - t0) {
+		TH_LOG("sender woken after %llu ms",
+		       (unsigned long long)(b.t_end - t0));
+	}
+	ASSERT_EQ(1U, QSTAT(name, DROPPED));
+	ASSERT_EQ(2U, QSTAT(name, DEPTH));
+	free(b.rx);
+	close(pfd);
+}
+
+/* Unreclaimable slab memory in KiB (/proc/meminfo), or -1. */
+static long slab_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SUnreclaim: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+#define BIG_BATCH	64
+#define BIG_ROUNDS	200		/* 50 MiB of 4 KiB payloads */
+
+/* Send, receive and ack one batch of 4 KiB messages; 0 or an error. */
+static int big_round(int pfd, int cfd, char (*buf)[4096])
+{
+	struct cohort_qmsg_out out[BIG_BATCH];
+	struct cohort_qmsg_in in[BIG_BATCH];
+	uint64_t ids[BIG_BATCH];
+	uint32_t i, n = 0, got = 0;
+	int ret;
+
+	for (i = 0; i < BIG_BATCH; i++)
+		out[i] = (struct cohort_qmsg_out){ .data = (uintptr_t)buf[i],
+						   .len = 4096 };
+	ret = q_send(pfd, out, BIG_BATCH, 0, &n);
+	if (ret || n != BIG_BATCH)
+		return ret ?: -EAGAIN;
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < BIG_BATCH; i++) {
+		in[i].data = (uintptr_t)buf[i];
+		in[i].cap = 4096;
+	}
+	while (n) {
+		ret = q_recv(cfd, in, n, 1000, &got);
+		if (ret)
+			return ret;
+		for (i = 0; i < got; i++)
+			ids[i] = in[i].delivery_id;
+		ret = q_ack(cfd, COHORT_QACK_ACK, ids, got, NULL);
+		if (ret)
+			return ret;
+		n -= got;
+	}
+	return 0;
+}
+
+/* Acked messages are freed whole, payloads of their own included. */
+TEST_F_TIMEOUT(q, ack_frees_payloads, 120)
+{
+	const char *name = qname(self, "ackfree");
+	static char buf[BIG_BATCH][4096];
+	long before, after;
+	int pfd, cfd, i;
+
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_EXPLICIT, NULL));
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
+			      0, NULL));
+	ASSERT_RET(0, big_round(pfd, cfd, buf));
+	before = slab_kb();
+	ASSERT_LT(0, before);
+	for (i = 0; i < BIG_ROUNDS; i++)
+		ASSERT_RET(0, big_round(pfd, cfd, buf));
+	after = slab_kb();
+	TH_LOG("unreclaimable slab %ld -> %ld KiB after %d acked 4 KiB messages",
+	       before, after, BIG_ROUNDS * BIG_BATCH);
+	ASSERT_GT(16384, after - before);
+	ASSERT_EQ(0U, QSTAT(name, DEPTH));
+	ASSERT_EQ(0U, QSTAT(name, INFLIGHT));
+	close(pfd);
+	close(cfd);
+}
+
 /* A full topic subscription: the oldest gives way (the default). */
 TEST_F(q, topic_drop_old)
 {
