@@ -307,11 +307,16 @@ static struct cohort_qrh *rh_find(struct cohort_qmgr *qm, u32 node,
 	return NULL;
 }
 
-/* Run the push work now (also if it waits for a retry). */
+/*
+ * Run the push work now (also if it waits for a retry). A stream of
+ * messages kicks once per message; until the work has started, the first
+ * kick stands for the others, sparing each one mod_delayed_work().
+ */
 void cohort_qremote_kick(struct cohort_qmgr *qm)
 {
-	if (!READ_ONCE(qm->stopping))
-		mod_delayed_work(system_wq, &qm->push_work, 0);
+	if (READ_ONCE(qm->stopping) || test_and_set_bit(0, &qm->push_kicked))
+		return;
+	mod_delayed_work(system_wq, &qm->push_work, 0);
 }
 
 /* Under the queue lock: the opener must forget this attempt. */
@@ -726,13 +731,22 @@ static int push_revokes(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 {
 	struct cohort_qcons *c = &rh->cons;
-	u32 held = c->explicit_ack ? READ_ONCE(c->n_inflight) : rh->outstanding;
 	struct cohort_qmsg *m;
-	u32 n = 0, total, k, i, body_len;
+	u32 n = 0, total, k, i, body_len, held = rh->outstanding;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
 	int err = 0;
 
+	/*
+	 * The opener still holds what timed out until our REVOKE reaches
+	 * it; an ack timeout moves attempts from one count to the other
+	 * under the queue lock, so the sum is what it holds at most.
+	 */
+	if (c->explicit_ack) {
+		spin_lock(&rh->q->lock);
+		held = c->n_inflight + rh->n_revoked;
+		spin_unlock(&rh->q->lock);
+	}
 	if (held >= COHORT_QREMOTE_WINDOW)
 		return 0;
 	total = cohort_queue_dequeue(c, &got, COHORT_QREMOTE_WINDOW - held,
@@ -766,6 +780,13 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	return err;
 }
 
+/* A frame the link pushed back, or memory ran out for, goes again later. */
+static void push_retry(int err, bool *retry)
+{
+	if (err == -EAGAIN || err == -ENOMEM)
+		*retry = true;
+}
+
 /* One handle's turn; true if it is done with and may be freed. */
 static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 		     bool *retry)
@@ -773,27 +794,75 @@ static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 	int err;
 
 	push_parked(rh);
-	if (rh->pub_due && !wq_simple(qm, rh->node, COHORT_WQ_PUBACK,
-				      rh->handle, rh->pub_due, 0))
-		rh->pub_due = 0;
+	/* The opener waits for credit: a link that pushed back is retried. */
+	if (rh->pub_due) {
+		err = wq_simple(qm, rh->node, COHORT_WQ_PUBACK, rh->handle,
+				rh->pub_due, 0);
+		if (!err)
+			rh->pub_due = 0;
+		push_retry(err, retry);
+	}
 	if (rh->closed)
 		return !rh->n_parked;
 	if (READ_ONCE(rh->q->dead)) {
-		if (!rh->gone_sent)
-			rh->gone_sent = !wq_simple(qm, rh->node, COHORT_WQ_GONE,
-						   rh->handle, 0, 0);
+		if (!rh->gone_sent) {
+			err = wq_simple(qm, rh->node, COHORT_WQ_GONE,
+					rh->handle, 0, 0);
+			rh->gone_sent = !err;
+			push_retry(err, retry);
+		}
 		return false;
 	}
 	if (rh->role & COHORT_QR_CONSUME) {
 		err = push_revokes(qm, rh);
 		if (!err)
 			err = push_deliveries(qm, rh);
-		if (err == -EAGAIN || err == -ENOMEM)
-			*retry = true;
+		push_retry(err, retry);
 	}
 	if (rh->n_parked)
 		*retry = true;	/* room may come without a wakeup to us */
 	return false;
+}
+
+/*
+ * CREDIT for @due deliveries taken. One that cannot go now is kept for the
+ * push work to try again: with the window used up the home sends nothing,
+ * so waiting for the next receive could wait forever.
+ */
+static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		      u32 due)
+{
+	bool stuck = wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0);
+
+	spin_lock(&px->lock);
+	if (stuck)
+		px->credit_due += due;
+	px->credit_stuck = stuck;
+	spin_unlock(&px->lock);
+	if (stuck && !qm->credit_stuck && !READ_ONCE(qm->stopping)) {
+		qm->credit_stuck = true;
+		queue_delayed_work(system_wq, &qm->push_work, PUSH_RETRY);
+	}
+}
+
+/* From the push work: the credit that failed to go; true to come again. */
+static bool px_credit_retry(struct cohort_qmgr *qm)
+{
+	struct cohort_qproxy *px;
+	unsigned long id;
+	u32 due;
+
+	qm->credit_stuck = false;
+	xa_for_each(&qm->proxies, id, px) {
+		spin_lock(&px->lock);
+		due = px->credit_stuck ? px->credit_due : 0;
+		px->credit_due -= due;
+		px->credit_stuck = false;
+		spin_unlock(&px->lock);
+		if (due)
+			px_credit(qm, px, due);
+	}
+	return qm->credit_stuck;
 }
 
 static void push_work_fn(struct work_struct *work)
@@ -807,6 +876,9 @@ static void push_work_fn(struct work_struct *work)
 
 	if (READ_ONCE(qm->stopping))
 		return;
+	/* Kicks from here on queue another run: this one may miss them. */
+	clear_bit(0, &qm->push_kicked);
+	smp_mb__after_atomic();
 	mutex_lock(&tp->lock);
 	mutex_lock(&qm->lock);
 	list_for_each_entry_safe(rh, t, &qm->rhs, list) {
@@ -815,6 +887,8 @@ static void push_work_fn(struct work_struct *work)
 			qm->n_rhs--;
 		}
 	}
+	if (qm->credit_stuck)
+		retry |= px_credit_retry(qm);
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 	list_for_each_entry_safe(rh, t, &done, list)
@@ -1324,11 +1398,9 @@ void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	if (!due)
 		return;
 	mutex_lock(&tp->lock);
-	if (wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0)) {
-		spin_lock(&px->lock);
-		px->credit_due += due;	/* the next receive tries again */
-		spin_unlock(&px->lock);
-	}
+	mutex_lock(&qm->lock);
+	px_credit(qm, px, due);
+	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 }
 

@@ -61,6 +61,7 @@ struct cohort_qproxy {
 	u64 last_tag;			/* of the last delivery that came */
 	struct list_head held;		/* received, not yet acked */
 	u32 credit_due;			/* received without acks, not credited */
+	bool credit_stuck;		/* a CREDIT failed: push work retries */
 	u32 pub_credit;			/* publishes that may still go */
 };
 
