@@ -992,7 +992,6 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 			n += got;
 			if (got)
 				continue;
-			/* Full: what outlived its TTL gives way, if any did. */
 			m = list_first_entry(msgs, struct cohort_qmsg, list);
 			if (cohort_qmsg_size(m) > q->attr.max_bytes) {
 				/* Not even an empty queue would take it. */
@@ -1000,6 +999,7 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 				err = -EMSGSIZE;
 				break;
 			}
+			/* Full: what outlived its TTL gives way, if any did. */
 			if (!mq_expire(mq, &freed) ||
 			    mq_full(mq, cohort_qmsg_size(m))) {
 				mq->stats[COHORT_A_QSTATS_REJECTED]++;

@@ -123,8 +123,7 @@ struct cohort_qmgr {
 	struct xarray proxies;		/* id -> struct cohort_qproxy */
 	u32 next_proxy;
 	struct delayed_work push_work;	/* frames from the home to descriptors */
-	unsigned long push_kicked;	/* bit 0: push_work is due at once */
-	bool credit_stuck;		/* some proxy's credit_stuck is set */
+	unsigned long push_flags;	/* QM_PUSH_*: what push_work is due for */
 	bool stopping;			/* the namespace is going */
 	u8 *scratch;			/* a frame body, under the tp lock */
 };

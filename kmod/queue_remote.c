@@ -49,6 +49,9 @@
 #define SCRATCH_SIZE	(sizeof(struct cohort_wire_q) + \
 			 COHORT_QBATCH_MAX * sizeof(__be64))
 #define PUSH_RETRY	msecs_to_jiffies(20)
+/* qm->push_flags: the work is queued to run at once; a proxy's CREDIT failed */
+#define QM_PUSH_KICKED	0
+#define QM_PUSH_CREDIT	1
 /* Publishes credited back at once from this many; fewer wait PUBACK_DELAY. */
 #define PUBACK_EVERY	(COHORT_QREMOTE_PUB_WINDOW / 4)
 #define PUBACK_DELAY	msecs_to_jiffies(2)
@@ -314,7 +317,7 @@ static struct cohort_qrh *rh_find(struct cohort_qmgr *qm, u32 node,
  */
 void cohort_qremote_kick(struct cohort_qmgr *qm)
 {
-	if (READ_ONCE(qm->stopping) || test_and_set_bit(0, &qm->push_kicked))
+	if (READ_ONCE(qm->stopping) || test_and_set_bit(QM_PUSH_KICKED, &qm->push_flags))
 		return;
 	mod_delayed_work(system_wq, &qm->push_work, 0);
 }
@@ -839,20 +842,23 @@ static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		px->credit_due += due;
 	px->credit_stuck = stuck;
 	spin_unlock(&px->lock);
-	if (stuck && !qm->credit_stuck && !READ_ONCE(qm->stopping)) {
-		qm->credit_stuck = true;
+	if (stuck && !READ_ONCE(qm->stopping) &&
+	    !test_and_set_bit(QM_PUSH_CREDIT, &qm->push_flags))
 		queue_delayed_work(system_wq, &qm->push_work, PUSH_RETRY);
-	}
 }
 
-/* From the push work: the credit that failed to go; true to come again. */
+/*
+ * From the push work, under qm->lock (which keeps the proxies): the credit
+ * that failed to go. True to come again.
+ */
 static bool px_credit_retry(struct cohort_qmgr *qm)
 {
 	struct cohort_qproxy *px;
 	unsigned long id;
 	u32 due;
 
-	qm->credit_stuck = false;
+	if (!test_and_clear_bit(QM_PUSH_CREDIT, &qm->push_flags))
+		return false;
 	xa_for_each(&qm->proxies, id, px) {
 		spin_lock(&px->lock);
 		due = px->credit_stuck ? px->credit_due : 0;
@@ -862,7 +868,7 @@ static bool px_credit_retry(struct cohort_qmgr *qm)
 		if (due)
 			px_credit(qm, px, due);
 	}
-	return qm->credit_stuck;
+	return test_bit(QM_PUSH_CREDIT, &qm->push_flags);
 }
 
 static void push_work_fn(struct work_struct *work)
@@ -877,7 +883,7 @@ static void push_work_fn(struct work_struct *work)
 	if (READ_ONCE(qm->stopping))
 		return;
 	/* Kicks from here on queue another run: this one may miss them. */
-	clear_bit(0, &qm->push_kicked);
+	clear_bit(QM_PUSH_KICKED, &qm->push_flags);
 	smp_mb__after_atomic();
 	mutex_lock(&tp->lock);
 	mutex_lock(&qm->lock);
@@ -887,8 +893,7 @@ static void push_work_fn(struct work_struct *work)
 			qm->n_rhs--;
 		}
 	}
-	if (qm->credit_stuck)
-		retry |= px_credit_retry(qm);
+	retry |= px_credit_retry(qm);
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 	list_for_each_entry_safe(rh, t, &done, list)
@@ -1398,9 +1403,7 @@ void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	if (!due)
 		return;
 	mutex_lock(&tp->lock);
-	mutex_lock(&qm->lock);
 	px_credit(qm, px, due);
-	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 }
 
