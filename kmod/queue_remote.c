@@ -884,6 +884,7 @@ static void push_work_fn(struct work_struct *work)
 		return;
 	/* Kicks from here on queue another run: this one may miss them. */
 	clear_bit(QM_PUSH_KICKED, &qm->push_flags);
+	/* Pairs with test_and_set_bit() in a kick: we see what it changed. */
 	smp_mb__after_atomic();
 	mutex_lock(&tp->lock);
 	mutex_lock(&qm->lock);
