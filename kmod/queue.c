@@ -239,6 +239,7 @@ static void mq_clear(struct cohort_mq *mq, struct list_head *freed)
 	mq->inflight = 0;
 	mq->bytes = 0;
 	mq->ttl_msgs = 0;
+	mq->next_expire = 0;
 }
 
 static bool mq_full(const struct cohort_mq *mq, u32 size)
@@ -257,35 +258,84 @@ static void mq_unlink(struct cohort_mq *mq, struct cohort_qmsg *m)
 	mq->ttl_msgs -= !!m->expire_ns;
 }
 
+/*
+ * A message with a TTL is queued. next_expire stays a lower bound as
+ * messages leave; mq_expire() makes it exact again.
+ */
+static void mq_ttl_add(struct cohort_mq *mq, u64 expire_ns)
+{
+	if (expire_ns && (!mq->next_expire || expire_ns < mq->next_expire))
+		mq->next_expire = expire_ns;
+}
+
 /* Back first in line (m->list is free); its bytes are still counted. */
 static void mq_push_front(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	list_add(&m->list, &mq->prio[m->prio]);
 	mq->depth++;
 	mq->ttl_msgs += !!m->expire_ns;
+	mq_ttl_add(mq, m->expire_ns);
 }
 
 /* Drop what is past its TTL; true if anything went. */
 static bool mq_expire(struct cohort_mq *mq, struct list_head *freed)
 {
-	u64 now = ktime_get_ns();
 	struct cohort_qmsg *m, *t;
 	bool any = false;
+	u64 now, next = 0;
 	int i;
 
 	if (!mq->ttl_msgs)
 		return false;
+	now = ktime_get_ns();
+	if (now < mq->next_expire)
+		return false;
 	for (i = 0; i <= COHORT_QPRIO_MAX; i++) {
 		list_for_each_entry_safe(m, t, &mq->prio[i], list) {
-			if (!m->expire_ns || m->expire_ns > now)
+			if (!m->expire_ns)
 				continue;
+			if (m->expire_ns > now) {
+				if (!next || m->expire_ns < next)
+					next = m->expire_ns;
+				continue;
+			}
 			mq_unlink(mq, m);
 			list_add(&m->list, freed);
 			mq->stats[COHORT_A_QSTATS_EXPIRED]++;
 			any = true;
 		}
 	}
+	mq->next_expire = next;
 	return any;
+}
+
+/* Have the work run by @when, never later than it was due; q->lock held. */
+static void queue_arm(struct cohort_queue *q, unsigned long when)
+{
+	if (delayed_work_pending(&q->work) &&
+	    time_before_eq(q->work.timer.expires, when))
+		return;
+	mod_delayed_work(system_wq, &q->work, max_t(long, when - jiffies, 0));
+}
+
+/* When the first queued message of @mq expires, in jiffies. */
+static unsigned long mq_expire_at(const struct cohort_mq *mq)
+{
+	u64 now = ktime_get_ns(), at = mq->next_expire;
+
+	return jiffies + nsecs_to_jiffies(at > now ? at - now : 0) + 1;
+}
+
+/*
+ * @mq is full and someone waits for room (a sender, poll, a parked remote
+ * publish): when a message expires, the work drops it and wakes them.
+ */
+static void mq_expire_alarm(struct cohort_mq *mq)
+{
+	if (!mq->ttl_msgs)
+		return;
+	mq->q->ttl_alarm = true;
+	queue_arm(mq->q, mq_expire_at(mq));
 }
 
 /* Topics: the oldest queued message of the lowest priority gives way. */
@@ -336,6 +386,7 @@ static void mq_add(struct cohort_mq *mq, struct cohort_qmsg *m)
 	mq->depth++;
 	mq->bytes += cohort_qmsg_size(m);
 	mq->ttl_msgs += !!m->expire_ns;
+	mq_ttl_add(mq, m->expire_ns);
 	mq->stats[COHORT_A_QSTATS_ENQUEUED]++;
 }
 
@@ -811,8 +862,10 @@ static bool sub_room(struct cohort_mq *mq, u32 size, struct list_head *freed)
 {
 	if (!mq_full(mq, size) || (mq_expire(mq, freed) && !mq_full(mq, size)))
 		return true;
-	if (mq->q->attr.overflow == COHORT_OVERFLOW_REJECT)
+	if (mq->q->attr.overflow == COHORT_OVERFLOW_REJECT) {
+		mq_expire_alarm(mq);
 		return false;
+	}
 	while (mq_full(mq, size) && mq_drop_oldest(mq, freed))
 		;
 	return !mq_full(mq, size);
@@ -937,6 +990,7 @@ static u32 queue_take_run(struct cohort_queue *q, struct list_head *msgs,
 		m->enqueue_ns = now;
 		bytes += size;
 		ttl += !!m->expire_ns;
+		mq_ttl_add(mq, m->expire_ns);
 		last = m;
 		n++;
 	}
@@ -1002,6 +1056,7 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 			/* Full: what outlived its TTL gives way, if any did. */
 			if (!mq_expire(mq, &freed) ||
 			    mq_full(mq, cohort_qmsg_size(m))) {
+				mq_expire_alarm(mq);
 				mq->stats[COHORT_A_QSTATS_REJECTED]++;
 				err = -EAGAIN;
 				break;
@@ -1074,10 +1129,15 @@ bool cohort_queue_room(struct cohort_queue *q, u32 size)
 		room = false;
 	} else if (q->kind == COHORT_QUEUE) {
 		room = !mq_keeps(q->mq) || !mq_full(q->mq, size);
+		if (!room)
+			mq_expire_alarm(q->mq);
 	} else if (q->attr.overflow == COHORT_OVERFLOW_REJECT) {
-		list_for_each_entry(mq, &q->subs, sub_node)
-			if (mq_keeps(mq) && mq_full(mq, size))
+		list_for_each_entry(mq, &q->subs, sub_node) {
+			if (mq_keeps(mq) && mq_full(mq, size)) {
+				mq_expire_alarm(mq);
 				room = false;
+			}
+		}
 	}
 	spin_unlock(&q->lock);
 	return room;
@@ -1207,9 +1267,7 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			m->deadline = deadline;
 		list_splice_tail_init(got, &c->inflight);
 		c->n_inflight += n;
-		if (!delayed_work_pending(&q->work))
-			schedule_delayed_work(&q->work,
-					      msecs_to_jiffies(q->attr.ack_timeout_ms));
+		queue_arm(q, deadline);
 	}
 out:
 	spin_unlock(&q->lock);
@@ -1332,15 +1390,54 @@ static void queue_dead_letters(struct cohort_queue *q, struct list_head *list)
 	spin_unlock(&q->lock);
 }
 
+/*
+ * The TTL alarm: what expired goes, and the waiters hear of it (they arm
+ * the alarm again if they still wait). When the first expiry of a full
+ * store was a stale bound, wait for the real one. The next run, or 0.
+ */
+static unsigned long queue_ttl_alarm(struct cohort_queue *q,
+				     struct list_head *freed)
+{
+	unsigned long next = 0, at;
+	struct cohort_mq *mq;
+
+	if (!q->ttl_alarm)
+		return 0;
+	if (q->mq)
+		mq_expire(q->mq, freed);
+	list_for_each_entry(mq, &q->subs, sub_node)
+		mq_expire(mq, freed);
+	q->ttl_alarm = false;
+	if (!list_empty(freed))
+		return 0;
+	if (q->mq && q->mq->ttl_msgs)
+		next = mq_expire_at(q->mq);
+	list_for_each_entry(mq, &q->subs, sub_node) {
+		if (!mq->ttl_msgs)
+			continue;
+		at = mq_expire_at(mq);
+		if (!next || time_before(at, next))
+			next = at;
+	}
+	q->ttl_alarm = next != 0;
+	return next;
+}
+
 static void queue_work_fn(struct work_struct *work)
 {
 	struct cohort_queue *q = container_of(to_delayed_work(work),
 					      struct cohort_queue, work);
-	unsigned long next;
+	unsigned long next = 0, at;
+	LIST_HEAD(expired);
 	LIST_HEAD(poison);
 
 	spin_lock(&q->lock);
-	next = q->dead ? 0 : queue_timeouts(q);
+	if (!q->dead) {
+		next = queue_timeouts(q);
+		at = queue_ttl_alarm(q, &expired);
+		if (at && (!next || time_before(at, next)))
+			next = at;
+	}
 	list_splice_init(&q->poison, &poison);
 	/*
 	 * Re-armed under the lock: a nack that queues poison after it asks
@@ -1350,6 +1447,10 @@ static void queue_work_fn(struct work_struct *work)
 		mod_delayed_work(system_wq, &q->work,
 				 max_t(long, next - jiffies, 1));
 	spin_unlock(&q->lock);
+	if (!list_empty(&expired)) {
+		queue_room(q);
+		cohort_qmsg_free_list(&expired);
+	}
 	if (!list_empty(&poison))
 		queue_dead_letters(q, &poison);
 }

@@ -60,6 +60,7 @@ struct cohort_mq {
 	struct list_head prio[COHORT_QPRIO_MAX + 1];
 	u32 depth, bytes, inflight;
 	u32 ttl_msgs;			/* queued with a TTL: mq_expire() has work */
+	u64 next_expire;		/* no queued message expires before */
 	u32 consumers;
 	u32 remote_cons;		/* of them, on other nodes */
 	struct list_head cons;		/* struct cohort_qcons */
@@ -103,7 +104,8 @@ struct cohort_queue {
 	u64 stats[COHORT_A_QSTATS_MAX + 1];	/* topic-level counters */
 	wait_queue_head_t wwait;	/* producers: there is room */
 	struct list_head poison;	/* for the dead-letter queue */
-	struct delayed_work work;	/* ack timeouts, dead letters */
+	bool ttl_alarm;			/* full: the work makes room at expiry */
+	struct delayed_work work;	/* ack timeouts, dead letters, TTLs */
 	u64 reserved;			/* bytes taken from the owner's budget */
 };
 

@@ -2291,6 +2291,83 @@ TEST_F(q, ttl_expiry)
 	close(cfd);
 }
 
+/* Send @n messages with sequence numbers @first.. that live @ttl ms. */
+static int send_ttl(int fd, uint32_t first, uint32_t n, uint32_t ttl)
+{
+	struct cohort_qmsg_out m[4];
+	struct pl p[4];
+	uint32_t i, sent = 0;
+	int ret;
+
+	for (i = 0; i < n && i < 4; i++) {
+		p[i] = (struct pl){ first + i, 0x5eed };
+		m[i] = (struct cohort_qmsg_out){ .data = (uintptr_t)&p[i],
+						 .len = sizeof(p[i]),
+						 .ttl_ms = ttl };
+	}
+	ret = q_send(fd, m, i, 0, &sent);
+	return ret ?: sent == n ? 0 : -EAGAIN;
+}
+
+/*
+ * A store full of messages with a TTL has room when they expire, with
+ * nobody reading: a blocked sender goes on and poll says EPOLLOUT then,
+ * not at the next unrelated event.
+ */
+TEST_F(q, ttl_makes_room)
+{
+	const char *name = qname(self, "ttlroom"), *tn = qname(self, "tttlroom");
+	struct pollfd pf = { .events = POLLOUT };
+	struct blocked b;
+	pthread_t t;
+	uint64_t t0;
+	int pfd, tfd, s;
+
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT,
+							   .max_msgs = 2 }));
+	ASSERT_RET(0, send_ttl(pfd, 0, 2, 400));
+	t0 = mono_ms();
+	ASSERT_RET(0, blocked_start(&t, &b, pfd, 1, 10000));
+	pthread_join(t, NULL);
+	ASSERT_RET(0, b.ret);
+	ASSERT_LE(390U, b.t_end - t0);
+	ASSERT_GT(400U + AT_ONCE_MS, b.t_end - t0) {
+		TH_LOG("sender went on after %llu ms",
+		       (unsigned long long)(b.t_end - t0));
+	}
+	ASSERT_EQ(2U, QSTAT(name, EXPIRED));
+	ASSERT_EQ(1U, QSTAT(name, DEPTH));
+	free(b.rx);
+
+	/* Full again, and a poller waits for the one with a TTL to go. */
+	ASSERT_RET(0, send_ttl(pfd, 2, 1, 400));
+	pf.fd = pfd;
+	t0 = mono_ms();
+	ASSERT_EQ(1, poll(&pf, 1, 10000));
+	ASSERT_EQ(POLLOUT, pf.revents);
+	ASSERT_GT(400U + AT_ONCE_MS, mono_ms() - t0);
+	ASSERT_EQ(3U, QSTAT(name, EXPIRED));
+
+	/* A topic that rejects: its subscriber's store, the same way. */
+	ASSERT_FD(tfd, q_open(self->dev, tn, COHORT_TOPIC, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){
+					.max_msgs = 1,
+					.overflow = COHORT_OVERFLOW_REJECT }));
+	ASSERT_FD(s, t_sub(self->dev2, tn, "", COHORT_ACK_NONE));
+	ASSERT_RET(0, send_ttl(tfd, 0, 1, 400));
+	ASSERT_RET(-EAGAIN, send1(tfd, 1, 0, 0));
+	pf.fd = tfd;
+	t0 = mono_ms();
+	ASSERT_EQ(1, poll(&pf, 1, 10000));
+	ASSERT_EQ(POLLOUT, pf.revents);
+	ASSERT_GT(400U + AT_ONCE_MS, mono_ms() - t0);
+	ASSERT_RET(0, send1(tfd, 1, 0, 0));
+	close(s);
+	close(tfd);
+	close(pfd);
+}
+
 /* ---- limits and backpressure ---- */
 
 TEST_F(q, queue_full)
