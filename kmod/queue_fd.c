@@ -79,7 +79,12 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 		err = -EFAULT;
 		goto free;
 	}
-	err = cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0, a->id);
+	/*
+	 * A message stamped U64_MAX could never be received, by anyone:
+	 * each receive would overflow, and it would block the queue.
+	 */
+	err = c->lamport >= U64_MAX - 1 ? -EOVERFLOW :
+	      cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0, a->id);
 	if (err)
 		goto free;
 	m->lamport = c->lamport;

@@ -219,7 +219,9 @@ static int qmsgs_check(u64 count, u32 max, const u8 *p, u32 len)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		w = (const void *)p;
+		/* A stamp no receiver could take is refused, as locally. */
 		if (len < sizeof(*w) || w->prio > COHORT_QPRIO_MAX ||
+		    get_unaligned_be64(&w->lamport) == U64_MAX ||
 		    memchr_inv(w->reserved, 0, sizeof(w->reserved)))
 			return -EINVAL;
 		n = get_unaligned_be16(&w->vc_len);

@@ -1403,6 +1403,46 @@ TEST_F(q, stamp_overflow)
 	close(dev3);
 }
 
+/*
+ * A producer whose Lamport clock is one short of the limit would stamp
+ * U64_MAX, which no receiver could follow: the send is refused, and the
+ * queue is not blocked behind it.
+ */
+TEST_F(q, stamp_unsendable)
+{
+	struct cohort_lamport l = { .size = sizeof(l), .op = COHORT_CLOCK_RECV,
+				    .time = UINT64_MAX - 2 };
+	const char *name = qname(self, "unsend");
+	struct rx *rx = rx_new();
+	int pfd, cfd, dev3, v = 1;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(dev3, open(DEV, O_RDWR | O_CLOEXEC));
+	ASSERT_FD(pfd, q_open(dev3, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT }));
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_NONE, NULL));
+	ASSERT_EQ(0, ioctl(dev3, COHORT_IOC_LAMPORT, &l));
+	ASSERT_EQ(UINT64_MAX - 1, lamport_read(dev3));
+	ASSERT_RET(-EOVERFLOW, send1(pfd, 0, 0, 0));
+	ASSERT_EQ(-1, write(pfd, &v, sizeof(v)));
+	ASSERT_EQ(EOVERFLOW, errno);
+	ASSERT_EQ(UINT64_MAX - 1, lamport_read(dev3));
+	ASSERT_EQ(0U, QSTAT(name, DEPTH));
+
+	/* Others' messages still flow. */
+	close(pfd);
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      NULL));
+	ASSERT_RET(0, send1(pfd, 5, 0, 0));
+	ASSERT_RET(0, recv1(cfd, rx, 1000));
+	ASSERT_EQ(5U, seq_of(&rx->m[0]));
+	free(rx);
+	close(pfd);
+	close(cfd);
+	close(dev3);
+}
+
 /* Priorities 0..7 mixed: higher first, FIFO within one. */
 TEST_F(q, priority_order)
 {

@@ -151,6 +151,10 @@
  *	EHOSTUNREACH the home node is not reachable
  *	ENOSPC	too many queues, or the owner's budget is spent
  *	ETIMEDOUT nothing within timeout_ms
+ *	EOVERFLOW QSEND: the actor's Lamport clock is at U64_MAX - 1, so the
+ *		message would carry U64_MAX, which no receive can follow;
+ *		QRECV: the receiver's own clock cannot take the stamp (the
+ *		message stays for others)
  *
  * Generic netlink family "cohort" (COHORT_GENL_NAME, netnsok)
  * -----------------------------------------------------------
