@@ -17,7 +17,8 @@
  *   CREDIT (taken without acks)    ->
  *   ACK / NACK (tags)              ->  as a local ack or nack
  *                               <- REVOKE (tags): ack timeout, redelivered
- *                               <- GONE: the queue was deleted
+ *                               <- GONE: the queue was deleted, or the
+ *                                  home does not know the handle
  *   CLOSE (first unread attempt)   ->  what the consumer held goes back,
  *                                      what no user received uncounted
  *
@@ -1102,7 +1103,16 @@ int cohort_qremote_rx(struct cohort_transport *tp, u32 src, const void *body,
 	case COHORT_WQ_ACK:
 	case COHORT_WQ_NACK:
 		err = rx_home(qm, src, h, rest, len);
-		return err == -ENOENT ? 0 : err;
+		if (err != -ENOENT)
+			return err;
+		/*
+		 * No descriptor of ours (this node restarted, say): the
+		 * opener would wait for credit or deliveries forever.
+		 */
+		if (h->op != COHORT_WQ_CLOSE)
+			wq_simple(qm, src, COHORT_WQ_GONE,
+				  get_unaligned_be64(&h->handle), 0, 0);
+		return 0;
 	case COHORT_WQ_OPENED:
 	case COHORT_WQ_PUBACK:
 	case COHORT_WQ_DELIVER:

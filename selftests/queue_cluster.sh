@@ -6,7 +6,8 @@
 # up in the cluster; competing consumers on two nodes; topic fan-out to
 # local and remote subscribers; a persistent queue filled before its
 # consumer exists; a remote consumer killed while it holds messages; and
-# 10 % loss with a link flap on each side of the home, losing nothing.
+# 10 % loss with a link flap on each side of the home, losing nothing;
+# and a home that restarts without the queue, which its producer hears of.
 #
 #   a (81) ======= link 1 ======= b (82) ======= link 2 ======= c (83)
 #   producers, consumers        queue homes:            consumers,
@@ -41,7 +42,7 @@ lines_at_least()
 	[ "$(msgs "$1" | wc -l)" -ge "$2" ]
 }
 
-ktap_plan 25
+ktap_plan 27
 
 # ---- the cluster ----
 rc=0
@@ -205,6 +206,35 @@ ktap_info "duplicates (at-least-once across the flaps): $(field rel-c dups)"
 ktap_result $rc "c got every one of the $N: none lost"
 cl_wait 10 drained b rel
 ktap_result $? "rel is empty at its home (depth $(qstat b rel depth), in flight $(qstat b rel inflight))"
+
+# ---- 7: the home restarts; its descriptors' producers learn of it ----
+# b comes back as a new life of node 82, linked to a as before, without
+# the queue: the next publish of a's producer finds no handle there, and
+# b says GONE instead of dropping it, so the producer gets EIDRM.
+restart_b()
+{
+	local ns=${CL_NS[b]} l=${CL_LINK[a:b]}
+
+	cl_step ip netns del "$ns" && cl_wait 15 cl_is_link a b down &&
+		cl_step ip netns add "$ns" && cl_step ip -n "$ns" link set lo up &&
+		cl_step cl_ctl b node set id "${CL_ID[b]}" name b && cl_hb b $HB $TOL &&
+		cl_step ip link add to-b netns "${CL_NS[a]}" type veth \
+			peer name to-a netns "$ns" &&
+		cl_step ip -n "${CL_NS[a]}" addr add "198.18.$l.1/24" dev to-b &&
+		cl_step ip -n "$ns" addr add "198.18.$l.2/24" dev to-a &&
+		cl_step ip -n "${CL_NS[a]}" link set to-b up &&
+		cl_step ip -n "$ns" link set to-a up &&
+		cl_step cl_ctl b peer add id "${CL_ID[a]}" addr "198.18.$l.1" &&
+		cl_wait 30 cl_is_link a b up
+}
+
+qt b produce gone@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq a gone-a produce gone@82 100000 -P 50 -W 120000 && opened gone-a &&
+	restart_b
+ktap_result $? "b deleted and made again as node 82 while a publishes to gone@82"
+cl_wait 20 eval '! kill -0 "${QPID[gone-a]}" 2>/dev/null' || kill "${QPID[gone-a]}"
+! finish gone-a && grep -q "Identifier removed" "$CL_TMP/gone-a.err"
+ktap_result $? "a's producer stops with EIDRM from the new b instead of waiting for credit forever"
 
 cl_final_checks
 ktap_finish
