@@ -1196,6 +1196,28 @@ static bool px_settled(struct cohort_qproxy *px)
 }
 
 /*
+ * How an open that waited @r ended. Decided under qm->lock, which OPENED
+ * replies take, and a failed proxy unlisted under it: a reply after the
+ * decision finds no proxy and closes its handle, where one between the two
+ * would have left the handle open at the home.
+ */
+static int px_outcome(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		      long r)
+{
+	int err;
+
+	mutex_lock(&qm->lock);
+	spin_lock(&px->lock);
+	err = px->home ? 0 : r < 0 ? r : px->answered < px->asked ?
+	      -ETIMEDOUT : px->status ?: -ENOENT;
+	spin_unlock(&px->lock);
+	if (err)
+		xa_erase(&qm->proxies, px->id);
+	mutex_unlock(&qm->lock);
+	return err;
+}
+
+/*
  * Open @o's queue at @home, or find it on the reachable nodes (home 0):
  * -ENOENT when none has it, -EHOSTUNREACH when there is nobody to ask.
  */
@@ -1232,12 +1254,11 @@ struct cohort_qproxy *cohort_qproxy_open(struct cohort_afile *a,
 	}
 	r = wait_event_interruptible_timeout(px->wait, px_settled(px),
 					     msecs_to_jiffies(COHORT_QREMOTE_OPEN_MS));
-	spin_lock(&px->lock);
-	err = px->home ? 0 : r < 0 ? r : px->answered < px->asked ?
-	      -ETIMEDOUT : px->status ?: -ENOENT;
-	spin_unlock(&px->lock);
+	err = px_outcome(qm, px, r);
 	if (!err)
 		return px;
+	px_free(px);
+	return ERR_PTR(err);
 fail:
 	mutex_lock(&qm->lock);
 	xa_erase(&qm->proxies, px->id);
