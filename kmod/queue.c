@@ -309,21 +309,34 @@ static bool mq_expire(struct cohort_mq *mq, struct list_head *freed)
 	return any;
 }
 
-/* Have the work run by @when, never later than it was due; q->lock held. */
+/*
+ * Have the work run by @when, never later than it was due: pending with
+ * no timer running, it is queued to run now. Every arming holds q->lock,
+ * so the timer's expiry is stable here.
+ */
 static void queue_arm(struct cohort_queue *q, unsigned long when)
 {
-	if (delayed_work_pending(&q->work) &&
-	    time_before_eq(q->work.timer.expires, when))
+	struct delayed_work *w = &q->work;
+
+	lockdep_assert_held(&q->lock);
+
+	if (delayed_work_pending(w) &&
+	    (!timer_pending(&w->timer) || time_before_eq(w->timer.expires, when)))
 		return;
-	mod_delayed_work(system_wq, &q->work, max_t(long, when - jiffies, 0));
+	mod_delayed_work(system_wq, w, max_t(long, when - jiffies, 0));
 }
+
+/* Far expiries are looked at again within this; jiffies stay in range. */
+#define TTL_ALARM_MAX_NS	(3600ULL * NSEC_PER_SEC)
 
 /* When the first queued message of @mq expires, in jiffies. */
 static unsigned long mq_expire_at(const struct cohort_mq *mq)
 {
 	u64 now = ktime_get_ns(), at = mq->next_expire;
 
-	return jiffies + nsecs_to_jiffies(at > now ? at - now : 0) + 1;
+	return jiffies + nsecs_to_jiffies(at > now ?
+					  min_t(u64, at - now, TTL_ALARM_MAX_NS) :
+					  0) + 1;
 }
 
 /*
