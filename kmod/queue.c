@@ -956,7 +956,7 @@ static int topic_publish(struct cohort_queue *q, struct cohort_qmsg *m)
 	u32 have = 0;
 	int err;
 
-	m->enqueue_ns = ktime_get_real_ns();
+	m->enqueue_ns = ktime_get_coarse_real_ns();
 	for (;;) {
 		err = topic_copies(q, m, &copies, &have);
 		if (err)
@@ -1035,12 +1035,14 @@ static u32 queue_drop_all(struct cohort_mq *mq, struct list_head *msgs,
 /*
  * A queue takes a batch under one hold of its lock, in runs, and wakes its
  * consumers once: per-message lock round trips, list operations and
- * wakeups were most of the cost of a small message.
+ * wakeups were most of the cost of a small message. The enqueue time is
+ * the coarse clock's: a clock read per message cost as much again where
+ * the clocksource is slow to read (a VM's HPET).
  */
 static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 			       u32 *done)
 {
-	u64 now = ktime_get_real_ns();
+	u64 now = ktime_get_coarse_real_ns();
 	struct cohort_mq *mq = q->mq;
 	struct cohort_qmsg *m;
 	LIST_HEAD(freed);

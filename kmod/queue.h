@@ -27,7 +27,7 @@ struct cohort_qmsg {
 	u64 id;
 	u64 tag;			/* delivery id of the current attempt */
 	u64 sender;			/* actor id */
-	u64 enqueue_ns;			/* CLOCK_REALTIME */
+	u64 enqueue_ns;			/* CLOCK_REALTIME_COARSE */
 	u64 expire_ns;			/* CLOCK_MONOTONIC; 0: never */
 	u64 lamport;
 	unsigned long deadline;		/* jiffies: ack timeout */

@@ -146,16 +146,22 @@ static u32 wq_pack(struct list_head *head, struct cohort_qmsg *m, u32 max,
 	return n;
 }
 
-/* @m at @p, as @op carries it (@now for a PUB's TTL); returns the end. */
-static u8 *qmsg_to_wire(u8 *p, u8 op, const struct cohort_qmsg *m, u64 now)
+/*
+ * @m at @p, as @op carries it; returns the end. A PUB's TTL is left from
+ * *@now, read once per frame for its first message with a TTL.
+ */
+static u8 *qmsg_to_wire(u8 *p, u8 op, const struct cohort_qmsg *m, u64 *now)
 {
 	struct cohort_wire_qmsg *w = (void *)p;
 	struct cohort_wire_vc *vc = (void *)(w + 1);
 	u32 i, ttl = 0;
 
-	if (op == COHORT_WQ_PUB && m->expire_ns)
-		ttl = m->expire_ns > now ?
-		      max_t(u64, div_u64(m->expire_ns - now, NSEC_PER_MSEC), 1) : 1;
+	if (op == COHORT_WQ_PUB && m->expire_ns) {
+		if (!*now)
+			*now = ktime_get_ns();
+		ttl = m->expire_ns > *now ?
+		      max_t(u64, div_u64(m->expire_ns - *now, NSEC_PER_MSEC), 1) : 1;
+	}
 	put_unaligned_be64(m->id, &w->id);
 	put_unaligned_be64(m->tag, &w->tag);
 	put_unaligned_be64(m->sender, &w->sender);
@@ -185,8 +191,8 @@ static int wq_msgs(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
 		   u32 body_len, gfp_t gfp)
 {
 	struct cohort_transport *tp = qm_tp(qm);
-	u64 now = ktime_get_ns();
 	struct cohort_frame *f;
+	u64 now = 0;
 	void *body;
 	u8 *p;
 	u32 i;
@@ -198,7 +204,7 @@ static int wq_msgs(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
 	wq_hdr_at(body, op, handle, n, 0);
 	p = (u8 *)body + sizeof(struct cohort_wire_q);
 	for (i = 0; i < n; i++) {
-		p = qmsg_to_wire(p, op, m, now);
+		p = qmsg_to_wire(p, op, m, &now);
 		m = list_next_entry(m, list);
 	}
 	WARN_ON_ONCE(p != (u8 *)body + body_len);

@@ -531,7 +531,8 @@ struct cohort_qmsg_out {
  * @msg_id: out: id given at enqueue, per queue (per topic)
  * @delivery_id: out: this attempt's id, for COHORT_IOC_QACK
  * @sender: out: sender's actor id (node id << 32 | number)
- * @enqueue_ns: out: CLOCK_REALTIME at the home when enqueued
+ * @enqueue_ns: out: CLOCK_REALTIME_COARSE at the home when enqueued (to
+ *	the tick)
  * @lamport: out: the sender's Lamport stamp
  * @vc_ptr: user pointer for the sender's vector stamp, or 0
  * @vc_cap: entries at @vc_ptr (fewer than the stamp has: EMSGSIZE)
