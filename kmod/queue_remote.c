@@ -226,9 +226,7 @@ static int qmsgs_check(u64 count, u32 max, const u8 *p, u32 len)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		w = (const void *)p;
-		/* A stamp no receiver could take is refused, as locally. */
 		if (len < sizeof(*w) || w->prio > COHORT_QPRIO_MAX ||
-		    get_unaligned_be64(&w->lamport) == U64_MAX ||
 		    memchr_inv(w->reserved, 0, sizeof(w->reserved)))
 			return -EINVAL;
 		n = get_unaligned_be16(&w->vc_len);
@@ -600,9 +598,12 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 		cohort_qremote_kick(qm);
 		return err;
 	}
-	/* Too large for this queue: dropped, and credited back. */
+	/*
+	 * Too large for this queue, or with a stamp no receiver could take
+	 * (refused locally at send): dropped, and credited back.
+	 */
 	list_for_each_entry_safe(m, t, &msgs, list) {
-		if (m->len <= rh->q->attr.max_msg_size)
+		if (m->len <= rh->q->attr.max_msg_size && m->lamport != U64_MAX)
 			continue;
 		list_del(&m->list);
 		cohort_qmsg_free(m);
