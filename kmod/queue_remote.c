@@ -37,6 +37,7 @@
  * retries when a link pushes back.
  */
 #include <linux/cred.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -807,8 +808,11 @@ static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 	int err;
 
 	push_parked(rh);
-	/* The opener waits for credit: a link that pushed back is retried. */
-	if (rh->pub_due) {
+	/*
+	 * The opener waits for credit: a link that pushed back is retried.
+	 * Closed, nobody does, and the node may have a new life by now.
+	 */
+	if (rh->pub_due && !rh->closed) {
 		err = wq_simple(qm, rh->node, COHORT_WQ_PUBACK, rh->handle,
 				rh->pub_due, 0);
 		if (!err)
@@ -1509,9 +1513,61 @@ int cohort_qremote_init(struct cohort_qmgr *qm)
 {
 	INIT_LIST_HEAD(&qm->rhs);
 	xa_init_flags(&qm->proxies, XA_FLAGS_ALLOC1);
+	/*
+	 * A new life of the node does not start its handles where the old
+	 * one did: a late frame for an old handle would find a new proxy.
+	 */
+	qm->next_proxy = get_random_u32();
 	INIT_DELAYED_WORK(&qm->push_work, push_work_fn);
 	qm->scratch = kmalloc(SCRATCH_SIZE, GFP_KERNEL);
 	return qm->scratch ? 0 : -ENOMEM;
+}
+
+/* A handle of @node this home still serves, CLOSE not yet come. */
+static struct cohort_qrh *rh_of_node(struct cohort_qmgr *qm, u32 node)
+{
+	struct cohort_qrh *rh, *found = NULL;
+
+	mutex_lock(&qm->lock);
+	list_for_each_entry(rh, &qm->rhs, list) {
+		if (rh->node == node && !rh->closed) {
+			found = rh;
+			break;
+		}
+	}
+	mutex_unlock(&qm->lock);
+	return found;
+}
+
+/*
+ * @node started a new life (its LSA says so), and what was on its way to
+ * or from the old one went with it: descriptors across it are over. Its
+ * handles here close as on CLOSE (what they parked still goes in, with no
+ * PUBACK to the new life); descriptors here of queues it was home to hear
+ * that the queue is gone, which an idle consumer would not otherwise.
+ * Under the transport lock, as frames are; rare enough for a scan per
+ * handle.
+ */
+void cohort_qremote_reborn(struct cohort_qmgr *qm, u32 node)
+{
+	struct cohort_qproxy *px;
+	struct cohort_qrh *rh;
+	unsigned long id;
+
+	lockdep_assert_held(&qm_tp(qm)->lock);
+
+	if (READ_ONCE(qm->stopping))
+		return;
+	mutex_lock(&qm->lock);
+	xa_for_each(&qm->proxies, id, px) {
+		if (READ_ONCE(px->home) != node)
+			continue;
+		WRITE_ONCE(px->dead, true);
+		wake_up(&px->wait);
+	}
+	mutex_unlock(&qm->lock);
+	while ((rh = rh_of_node(qm, node)))
+		rx_close(qm, rh, 0);
 }
 
 /* Before the transport stops: no more frames in or out. */

@@ -69,6 +69,7 @@ int cohort_qremote_rx(struct cohort_transport *tp, u32 src, const void *body,
 		      u32 len);
 void cohort_qremote_kick(struct cohort_qmgr *qm);
 void cohort_qremote_revoked(struct cohort_qrh *rh, u64 tag);
+void cohort_qremote_reborn(struct cohort_qmgr *qm, u32 node);
 int cohort_qremote_init(struct cohort_qmgr *qm);
 void cohort_qremote_stop(struct cohort_qmgr *qm);
 void cohort_qremote_exit(struct cohort_qmgr *qm);

@@ -21,6 +21,7 @@
 #include "compat.h"
 #include "genl.h"
 #include "node.h"
+#include "queue_remote.h"
 #include "route.h"
 #include "transport.h"
 
@@ -202,7 +203,8 @@ void cohort_route_originate(struct cohort_transport *tp)
 
 /*
  * Our own LSA came back. Normally ours is newer; if the cluster holds a
- * newer one (our clock stepped back across a restart), outbid it.
+ * newer one (the transport restarted, which starts our sequence again, or
+ * our clock stepped back across a restart), outbid it.
  */
 static void own_echo(struct cohort_transport *tp, u64 inc, u64 seq)
 {
@@ -219,8 +221,9 @@ int cohort_route_rx_lsa(struct cohort_transport *tp, struct cohort_peer *from,
 {
 	const struct cohort_wire_lsa *w = body;
 	const __be32 *neigh = (const __be32 *)(w + 1);
-	struct cohort_lsa *lsa;
-	u32 n, i;
+	struct cohort_lsa *lsa, *old;
+	u32 n, i, origin;
+	bool reborn;
 
 	if (len < sizeof(*w))
 		return -EINVAL;
@@ -245,9 +248,14 @@ int cohort_route_rx_lsa(struct cohort_transport *tp, struct cohort_peer *from,
 	memcpy(lsa->name, w->name, sizeof(lsa->name));
 	for (i = 0; i < n; i++)
 		lsa->neigh[i] = get_unaligned_be32(&neigh[i]);
+	origin = lsa->origin;
+	old = xa_load(&tp->route.lsdb, origin);
+	reborn = old && old->incarnation < lsa->incarnation;
 	if (lsdb_update(&tp->route, lsa)) {
 		flood(tp, lsa, from);
 		route_compute(tp);
+		if (reborn)
+			cohort_qremote_reborn(&tp->node->qm, origin);
 	}
 	return 0;
 }

@@ -1073,7 +1073,6 @@ static int transport_start(struct cohort_transport *tp)
 		tp->udp = NULL;
 		return err;
 	}
-	tp->incarnation = ktime_get_real_ns();
 	sock_hook(tp->udp, &tp->udp_cb, tp, udp_data_ready, NULL);
 	sock_hook(tp->listener, &tp->listener_cb, tp, listen_data_ready, NULL);
 	tp->running = true;
@@ -1182,6 +1181,12 @@ int cohort_transport_init(struct cohort_transport *tp, struct net *net,
 	INIT_DELAYED_WORK(&tp->hb_work, hb_work);
 	xa_init(&tp->binds);
 	cohort_route_init(&tp->route);
+	/*
+	 * One per life of the node, not per start of the transport: a new
+	 * one tells the cluster that descriptors across the node are over
+	 * (cohort_qremote_reborn()), which a transport restart does not end.
+	 */
+	tp->incarnation = ktime_get_real_ns();
 	tp->vc_in = kmalloc_array(COHORT_VC_MAX_ENTRIES, sizeof(*tp->vc_in),
 				  GFP_KERNEL);
 	return tp->vc_in ? 0 : -ENOMEM;

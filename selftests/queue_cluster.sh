@@ -7,7 +7,8 @@
 # local and remote subscribers; a persistent queue filled before its
 # consumer exists; a remote consumer killed while it holds messages; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
-# and a home that restarts without the queue, which its producer hears of.
+# and restarts: of a home, which its producer and consumer hear of, and of
+# an opener, whose descriptor its home lets go of.
 #
 #   a (81) ======= link 1 ======= b (82) ======= link 2 ======= c (83)
 #   producers, consumers        queue homes:            consumers,
@@ -42,7 +43,7 @@ lines_at_least()
 	[ "$(msgs "$1" | wc -l)" -ge "$2" ]
 }
 
-ktap_plan 27
+ktap_plan 30
 
 # ---- the cluster ----
 rc=0
@@ -207,34 +208,65 @@ ktap_result $rc "c got every one of the $N: none lost"
 cl_wait 10 drained b rel
 ktap_result $? "rel is empty at its home (depth $(qstat b rel depth), in flight $(qstat b rel inflight))"
 
-# ---- 7: the home restarts; its descriptors' producers learn of it ----
-# b comes back as a new life of node 82, linked to a as before, without
-# the queue: the next publish of a's producer finds no handle there, and
-# b says GONE instead of dropping it, so the producer gets EIDRM.
-restart_b()
+# ---- 7: a node restarts: descriptors across it end, on both sides ----
+# restart N P: N's namespace (where nothing runs) deleted, and made again
+# as a new life of the same node, linked to P as before (and to nothing
+# else) once the old link's end in P is gone.
+no_if()
 {
-	local ns=${CL_NS[b]} l=${CL_LINK[a:b]}
-
-	cl_step ip netns del "$ns" && cl_wait 15 cl_is_link a b down &&
-		cl_step ip netns add "$ns" && cl_step ip -n "$ns" link set lo up &&
-		cl_step cl_ctl b node set id "${CL_ID[b]}" name b && cl_hb b $HB $TOL &&
-		cl_step ip link add to-b netns "${CL_NS[a]}" type veth \
-			peer name to-a netns "$ns" &&
-		cl_step ip -n "${CL_NS[a]}" addr add "198.18.$l.1/24" dev to-b &&
-		cl_step ip -n "$ns" addr add "198.18.$l.2/24" dev to-a &&
-		cl_step ip -n "${CL_NS[a]}" link set to-b up &&
-		cl_step ip -n "$ns" link set to-a up &&
-		cl_step cl_ctl b peer add id "${CL_ID[a]}" addr "198.18.$l.1" &&
-		cl_wait 30 cl_is_link a b up
+	! ip -n "${CL_NS[$1]}" link show "$2" >/dev/null 2>&1
 }
 
+restart()
+{
+	local n=$1 p=$2 ns=${CL_NS[$1]}
+
+	cl_step ip netns del "$ns" && cl_wait 15 no_if "$p" "to-$n" &&
+		cl_wait 15 cl_is_link "$p" "$n" down &&
+		cl_step ip netns add "$ns" && cl_step ip -n "$ns" link set lo up &&
+		cl_step cl_ctl "$n" node set id "${CL_ID[$n]}" name "$n" &&
+		cl_hb "$n" $HB $TOL &&
+		cl_step ip link add "to-$p" netns "$ns" type veth \
+			peer name "to-$n" netns "${CL_NS[$p]}" &&
+		cl_step ip -n "$ns" addr add "$(cl_addr "$n" "$p")/24" dev "to-$p" &&
+		cl_step ip -n "${CL_NS[$p]}" addr add "$(cl_addr "$p" "$n")/24" dev "to-$n" &&
+		cl_step ip -n "$ns" link set "to-$p" up &&
+		cl_step ip -n "${CL_NS[$p]}" link set "to-$n" up &&
+		cl_step cl_ctl "$n" peer add id "${CL_ID[$p]}" addr "$(cl_addr "$p" "$n")" &&
+		cl_wait 30 cl_is_link "$p" "$n" up
+}
+
+consumers_at_b()
+{
+	[ "$(qstat b "$1" consumers)" = "$2" ]
+}
+
+# b, the home, restarts without its queues. a's producer finds no handle
+# there with its next publish, and b says GONE instead of dropping it; a's
+# idle consumer sends nothing, and hears it from b's new LSA.
 qt b produce gone@82 0 --create persistent >/dev/null 2>&1 &&
+	qt b produce gone2@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq a gone-a produce gone@82 100000 -P 50 -W 120000 && opened gone-a &&
-	restart_b
-ktap_result $? "b deleted and made again as node 82 while a publishes to gone@82"
+	bgq a gone2-a consume gone2@82 1 -t 60000 -w 1000 && opened gone2-a &&
+	restart b a
+ktap_result $? "b deleted and made again as node 82 while a publishes to gone@82 and waits on gone2@82"
 cl_wait 20 eval '! kill -0 "${QPID[gone-a]}" 2>/dev/null' || kill "${QPID[gone-a]}"
 ! finish gone-a && grep -q "Identifier removed" "$CL_TMP/gone-a.err"
 ktap_result $? "a's producer stops with EIDRM from the new b instead of waiting for credit forever"
+cl_wait 20 grep -q "recv: Identifier removed" "$CL_TMP/gone2-a.err"
+ktap_result $? "a's idle consumer gets EIDRM once b's new life is known ($CL_WAITED ms)"
+cl_stop "${QPID[gone2-a]}"
+
+# a, holding a descriptor of a queue on b, restarts; its CLOSE never gets
+# out (the link is down when the consumer dies), yet b lets go of it.
+qt b produce ghost 0 --create persistent >/dev/null 2>&1 &&
+	bgq a ghost-a consume ghost@82 1 -t 60000 && opened ghost-a &&
+	cl_wait 10 consumers_at_b ghost 1 && cl_ifdown a b &&
+	cl_wait 15 cl_is_link b a down && cl_stop "${QPID[ghost-a]}" &&
+	consumers_at_b ghost 1 && restart a b
+ktap_result $? "a's consumer of ghost@82 dies behind a downed link; a is made again as node 81"
+cl_wait 20 consumers_at_b ghost 0
+ktap_result $? "b closed the old a's descriptor: ghost has $(qstat b ghost consumers) consumers"
 
 cl_final_checks
 ktap_finish

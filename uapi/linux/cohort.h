@@ -130,7 +130,10 @@
  * are on their way to the home at a time, and a producer out of that
  * credit waits as on a full queue. The home checks permissions against the
  * uid and gid the opener's node sends. Opening waits at most 5 s for the
- * home (ETIMEDOUT).
+ * home (ETIMEDOUT). Link failures only delay traffic; a node's restart
+ * ends the descriptors across it: the home closes the handles of the old
+ * life's descriptors, as if they had closed, and descriptors of the old
+ * home's queues get EIDRM.
  *
  * Errors of the queue ioctls, besides those above:
  *	EINVAL	unknown flags, kind, role, ack or op; mode above 0777; a bad
@@ -147,7 +150,8 @@
  *	EMSGSIZE message above attr.max_msg_size; read(2) buffer too short
  *	ESTALE	ack or nack of an attempt this descriptor does not hold
  *		(acked already, or taken back after the ack timeout)
- *	EIDRM	the queue was deleted
+ *	EIDRM	the queue was deleted; across nodes, also when the home node
+ *		restarted (a new life, which has no descriptors of the old)
  *	EHOSTUNREACH the home node is not reachable
  *	ENOSPC	too many queues, or the owner's budget is spent
  *	ETIMEDOUT nothing within timeout_ms
