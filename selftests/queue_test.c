@@ -197,9 +197,12 @@ static uint32_t seq_of(const struct cohort_qmsg_in *m)
 	return ((const struct pl *)(uintptr_t)m->data)->seq;
 }
 
-/* Send @n messages with sequence numbers @first.. at @prio, in one call. */
-static int send_seqs(int fd, uint32_t first, uint32_t n, uint32_t prio,
-		     int timeout, uint32_t *sent)
+/*
+ * Send @n messages with sequence numbers @first.. at @prio, living @ttl ms
+ * (0: for ever), in one call.
+ */
+static int send_seqs_ttl(int fd, uint32_t first, uint32_t n, uint32_t prio,
+			 uint32_t ttl, int timeout, uint32_t *sent)
 {
 	struct cohort_qmsg_out *m = calloc(n, sizeof(*m));
 	struct pl *p = calloc(n, sizeof(*p));
@@ -213,12 +216,19 @@ static int send_seqs(int fd, uint32_t first, uint32_t n, uint32_t prio,
 			m[i].data = (uintptr_t)&p[i];
 			m[i].len = sizeof(p[i]);
 			m[i].prio = prio;
+			m[i].ttl_ms = ttl;
 		}
 		ret = q_send(fd, m, n, timeout, sent);
 	}
 	free(m);
 	free(p);
 	return ret;
+}
+
+static int send_seqs(int fd, uint32_t first, uint32_t n, uint32_t prio,
+		     int timeout, uint32_t *sent)
+{
+	return send_seqs_ttl(fd, first, n, prio, 0, timeout, sent);
 }
 
 static int send1(int fd, uint32_t seq, uint32_t prio, int timeout)
@@ -2331,24 +2341,6 @@ TEST_F(q, ttl_expiry)
 	close(cfd);
 }
 
-/* Send @n messages with sequence numbers @first.. that live @ttl ms. */
-static int send_ttl(int fd, uint32_t first, uint32_t n, uint32_t ttl)
-{
-	struct cohort_qmsg_out m[4];
-	struct pl p[4];
-	uint32_t i, sent = 0;
-	int ret;
-
-	for (i = 0; i < n && i < 4; i++) {
-		p[i] = (struct pl){ first + i, 0x5eed };
-		m[i] = (struct cohort_qmsg_out){ .data = (uintptr_t)&p[i],
-						 .len = sizeof(p[i]),
-						 .ttl_ms = ttl };
-	}
-	ret = q_send(fd, m, i, 0, &sent);
-	return ret ?: sent == n ? 0 : -EAGAIN;
-}
-
 /*
  * A store full of messages with a TTL has room when they expire, with
  * nobody reading: a blocked sender goes on and poll says EPOLLOUT then,
@@ -2358,6 +2350,7 @@ TEST_F(q, ttl_makes_room)
 {
 	const char *name = qname(self, "ttlroom"), *tn = qname(self, "tttlroom");
 	struct pollfd pf = { .events = POLLOUT };
+	uint32_t sent = 0;
 	struct blocked b;
 	pthread_t t;
 	uint64_t t0;
@@ -2366,7 +2359,8 @@ TEST_F(q, ttl_makes_room)
 	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
 			      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT,
 							   .max_msgs = 2 }));
-	ASSERT_RET(0, send_ttl(pfd, 0, 2, 400));
+	ASSERT_RET(0, send_seqs_ttl(pfd, 0, 2, 0, 400, 0, &sent));
+	ASSERT_EQ(2U, sent);
 	t0 = mono_ms();
 	ASSERT_RET(0, blocked_start(&t, &b, pfd, 1, 10000));
 	pthread_join(t, NULL);
@@ -2381,7 +2375,7 @@ TEST_F(q, ttl_makes_room)
 	free(b.rx);
 
 	/* Full again, and a poller waits for the one with a TTL to go. */
-	ASSERT_RET(0, send_ttl(pfd, 2, 1, 400));
+	ASSERT_RET(0, send_seqs_ttl(pfd, 2, 1, 0, 400, 0, NULL));
 	pf.fd = pfd;
 	t0 = mono_ms();
 	ASSERT_EQ(1, poll(&pf, 1, 10000));
@@ -2395,7 +2389,7 @@ TEST_F(q, ttl_makes_room)
 					.max_msgs = 1,
 					.overflow = COHORT_OVERFLOW_REJECT }));
 	ASSERT_FD(s, t_sub(self->dev2, tn, "", COHORT_ACK_NONE));
-	ASSERT_RET(0, send_ttl(tfd, 0, 1, 400));
+	ASSERT_RET(0, send_seqs_ttl(tfd, 0, 1, 0, 400, 0, NULL));
 	ASSERT_RET(-EAGAIN, send1(tfd, 1, 0, 0));
 	pf.fd = tfd;
 	t0 = mono_ms();
