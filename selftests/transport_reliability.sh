@@ -87,7 +87,10 @@ ktap_result $? "lossy link: still up on both sides"
 read -r rc_a0 rc_b0 <<<"$(reconnects)"
 del0=$(cl_stat b msg_delivered)
 start_recv 101
-cl_bg a "$CL_TMP/send-101" "$CL_MSGSEQ" send 62 101 "$COUNT" -u -p 20 -W 120000
+# Paced at 1000 msg/s, below what b takes in even under TCG, so the
+# sender is still running at the cut (not done, its tail in the transmit
+# window) and has to ride out the outage.
+cl_bg a "$CL_TMP/send-101" "$CL_MSGSEQ" send 62 101 "$COUNT" -u -p 100 -W 120000
 send=$CL_BG
 
 # Cut once a fifth has arrived: the rest is queued, in flight or not sent.
