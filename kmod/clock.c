@@ -14,6 +14,7 @@
  * through cohort_clocks_event(), which changes counters in place when it
  * can: copying the vector twice was most of the cost of a small message.
  */
+#include <linux/bits.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -245,4 +246,30 @@ int cohort_clocks_event(struct cohort_clocks *c, u32 op, u64 lamport,
 	if (!err)
 		c->lamport = now;
 	return err;
+}
+
+/*
+ * Far from every limit: the Lamport clock and every counter below 2^63,
+ * fewer than half the entries. Between two such clocks, a run of up to
+ * 2 * COHORT_QBATCH_MAX sends and receives cannot fail, so a caller may
+ * commit to the whole run before making it.
+ */
+bool cohort_clocks_roomy(const struct cohort_clocks *c)
+{
+	u32 i;
+
+	if (c->lamport >= BIT_ULL(63) ||
+	    c->vc.len >= COHORT_VC_MAX_ENTRIES / 2)
+		return false;
+	for (i = 0; i < c->vc.len; i++) {
+		if (c->vc.entry[i].counter >= BIT_ULL(63))
+			return false;
+	}
+	return true;
+}
+
+/* Entries of the stamp a send of @self would give: one more if it is new. */
+u32 cohort_clocks_send_len(struct cohort_clocks *c, u64 self)
+{
+	return c->vc.len + (vector_self(&c->vc, self) < 0);
 }

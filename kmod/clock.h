@@ -34,5 +34,7 @@ int cohort_vector_event(struct cohort_clocks *c,
 void cohort_vector_commit(struct cohort_clocks *c);
 int cohort_clocks_event(struct cohort_clocks *c, u32 op, u64 lamport,
 			const struct cohort_vc_entry *in, u32 in_len, u64 self);
+bool cohort_clocks_roomy(const struct cohort_clocks *c);
+u32 cohort_clocks_send_len(struct cohort_clocks *c, u64 self);
 
 #endif /* _COHORT_CLOCK_H */

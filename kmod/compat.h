@@ -14,4 +14,15 @@
 #include <asm/unaligned.h>
 #endif
 
+/* 6.3 made vm_flags read-only outside of helpers such as this one. */
+#ifndef COHORT_HAVE_VM_FLAGS_CLEAR
+#include <linux/mm_types.h>
+
+static inline void vm_flags_clear(struct vm_area_struct *vma,
+				  unsigned long flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
+
 #endif /* _COHORT_COMPAT_H */

@@ -10,10 +10,13 @@
  * critical section however many subscriptions there are; allocation and
  * user copies happen outside it.
  *
- * Lock order: qm->lock (mutex), then q->lock. Two queue locks are never
- * held together. Memory: a store is bounded by max_msgs and max_bytes
- * (payloads and stamps, queued or in flight), and its max_bytes is
- * reserved from the owner's budget on this node when it is created.
+ * Lock order: an actor's mutex, qm->lock (mutex), then q->lock. Two queue
+ * locks are never held together. A sender writing into a consumer's ring
+ * holds its own actor's mutex and q->lock when it takes the consumer's
+ * actor's, so it only tries (cohort_queue_direct()). Memory: a store is
+ * bounded by max_msgs and max_bytes (payloads and stamps, queued or in
+ * flight), and its max_bytes is reserved from the owner's budget on this
+ * node when it is created.
  */
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
@@ -21,10 +24,12 @@
 #include <linux/stringhash.h>
 #include <linux/timekeeping.h>
 
+#include "chardev.h"
 #include "genl.h"
 #include "node.h"
 #include "queue.h"
 #include "queue_remote.h"
+#include "queue_ring.h"
 
 static u32 name_hash(const char *name)
 {
@@ -71,6 +76,24 @@ static void budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
 		xa_erase(&qm->budget, key);
 	else
 		xa_store(&qm->budget, key, xa_mk_value(used - bytes), GFP_KERNEL);
+}
+
+/* The same, for what a descriptor holds on this node (its ring). */
+int cohort_queue_budget_take(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
+{
+	int err;
+
+	mutex_lock(&qm->lock);
+	err = budget_take(qm, uid, bytes);
+	mutex_unlock(&qm->lock);
+	return err;
+}
+
+void cohort_queue_budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
+{
+	mutex_lock(&qm->lock);
+	budget_give(qm, uid, bytes);
+	mutex_unlock(&qm->lock);
 }
 
 /*
@@ -768,6 +791,8 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 	c->n_inflight = 0;
 	c->explicit_ack = explicit_ack;
 	c->rh = rh;
+	c->ring = NULL;
+	c->ring_direct = false;
 	mutex_lock(&qm->lock);
 	if (q->kind == COHORT_TOPIC) {
 		spin_lock(&q->lock);
@@ -816,15 +841,19 @@ out:
  * The consumer leaves: what it held goes back first in line at once, in
  * the order it was delivered. Attempts from tag @unread_from on (0: none)
  * never reached a user, as a remote consumer is sent deliveries ahead of
- * its reads: they go back uncounted. An unnamed subscription goes too.
+ * its reads: they go back uncounted, as do the messages on @unread (NULL:
+ * none), rebuilt from records of a ring without acks that no process
+ * took; @lost more could not be rebuilt (dropped, and counted). An unnamed
+ * subscription goes too.
  */
-void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from)
+void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from,
+			 struct list_head *unread, u32 lost)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
 	struct cohort_qmgr *qm = q->qm;
 	struct cohort_qmsg *m, *t;
-	bool drop_sub = false, unread = false, room;
+	bool drop_sub = false, back = false, room;
 	LIST_HEAD(freed);
 
 	mutex_lock(&qm->lock);
@@ -833,17 +862,27 @@ void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from)
 		list_del(&m->list);
 		if (unread_from && m->tag >= unread_from) {
 			mq_unget_one(c, m);
-			unread = true;
+			back = true;
 		} else {
 			mq_requeue(mq, m);
 		}
 	}
-	if (unread)
+	if (unread && !list_empty(unread)) {
+		list_for_each_entry_safe_reverse(m, t, unread, list) {
+			list_del(&m->list);
+			mq_unget_one(c, m);
+		}
+		back = true;
+	}
+	if (back)
 		mq_ready(mq);
+	mq->stats[COHORT_A_QSTATS_DELIVERED] -= lost;
+	mq->stats[COHORT_A_QSTATS_DROPPED] += lost;
 	c->n_inflight = 0;
 	list_del(&c->list);
 	mq->consumers--;
 	mq->remote_cons -= !!c->rh;
+	mq->ring_cons -= c->ring_direct;
 	if (!mq->consumers && !mq->sub[0] && q->kind == COHORT_TOPIC) {
 		list_del(&mq->sub_node);
 		q->n_subs--;
@@ -866,6 +905,38 @@ void cohort_queue_producer(struct cohort_queue *q, int delta)
 	spin_lock(&q->lock);
 	q->producers += delta;
 	spin_unlock(&q->lock);
+}
+
+/*
+ * @c receives through @r from now on. Senders write straight into the
+ * rings of a queue's consumers without acks: those of a topic get copies
+ * from their subscription's store, and those with acks keep each message
+ * in flight until its ack.
+ */
+void cohort_queue_set_ring(struct cohort_qcons *c, struct cohort_qring *r)
+{
+	struct cohort_mq *mq = c->mq;
+
+	spin_lock(&mq->q->lock);
+	c->ring = r;
+	c->ring_uid = current_euid();
+	c->ring_direct = mq->q->kind == COHORT_QUEUE && !c->explicit_ack;
+	mq->ring_cons += c->ring_direct;
+	spin_unlock(&mq->q->lock);
+}
+
+/*
+ * No sender picks @c's ring any more; one that has (and holds @c's actor)
+ * may still be writing to it.
+ */
+void cohort_queue_ring_off(struct cohort_qcons *c)
+{
+	struct cohort_mq *mq = c->mq;
+
+	spin_lock(&mq->q->lock);
+	mq->ring_cons -= c->ring_direct;
+	c->ring_direct = false;
+	spin_unlock(&mq->q->lock);
 }
 
 /* ---- enqueue ---- */
@@ -1162,16 +1233,18 @@ bool cohort_queue_room(struct cohort_queue *q, u32 size)
 
 /*
  * Take up to @max from one priority list of @c's store onto @out, in one
- * cut; what outlived its TTL goes to @freed on the way.
+ * cut; what outlived its TTL goes to @freed on the way. A consumer with a
+ * ring takes only what its ring has room for, reserving a record for each.
  */
-static u32 mq_take_run(struct cohort_qcons *c, struct list_head *list,
-		       u32 max, struct list_head *out, struct list_head *freed)
+static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
+		       struct list_head *list, u32 max, struct list_head *out,
+		       struct list_head *freed)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_qmsg *m, *t, *last = NULL;
 	u32 n = 0, bytes = 0, ttl = 0;
 	LIST_HEAD(run);
-	u64 now = 0;
+	u64 now = 0, pos;
 
 	list_for_each_entry_safe(m, t, list, list) {
 		if (n == max)
@@ -1186,8 +1259,12 @@ static u32 mq_take_run(struct cohort_qcons *c, struct list_head *list,
 				mq->stats[COHORT_A_QSTATS_EXPIRED]++;
 				continue;
 			}
-			ttl++;
 		}
+		if (r && !cohort_qring_reserve(r, cohort_qring_rec_len(m->vc_len,
+								       m->len),
+					       &pos))
+			break;
+		ttl += !!m->expire_ns;
 		m->deliveries++;
 		if (c->explicit_ack)
 			m->tag = ++mq->next_tag;
@@ -1212,10 +1289,12 @@ static u32 mq_take_run(struct cohort_qcons *c, struct list_head *list,
 /*
  * Take up to @max messages for @c onto @out, best first. They are the
  * caller's until cohort_queue_taken() says which reached the user. Returns
- * how many; *err is set when there are none (EAGAIN, EIDRM).
+ * how many; *err is set when there are none (EAGAIN, EIDRM). With @r (the
+ * caller holds its writers' lock), only what fits in the ring, each with
+ * a record reserved, one after the other from c->ring_pos on.
  */
-u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
-			 u32 max, int *err)
+u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
+			 struct list_head *out, u32 max, int *err)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
@@ -1224,9 +1303,11 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
 	int i;
 
 	spin_lock(&q->lock);
+	if (r)
+		c->ring_pos = r->tail;
 	*err = mq->dead ? -EIDRM : -EAGAIN;
 	for (i = COHORT_QPRIO_MAX; i >= 0 && n < max && !mq->dead; i--)
-		n += mq_take_run(c, &mq->prio[i], max - n, out, &freed);
+		n += mq_take_run(c, r, &mq->prio[i], max - n, out, &freed);
 	mq->stats[COHORT_A_QSTATS_DELIVERED] += n;
 	spin_unlock(&q->lock);
 	if (!list_empty(&freed) || (n && !c->explicit_ack))
@@ -1326,6 +1407,110 @@ int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
 	if (found)
 		cohort_qmsg_free(found);
 	return err;
+}
+
+/* ---- straight into a ring ---- */
+
+/* Records for as many of the @n messages at @o as fit in @r, in order. */
+static u32 ring_reserve_run(struct cohort_qring *r,
+			    const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
+			    u64 *first)
+{
+	u32 k;
+	u64 pos;
+
+	for (k = 0; k < n; k++) {
+		if (!cohort_qring_reserve(r, cohort_qring_rec_len(vc_len,
+								  o[k].len),
+					  &pos))
+			break;
+		if (!k)
+			*first = pos;
+	}
+	return k;
+}
+
+/* May a sender of actor @a write to @c's ring now? Locks c's actor if so. */
+static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a)
+{
+	if (!c->ring_direct || !uid_eq(c->ring_uid, current_euid()))
+		return false;
+	if (c->actor != a && !mutex_trylock(&c->actor->lock))
+		return false;
+	if (cohort_clocks_roomy(&c->actor->clocks))
+		return true;
+	if (c->actor != a)
+		mutex_unlock(&c->actor->lock);
+	return false;
+}
+
+/*
+ * Records for up to @n messages of @o, sent by @a with stamps of @vc_len
+ * entries, straight in the ring of one of @q's consumers: when nothing
+ * waits in the store, so that they cannot overtake anything. Their ids,
+ * and their counts as enqueued and delivered, are given here; the caller
+ * writes and commits the records, then calls cohort_queue_direct_done().
+ *
+ * The consumer's actor receives them, so the caller needs it locked; that
+ * lock comes after @a's and q->lock, so it is only tried. The consumers
+ * take turns. @a's clocks must be roomy (cohort_clocks_roomy()), like the
+ * consumer's, so that no event of the run can fail. How many were
+ * reserved (0: send through the store).
+ */
+u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
+			const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
+			struct cohort_qdirect *d)
+{
+	struct cohort_mq *mq = q->mq;
+	struct cohort_qcons *c;
+	u32 k = 0;
+
+	if (!READ_ONCE(mq->ring_cons))
+		return 0;
+	spin_lock(&q->lock);
+	if (q->dead || mq->depth)
+		goto out;
+	list_for_each_entry(c, &mq->cons, list) {
+		if (!direct_to(c, a))
+			continue;
+		k = ring_reserve_run(c->ring, o, n, vc_len, &d->pos);
+		if (k)
+			break;
+		if (c->actor != a)
+			mutex_unlock(&c->actor->lock);
+	}
+	if (!k)
+		goto out;
+	d->c = c;
+	d->actor = c->actor;
+	d->id = q->next_id + 1;
+	d->enqueue_ns = ktime_get_coarse_real_ns();
+	q->next_id += k;
+	mq->stats[COHORT_A_QSTATS_ENQUEUED] += k;
+	mq->stats[COHORT_A_QSTATS_DELIVERED] += k;
+	list_move_tail(&c->list, &mq->cons);
+out:
+	spin_unlock(&q->lock);
+	return k;
+}
+
+/*
+ * The records of cohort_queue_direct() are committed, the last @skipped
+ * of them without a message (the sender's memory could not be read).
+ */
+void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped)
+{
+	struct cohort_mq *mq = q->mq;
+
+	if (skipped) {
+		spin_lock(&q->lock);
+		mq->stats[COHORT_A_QSTATS_ENQUEUED] -= skipped;
+		mq->stats[COHORT_A_QSTATS_DELIVERED] -= skipped;
+		spin_unlock(&q->lock);
+	}
+	/* Pairs with the consumer's wait: see qfd_fill_wait(). */
+	if (wq_has_sleeper(&mq->rwait))
+		wake_up(&mq->rwait);
 }
 
 /* ---- timeouts and dead letters ---- */

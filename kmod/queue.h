@@ -13,7 +13,9 @@
 #include <linux/xarray.h>
 #include <linux/cohort.h>
 
+struct cohort_afile;
 struct cohort_node;
+struct cohort_qring;
 struct netlink_ext_ack;
 
 /*
@@ -63,13 +65,20 @@ struct cohort_mq {
 	u64 next_expire;		/* no queued message expires before */
 	u32 consumers;
 	u32 remote_cons;		/* of them, on other nodes */
+	u32 ring_cons;			/* of them, senders may write to */
 	struct list_head cons;		/* struct cohort_qcons */
 	wait_queue_head_t rwait;	/* consumers: a message is ready */
 	u64 next_tag;
 	u64 stats[COHORT_A_QSTATS_MAX + 1];
 };
 
-/* A consumer attached to a store; what it holds unacked is on @inflight. */
+/*
+ * A consumer attached to a store; what it holds unacked is on @inflight.
+ * A descriptor on this node may receive through a ring (cohort_qring):
+ * its fills reserve a record for each message they dequeue, from
+ * @ring_pos on, and senders of @ring_uid may write to it directly
+ * (cohort_queue_direct()).
+ */
 struct cohort_qcons {
 	struct list_head list;		/* mq->cons */
 	struct cohort_mq *mq;
@@ -77,6 +86,23 @@ struct cohort_qcons {
 	u32 n_inflight;
 	bool explicit_ack;
 	struct cohort_qrh *rh;		/* a descriptor on another node */
+	struct cohort_afile *actor;	/* a descriptor here: its actor */
+	struct cohort_qring *ring;	/* set once, under q->lock */
+	bool ring_direct;		/* counted in mq->ring_cons */
+	kuid_t ring_uid;		/* the ring owner's euid */
+	u64 ring_pos;			/* first record of the last dequeue */
+};
+
+/*
+ * Records a sender reserved in a consumer's ring (cohort_queue_direct()):
+ * the consumer's actor is locked for it unless it is the sender's own.
+ */
+struct cohort_qdirect {
+	struct cohort_qcons *c;
+	struct cohort_afile *actor;
+	u64 pos;			/* the first record */
+	u64 id;				/* its message id; the others follow */
+	u64 enqueue_ns;
 };
 
 /* A queue or topic at its home node. */
@@ -162,18 +188,27 @@ bool cohort_queue_may_id(const struct cohort_queue *q, u32 role, kuid_t uid,
 struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 				      struct cohort_qcons *c, bool explicit_ack,
 				      struct cohort_qrh *rh);
-void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from);
+void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from,
+			 struct list_head *unread, u32 lost);
+void cohort_queue_set_ring(struct cohort_qcons *c, struct cohort_qring *r);
+void cohort_queue_ring_off(struct cohort_qcons *c);
 void cohort_queue_producer(struct cohort_queue *q, int delta);
 
 int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m);
 int cohort_queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 			       u32 *done);
 bool cohort_queue_room(struct cohort_queue *q, u32 size);
-u32 cohort_queue_dequeue(struct cohort_qcons *c, struct list_head *out,
-			 u32 max, int *err);
+u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
+			 struct list_head *out, u32 max, int *err);
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
+u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
+			const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
+			struct cohort_qdirect *d);
+void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped);
+int cohort_queue_budget_take(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);
+void cohort_queue_budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
 void cohort_qmsg_free(struct cohort_qmsg *m);
 void cohort_qmsg_free_list(struct list_head *head);

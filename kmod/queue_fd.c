@@ -20,6 +20,7 @@
 #include "queue.h"
 #include "queue_fd.h"
 #include "queue_remote.h"
+#include "queue_ring.h"
 
 static_assert(sizeof(struct cohort_queue_attr) == 96);
 static_assert(sizeof(struct cohort_queue_open) == 268);
@@ -29,7 +30,11 @@ static_assert(sizeof(struct cohort_qsend) == 24);
 static_assert(sizeof(struct cohort_qrecv) == 24);
 static_assert(sizeof(struct cohort_qack) == 24);
 
-/* One descriptor: of a queue homed here (@q), or elsewhere (@px). */
+/*
+ * One descriptor: of a queue homed here (@q), or elsewhere (@px). A
+ * consumer may have a receive ring, set once under the actor's lock; it
+ * is the mapping's as much as the descriptor's, and goes with the file.
+ */
 struct qfd {
 	struct file *afile;		/* the actor's /dev/cohort file */
 	struct cohort_afile *actor;
@@ -39,6 +44,9 @@ struct qfd {
 	u32 role;
 	bool explicit_ack;
 	struct cohort_qcons cons;	/* role CONSUME, @q */
+	struct cohort_qring *ring;
+	kuid_t ring_owner;		/* whose budget pays for it */
+	u64 ring_charge;
 };
 
 static const struct cohort_queue_attr *qfd_attr(const struct qfd *h)
@@ -121,6 +129,88 @@ static int qfd_build_batch(struct qfd *h, const struct cohort_qmsg_out *o,
 	return err;
 }
 
+/*
+ * One message from user memory into the record reserved for it at d->pos,
+ * stamped by a send event of @a and received by the consumer's actor.
+ */
+static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
+			  const struct cohort_qmsg_out *o, u32 vc_len)
+{
+	struct cohort_qring *r = d->c->ring;
+	struct cohort_qrec *rec = cohort_qring_rec(r, d->pos);
+	struct cohort_vc_entry *vc = (void *)(rec + 1);
+	struct cohort_afile *c = d->actor;
+	int err;
+
+	err = cohort_qring_copy_from_user(r, d->pos + sizeof(*rec) +
+					  vc_len * sizeof(*vc),
+					  u64_to_user_ptr(o->data), o->len);
+	if (err)
+		return err;
+	/* Both clocks are roomy: neither event can fail (see clock.c). */
+	err = cohort_clocks_event(&a->clocks, COHORT_CLOCK_SEND, 0, NULL, 0,
+				  a->id);
+	if (WARN_ON_ONCE(err || a->clocks.vc.len != vc_len))
+		return -EOVERFLOW;
+	rec->flags = 0;
+	rec->data_len = o->len;
+	rec->vc_len = vc_len;
+	rec->msg_id = d->id++;
+	rec->delivery_id = 0;
+	rec->sender = a->id;
+	rec->enqueue_ns = d->enqueue_ns;
+	rec->lamport = a->clocks.lamport;
+	rec->expire_ns = o->ttl_ms ? ktime_get_ns() +
+				     o->ttl_ms * NSEC_PER_MSEC : 0;
+	rec->prio = o->prio;
+	rec->deliveries = 1;
+	memcpy(vc, a->clocks.vc.entry, vc_len * sizeof(*vc));
+	err = cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
+				  vc, vc_len, c->id);
+	if (WARN_ON_ONCE(err))
+		return err;
+	cohort_qring_commit(r, d->pos);
+	d->pos += cohort_qring_rec_len(vc_len, o->len);
+	return 0;
+}
+
+/*
+ * Send @n messages of @o straight into a consumer's ring, when the queue
+ * has one to take them (cohort_queue_direct()). How many went (0: send
+ * them through the store), or the error of the first.
+ */
+static int qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
+			   u32 n)
+{
+	struct cohort_afile *a = h->actor;
+	struct cohort_qdirect d;
+	u32 vc_len, k = 0, i;
+	int err = 0;
+
+	mutex_lock(&a->lock);
+	if (!cohort_clocks_roomy(&a->clocks))
+		goto out;
+	vc_len = cohort_clocks_send_len(&a->clocks, a->id);
+	k = cohort_queue_direct(h->q, a, o, n, vc_len, &d);
+	for (i = 0; i < k; i++) {
+		err = qfd_direct_one(a, &d, &o[i], vc_len);
+		if (err)
+			break;
+	}
+	/* What could not be read leaves its record without a message. */
+	for (n = i; n < k; n++) {
+		cohort_qring_skip(d.c->ring, d.pos);
+		d.pos += cohort_qring_rec_len(vc_len, o[n].len);
+	}
+	if (d.actor != a && k)
+		mutex_unlock(&d.actor->lock);
+out:
+	mutex_unlock(&a->lock);
+	if (k)
+		cohort_queue_direct_done(h->q, k - i);
+	return k ? i ?: err : 0;
+}
+
 /* Remaining wait in jiffies: MAX_SCHEDULE_TIMEOUT forever, 0 none. */
 static long qfd_timeout(struct file *file, s32 ms)
 {
@@ -188,6 +278,17 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 
 	while (!err && sent < count) {
 		n = min_t(u32, count - sent, QFD_CHUNK);
+		if (h->q && h->q->kind == COHORT_QUEUE) {
+			int ret = qfd_send_direct(h, o + sent, n);
+
+			if (ret < 0) {
+				err = ret;
+				break;
+			}
+			sent += ret;
+			if (ret)
+				continue;
+		}
 		err = qfd_build_batch(h, o + sent, n, &msgs);
 		done = 0;
 		if (!list_empty(&msgs)) {
@@ -287,7 +388,7 @@ static int qfd_take(struct file *file, struct qfd *h, struct list_head *got,
 	if (h->px)
 		return cohort_qproxy_take(h->px, got, max, left);
 	for (;;) {
-		if (cohort_queue_dequeue(&h->cons, got, max, &err))
+		if (cohort_queue_dequeue(&h->cons, NULL, got, max, &err))
 			return 0;
 		if (err != -EAGAIN)
 			return err;
@@ -397,6 +498,8 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 		return -EINVAL;
 	if (!(h->role & COHORT_QR_CONSUME))
 		return -EBADF;
+	if (READ_ONCE(h->ring))
+		return -EBUSY;
 	err = qfd_take(file, h, &got, r.count, qfd_timeout(file, r.timeout_ms));
 	if (err)
 		return err;
@@ -434,6 +537,8 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 
 	if (!(h->role & COHORT_QR_CONSUME))
 		return -EBADF;
+	if (READ_ONCE(h->ring))
+		return -EBUSY;
 	if (h->explicit_ack)
 		return -EINVAL;		/* the delivery id has nowhere to go */
 	err = qfd_take(file, h, &got, 1, qfd_timeout(file, COHORT_WAIT_FOREVER));
@@ -453,6 +558,297 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 		list_splice_init(&got, &back);
 	qfd_settle(h, &got, &back);
 	return err ?: len;
+}
+
+/* ---- receive rings ---- */
+
+static long qfd_ring_ioctl(struct qfd *h, void __user *arg)
+{
+	struct cohort_qring_setup rs;
+	struct cohort_qring *r;
+	u64 charge;
+	u32 usize;
+	int err;
+
+	err = cohort_get_arg(&rs, sizeof(rs), arg, &usize);
+	if (err)
+		return err;
+	if (rs.flags || rs.__reserved || !is_power_of_2(rs.bytes) ||
+	    rs.bytes < COHORT_QRING_MIN || rs.bytes > COHORT_QRING_MAX)
+		return -EINVAL;
+	if (!(h->role & COHORT_QR_CONSUME))
+		return -EBADF;
+	charge = rs.bytes + 2 * PAGE_SIZE;
+	mutex_lock(&h->actor->lock);
+	err = -EBUSY;
+	if (h->ring)
+		goto out;
+	err = cohort_queue_budget_take(h->qm, current_fsuid(), charge);
+	if (err)
+		goto out;
+	err = -ENOMEM;
+	r = cohort_qring_new(rs.bytes);
+	if (!r)
+		goto err_budget;
+	rs.ro_offset = PAGE_SIZE;
+	rs.ro_len = PAGE_SIZE + 2 * (u64)rs.bytes;
+	rs.data_offset = PAGE_SIZE;
+	err = cohort_put_arg(arg, usize, &rs, sizeof(rs));
+	if (err)
+		goto err_ring;
+	h->ring_owner = current_fsuid();
+	h->ring_charge = charge;
+	/* Published before senders may write to it; mmap() reads it too. */
+	smp_store_release(&h->ring, r);
+	if (!h->px)
+		cohort_queue_set_ring(&h->cons, r);
+	mutex_unlock(&h->actor->lock);
+	return 0;
+
+err_ring:
+	cohort_qring_free(r);
+err_budget:
+	cohort_queue_budget_give(h->qm, current_fsuid(), charge);
+out:
+	mutex_unlock(&h->actor->lock);
+	return err;
+}
+
+/*
+ * The messages of @got into the records reserved for them, one after the
+ * other from @pos on, each a receive event of the actor: from the first
+ * the actor cannot receive, they go to @back and their records are
+ * skipped. Under the actor's lock.
+ */
+static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
+			    struct list_head *back, u64 pos, int *err)
+{
+	struct cohort_qring *r = h->ring;
+	struct cohort_qmsg *m, *t;
+	u32 n = 0;
+
+	list_for_each_entry_safe(m, t, got, list) {
+		if (!*err)
+			*err = qfd_recv_event(h->actor, m);
+		if (*err) {
+			cohort_qring_skip(r, pos);
+			list_move_tail(&m->list, back);
+		} else {
+			cohort_qring_put_msg(r, pos, m);
+			cohort_qring_commit(r, pos);
+			n++;
+		}
+		pos += cohort_qring_rec_len(m->vc_len, m->len);
+	}
+	return n;
+}
+
+/* What waits at the proxy, reserved in the ring as far as it fits. */
+static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
+				struct list_head *back, u64 *first)
+{
+	struct cohort_qmsg *m, *t;
+	bool any = false;
+	u64 pos;
+	int err;
+
+	err = cohort_qproxy_take(h->px, got, QFD_CHUNK, 0);
+	if (err)
+		return err;
+	list_for_each_entry_safe(m, t, got, list) {
+		if (!cohort_qring_reserve(h->ring,
+					  cohort_qring_rec_len(m->vc_len,
+							       m->len), &pos)) {
+			LIST_HEAD(fits);
+
+			list_cut_before(&fits, got, &m->list);
+			list_splice_init(got, back);
+			list_splice_init(&fits, got);
+			break;
+		}
+		if (!any)
+			*first = pos;
+		any = true;
+	}
+	return 0;
+}
+
+/* One chunk into the ring: how many records, or why none. */
+static int qfd_fill_once(struct qfd *h, const u64 *next)
+{
+	struct cohort_afile *a = h->actor;
+	LIST_HEAD(got);
+	LIST_HEAD(back);
+	int err = 0;
+	u64 pos = 0;
+	u32 n = 0;
+
+	mutex_lock(&a->lock);
+	err = cohort_qring_sync(h->ring, next);
+	if (err)
+		goto out;
+	if (h->px) {
+		err = qfd_fill_take_remote(h, &got, &back, &pos);
+	} else {
+		cohort_queue_dequeue(&h->cons, h->ring, &got, QFD_CHUNK, &err);
+		pos = h->cons.ring_pos;
+	}
+	if (!list_empty(&got)) {
+		err = 0;
+		n = qfd_fill_records(h, &got, &back, pos, &err);
+	}
+out:
+	mutex_unlock(&a->lock);
+	if (!list_empty(&got) || !list_empty(&back))
+		qfd_settle(h, &got, &back);
+	return n ?: err ?: -EAGAIN;
+}
+
+/* Is there something for the filler to do (or to report)? */
+static bool qfd_fill_due(struct qfd *h, const u64 *next)
+{
+	if (cohort_qring_ready(h->ring, next))
+		return true;
+	if (h->px)
+		return cohort_qproxy_poll(h->px) & (EPOLLIN | EPOLLHUP);
+	return READ_ONCE(h->cons.mq->depth) || READ_ONCE(h->cons.mq->dead);
+}
+
+/*
+ * Wait up to *left for qfd_fill_due(). A sender's record, committed before
+ * it looks for sleepers, is seen by the check after prepare_to_wait().
+ */
+static int qfd_fill_wait(struct qfd *h, const u64 *next, long *left)
+{
+	wait_queue_head_t *wq = h->px ? &h->px->wait : &h->cons.mq->rwait;
+	long r;
+
+	r = wait_event_interruptible_timeout(*wq, qfd_fill_due(h, next),
+					     *left);
+	if (r < 0)
+		return r;
+	if (!r)
+		return -ETIMEDOUT;
+	if (*left != MAX_SCHEDULE_TIMEOUT)
+		*left = r;
+	return 0;
+}
+
+/*
+ * Fill the ring as far as it goes, then wait until a complete record is at
+ * head. Records moved since the last fill count even when the call ends
+ * with an error.
+ */
+static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
+{
+	struct cohort_qring *r = READ_ONCE(h->ring);
+	struct cohort_qfill f;
+	u32 usize, added = 0;
+	const u64 *next;
+	long left;
+	int n, err;
+
+	err = cohort_get_arg(&f, sizeof(f), arg, &usize);
+	if (err)
+		return err;
+	if (f.flags & ~COHORT_QFILL_NEXT || !r)
+		return -EINVAL;
+	next = f.flags & COHORT_QFILL_NEXT ? &f.next : NULL;
+	left = qfd_timeout(file, f.timeout_ms);
+	for (;;) {
+		do {
+			n = qfd_fill_once(h, next);
+			if (n > 0)
+				added += n;
+		} while (n >= QFD_CHUNK);
+		/* A bad head or @next: what is there is no record. */
+		if (n == -EINVAL) {
+			err = n;
+			break;
+		}
+		if (added || cohort_qring_ready(r, next)) {
+			err = 0;
+			break;
+		}
+		err = n;
+		if (err != -EAGAIN || !left)
+			break;
+		err = qfd_fill_wait(h, next, &left);
+		if (err)
+			break;
+	}
+	f.count = added;
+	n = cohort_put_arg(arg, usize, &f, sizeof(f));
+	return err ?: n;
+}
+
+/*
+ * The records no process took, once no sender writes to the ring any
+ * more: without acks, their messages rebuilt onto @unread (@lost counts
+ * those that could not be); with acks, the first one's attempt.
+ */
+static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qrec *rec)
+{
+	const struct cohort_vc_entry *vc = (const void *)(rec + 1);
+	struct cohort_qmsg *m;
+
+	m = cohort_qmsg_alloc(rec->data_len, rec->vc_len, GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return NULL;
+	m->id = rec->msg_id;
+	m->sender = rec->sender;
+	m->enqueue_ns = rec->enqueue_ns;
+	m->expire_ns = rec->expire_ns;
+	m->lamport = rec->lamport;
+	m->prio = rec->prio;
+	m->deliveries = rec->deliveries;
+	m->vc_len = rec->vc_len;
+	memcpy(m->vc, vc, rec->vc_len * sizeof(*vc));
+	memcpy(m->data, vc + rec->vc_len, rec->data_len);
+	return m;
+}
+
+static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
+			    u32 *lost, u64 *unread_from)
+{
+	struct cohort_qring *r = h->ring;
+	struct cohort_qrec *rec;
+	struct cohort_qmsg *m;
+	u64 pos;
+
+	if (!h->px)
+		cohort_queue_ring_off(&h->cons);
+	/* A sender still writing holds the actor. */
+	mutex_lock(&h->actor->lock);
+	for (pos = cohort_qring_unread(r); pos != r->tail; pos += rec->len) {
+		rec = cohort_qring_rec(r, pos);
+		if (WARN_ON_ONCE(!rec->len))
+			break;
+		if (rec->flags & COHORT_QREC_SKIP)
+			continue;
+		if (h->explicit_ack) {
+			*unread_from = rec->delivery_id;
+			break;
+		}
+		/* Across nodes, lost as the deliveries not yet read. */
+		if (h->px)
+			break;
+		m = qmsg_from_rec(rec);
+		if (m)
+			list_add_tail(&m->list, unread);
+		else
+			(*lost)++;
+	}
+	mutex_unlock(&h->actor->lock);
+}
+
+static int qfd_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct qfd *h = file->private_data;
+	/* Pairs with the release in qfd_ring_ioctl(): a ring seen is whole. */
+	struct cohort_qring *r = smp_load_acquire(&h->ring);
+
+	return r ? cohort_qring_mmap(r, vma) : -EINVAL;
 }
 
 /* ---- acknowledgment ---- */
@@ -520,8 +916,27 @@ static long qfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return qfd_recv_ioctl(file, h, uarg);
 	case COHORT_IOC_QACK:
 		return qfd_ack_ioctl(h, uarg);
+	case COHORT_IOC_QRING:
+		return qfd_ring_ioctl(h, uarg);
+	case COHORT_IOC_QFILL:
+		return qfd_fill_ioctl(file, h, uarg);
 	}
 	return -ENOTTY;
+}
+
+/* A ring: EPOLLIN also for a complete record at head; a bad head, EPOLLERR. */
+static __poll_t qfd_poll_ring(struct qfd *h, __poll_t mask)
+{
+	struct cohort_qring *r = READ_ONCE(h->ring);
+	u64 head;
+
+	if (!r)
+		return mask;
+	if (cohort_qring_head(r, &head))
+		mask |= EPOLLERR;
+	else if (cohort_qring_ready(r, NULL))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
 }
 
 static __poll_t qfd_poll(struct file *file, poll_table *wait)
@@ -532,7 +947,7 @@ static __poll_t qfd_poll(struct file *file, poll_table *wait)
 
 	if (h->px) {
 		poll_wait(file, &h->px->wait, wait);
-		return cohort_qproxy_poll(h->px);
+		return qfd_poll_ring(h, cohort_qproxy_poll(h->px));
 	}
 	if (h->role & COHORT_QR_CONSUME)
 		poll_wait(file, &h->cons.mq->rwait, wait);
@@ -546,19 +961,30 @@ static __poll_t qfd_poll(struct file *file, poll_table *wait)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (h->role & COHORT_QR_PRODUCE && cohort_queue_room(q, 0))
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	return mask;
+	return qfd_poll_ring(h, mask);
 }
 
 static void qfd_free(struct qfd *h)
 {
+	LIST_HEAD(unread);
+	u64 unread_from = 0;
+	u32 lost = 0;
+
+	if (h->ring)
+		qfd_ring_unread(h, &unread, &lost, &unread_from);
 	if (h->px) {
-		cohort_qproxy_close(h->qm, h->px);
+		cohort_qproxy_close(h->qm, h->px, unread_from);
 	} else {
 		if (h->role & COHORT_QR_CONSUME)
-			cohort_queue_detach(&h->cons, 0);
+			cohort_queue_detach(&h->cons, unread_from, &unread,
+					    lost);
 		if (h->role & COHORT_QR_PRODUCE)
 			cohort_queue_producer(h->q, -1);
 		cohort_queue_put(h->q);
+	}
+	if (h->ring) {
+		cohort_qring_free(h->ring);
+		cohort_queue_budget_give(h->qm, h->ring_owner, h->ring_charge);
 	}
 	fput(h->afile);
 	kfree(h);
@@ -576,6 +1002,7 @@ static const struct file_operations qfd_fops = {
 	.read		= qfd_read,
 	.write		= qfd_write,
 	.poll		= qfd_poll,
+	.mmap		= qfd_mmap,
 	.unlocked_ioctl	= qfd_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };
@@ -737,6 +1164,7 @@ int cohort_qfd_open(struct file *afile, struct cohort_afile *a,
 		return -ENOMEM;
 	h->afile = afile;
 	h->actor = a;
+	h->cons.actor = a;
 	h->qm = &a->node->qm;
 	h->role = o.role;
 	h->explicit_ack = o.ack == COHORT_ACK_EXPLICIT;

@@ -492,7 +492,7 @@ reply:
 static void rh_release(struct cohort_qrh *rh, u64 unread_from)
 {
 	if (rh->role & COHORT_QR_CONSUME)
-		cohort_queue_detach(&rh->cons, unread_from);
+		cohort_queue_detach(&rh->cons, unread_from, NULL, 0);
 	if (rh->role & COHORT_QR_PRODUCE)
 		cohort_queue_producer(rh->q, -1);
 	rh->role = 0;
@@ -763,8 +763,8 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	}
 	if (held >= COHORT_QREMOTE_WINDOW)
 		return 0;
-	total = cohort_queue_dequeue(c, &got, COHORT_QREMOTE_WINDOW - held,
-				     &err);
+	total = cohort_queue_dequeue(c, NULL, &got,
+				     COHORT_QREMOTE_WINDOW - held, &err);
 	if (!total)
 		return err == -EIDRM ? err : 0;
 	err = 0;
@@ -1280,11 +1280,13 @@ fail:
 
 /*
  * CLOSE to the home, with the first attempt no user here received: the
- * head of what is waiting, else the one after the last that came. Users
- * take deliveries in the order of their tags, so every later attempt,
- * also one still on its way, is unread too (see rx_close()).
+ * first record no process took from the descriptor's ring (@ring_unread),
+ * else the head of what is waiting, else the one after the last that
+ * came. Users take deliveries in the order of their tags, so every later
+ * attempt, also one still on its way, is unread too (see rx_close()).
  */
-static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
+static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		    u64 ring_unread)
 {
 	struct cohort_qmsg *m;
 	u64 unread_from = 0;
@@ -1292,13 +1294,14 @@ static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
 	spin_lock(&px->lock);
 	m = list_first_entry_or_null(&px->rx, struct cohort_qmsg, list);
 	if (px->explicit_ack)
-		unread_from = m ? m->tag : px->last_tag + 1;
+		unread_from = ring_unread ?: m ? m->tag : px->last_tag + 1;
 	spin_unlock(&px->lock);
 	return wq_simple(qm, px->home, COHORT_WQ_CLOSE, px->id, unread_from,
 			 0);
 }
 
-void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
+void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+			 u64 ring_unread)
 {
 	struct cohort_transport *tp = qm_tp(qm);
 
@@ -1306,7 +1309,7 @@ void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px)
 	mutex_lock(&qm->lock);
 	xa_erase(&qm->proxies, px->id);
 	if (!qm->stopping)
-		wq_close(qm, px);
+		wq_close(qm, px, ring_unread);
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 	px_free(px);

@@ -77,7 +77,8 @@ void cohort_qremote_exit(struct cohort_qmgr *qm);
 struct cohort_qproxy *cohort_qproxy_open(struct cohort_afile *a,
 					 const struct cohort_queue_open *o,
 					 u32 home);
-void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px);
+void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+			 u64 ring_unread);
 int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		       struct list_head *msgs, long *left);
 int cohort_qproxy_take(struct cohort_qproxy *px, struct list_head *got,

@@ -345,7 +345,7 @@ TEST_F(q, wrong_fd_or_command)
 	qo_init(&o, qname(self, "cmd2"), COHORT_QUEUE, COHORT_QO_CREATE,
 		COHORT_QR_PRODUCE);
 	ASSERT_RET(-ENOTTY, xioctl(fd, COHORT_IOC_QUEUE_OPEN, &o));
-	ASSERT_RET(-ENOTTY, xioctl(fd, _IO(COHORT_IOC_TYPE, COHORT_IOC_QACK_NR + 1), &s));
+	ASSERT_RET(-ENOTTY, xioctl(fd, _IO(COHORT_IOC_TYPE, COHORT_IOC_QFILL_NR + 1), &s));
 	ASSERT_RET(-ENOTTY, xioctl(fd, _IOWR(COHORT_IOC_TYPE, COHORT_IOC_QSEND_NR,
 					     struct cohort_qsend), &s));
 	close(fd);

@@ -45,10 +45,38 @@ ABI_FIELD(cohort_vclock, out_ptr, 24, 8);
 ABI_FIELD(cohort_vclock, out_len, 32, 4);
 ABI_FIELD(cohort_vclock, __reserved, 36, 4);
 
+/* Receive rings: the record is memory a 32-bit process reads as well. */
+ABI_SIZE(cohort_qring_setup, 40);
+ABI_FIELD(cohort_qring_setup, bytes, 8, 4);
+ABI_FIELD(cohort_qring_setup, ro_offset, 16, 8);
+ABI_FIELD(cohort_qring_setup, ro_len, 24, 8);
+ABI_FIELD(cohort_qring_setup, data_offset, 32, 8);
+ABI_SIZE(cohort_qring_ctl, 8);
+ABI_SIZE(cohort_qring_status, 8);
+ABI_SIZE(cohort_qrec, 72);
+ABI_FIELD(cohort_qrec, len, 0, 4);
+ABI_FIELD(cohort_qrec, flags, 4, 4);
+ABI_FIELD(cohort_qrec, data_len, 8, 4);
+ABI_FIELD(cohort_qrec, vc_len, 12, 4);
+ABI_FIELD(cohort_qrec, msg_id, 16, 8);
+ABI_FIELD(cohort_qrec, delivery_id, 24, 8);
+ABI_FIELD(cohort_qrec, sender, 32, 8);
+ABI_FIELD(cohort_qrec, enqueue_ns, 40, 8);
+ABI_FIELD(cohort_qrec, lamport, 48, 8);
+ABI_FIELD(cohort_qrec, expire_ns, 56, 8);
+ABI_FIELD(cohort_qrec, prio, 64, 4);
+ABI_FIELD(cohort_qrec, deliveries, 68, 4);
+ABI_SIZE(cohort_qfill, 24);
+ABI_FIELD(cohort_qfill, timeout_ms, 8, 4);
+ABI_FIELD(cohort_qfill, count, 12, 4);
+ABI_FIELD(cohort_qfill, next, 16, 8);
+
 /* Numbers that old binaries have compiled in and that may never move. */
 ABI_CHECK(ioc_actor, COHORT_IOC_ACTOR == 0xC080);
 ABI_CHECK(ioc_lamport, COHORT_IOC_LAMPORT == 0xC081);
 ABI_CHECK(ioc_vclock, COHORT_IOC_VCLOCK == 0xC082);
+ABI_CHECK(ioc_qring, COHORT_IOC_QRING == 0xC087);
+ABI_CHECK(ioc_qfill, COHORT_IOC_QFILL == 0xC088);
 ABI_CHECK(op_read, COHORT_CLOCK_READ == 0);
 ABI_CHECK(op_tick, COHORT_CLOCK_TICK == 1);
 ABI_CHECK(op_send, COHORT_CLOCK_SEND == 2);
@@ -99,6 +127,15 @@ int main(void)
 	SHOW_FIELD(cohort_vclock, out_ptr);
 	SHOW_FIELD(cohort_vclock, out_len);
 	SHOW_FIELD(cohort_vclock, __reserved);
+	SHOW_SIZE(cohort_qring_setup);
+	SHOW_FIELD(cohort_qring_setup, ro_offset);
+	SHOW_FIELD(cohort_qring_setup, data_offset);
+	SHOW_SIZE(cohort_qrec);
+	SHOW_FIELD(cohort_qrec, msg_id);
+	SHOW_FIELD(cohort_qrec, expire_ns);
+	SHOW_FIELD(cohort_qrec, deliveries);
+	SHOW_SIZE(cohort_qfill);
+	SHOW_FIELD(cohort_qfill, next);
 	printf("ioctl %#lx %#lx %#lx\n", (unsigned long)COHORT_IOC_ACTOR,
 	       (unsigned long)COHORT_IOC_LAMPORT,
 	       (unsigned long)COHORT_IOC_VCLOCK);

@@ -90,6 +90,53 @@
  *	message stays); poll(2): EPOLLIN when a message is ready, EPOLLOUT
  *	when a send would not block, EPOLLHUP|EPOLLERR once the queue is
  *	deleted.
+ *	COHORT_IOC_QRING: struct cohort_qring_setup: a receive ring, below.
+ *	COHORT_IOC_QFILL: struct cohort_qfill: fill the ring, or wait.
+ *
+ * Receive rings. COHORT_IOC_QRING gives a consumer descriptor a ring of
+ * @bytes (a power of two, COHORT_QRING_MIN..COHORT_QRING_MAX), once. Its
+ * pages count against the caller's budget on this node (ENOSPC) and its
+ * memory cgroup. From then on the descriptor's messages arrive in the ring
+ * as records that the process reads in place, with no system call per
+ * message; QRECV and read(2) get EBUSY. It is mapped with two MAP_SHARED
+ * mmap(2) calls:
+ *	offset 0, one page, readable and writable: struct cohort_qring_ctl,
+ *	    where the process publishes how far it has taken records (head);
+ *	offset ro_offset, ro_len bytes, read-only (a writable or executable
+ *	    mapping gets EPERM, and mprotect(2) cannot add write):
+ *	    struct cohort_qring_status at its start and the records from
+ *	    data_offset on, the data mapped twice in a row so that a record
+ *	    that wraps around the end reads as one piece.
+ * Positions count bytes and only grow. A record starts at data + (pos &
+ * (bytes - 1)), 8-byte aligned: struct cohort_qrec, then vc_len struct
+ * cohort_vc_entry (the sender's vector stamp), then data_len bytes of
+ * payload, padded to len. To read: load status->tail (acquire); while
+ * head < tail, load rec->len (acquire): with COHORT_QREC_BUSY the record is
+ * still being written (stop there and wait as below); else it is complete,
+ * a message unless flags has COHORT_QREC_SKIP; once done with it, store
+ * head + len to ctl->head (release). The kernel reuses only what head has
+ * passed, and never relies on what the process writes: a head that is not
+ * 8-byte aligned or lies beyond tail makes QFILL fail with EINVAL and poll
+ * report EPOLLERR, and nothing more is written to the ring until it is
+ * mended.
+ * COHORT_IOC_QFILL moves what waits for the descriptor into the ring, as
+ * much as fits, and then waits (timeout_ms; O_NONBLOCK) until a complete
+ * record is at head (or at @next, for a process that holds records).
+ * poll(2) reports EPOLLIN when one is at head, or when messages wait to be
+ * filled in.
+ * A sender on this node with the same effective uid as the ring's owner
+ * writes straight into the ring of a queue's COHORT_ACK_NONE consumer while
+ * nothing waits in the store: one copy from sender to receiver, and no
+ * store. (A sender of another user copies into the store first: it could
+ * otherwise hold up a record at a page fault of its own making.)
+ * A ring is a prefetch window: what is in it has been delivered, so
+ * priorities order only what still waits in the store, and a consumer with
+ * room in its ring takes new messages before consumers without a ring.
+ * The delivery of a record is the receive event of the actor's clocks.
+ * When the descriptor goes (with its last mapping), records past head are
+ * unread: they go back first in line, uncounted, except those of a
+ * COHORT_ACK_NONE descriptor of a queue on another node, which are lost as
+ * the deliveries it had not read.
  *
  * Delivery. A message is enqueued at its home with a message id (the same
  * in every subscription of a topic) and goes out higher priority first,
@@ -141,7 +188,12 @@
  *		producer) or dead-letter queue name; an overflow policy of the
  *		other kind; count 0 or above COHORT_QBATCH_MAX; prio above
  *		COHORT_QPRIO_MAX; non-zero reserved fields; read(2) with
- *		COHORT_ACK_EXPLICIT
+ *		COHORT_ACK_EXPLICIT; QRING with bytes not a power of two in
+ *		range; QFILL without a ring, or with a bad head; mmap(2) of
+ *		a descriptor without a ring, not MAP_SHARED, or beyond it
+ *	EPERM	mmap(2) writable beyond the first page, or executable
+ *	EBUSY	QRING on a descriptor that has a ring; QRECV or read(2) on
+ *		one (its messages go to the ring)
  *	ERANGE	a limit in attr above its maximum
  *	ENOENT	no such queue (open without COHORT_QO_CREATE), subscription
  *	EEXIST	COHORT_QO_EXCL and the queue exists, or kind differs
@@ -157,8 +209,8 @@
  *	ETIMEDOUT nothing within timeout_ms
  *	EOVERFLOW QSEND: the actor's Lamport clock is at U64_MAX - 1, so the
  *		message would carry U64_MAX, which no receive can follow;
- *		QRECV: the receiver's own clock cannot take the stamp (the
- *		message stays for others)
+ *		QRECV, QFILL: the receiver's own clock cannot take the
+ *		stamp (the message stays for others)
  *
  * Generic netlink family "cohort" (COHORT_GENL_NAME, netnsok)
  * -----------------------------------------------------------
@@ -350,8 +402,15 @@ enum cohort_queue_event {
 #define COHORT_QA_SYSTEM	0x2U	/* out only: made by QUEUE_ADD */
 #define COHORT_QA_SETTABLE	COHORT_QA_PERSISTENT
 
-/* struct cohort_qmsg_in flags, out */
+/* struct cohort_qmsg_in and struct cohort_qrec flags, out */
 #define COHORT_QM_REDELIVERED	0x1U	/* delivered before */
+#define COHORT_QREC_SKIP	0x2U	/* a record with no message: skip it */
+
+/* Receive rings: data bytes, a power of two. */
+#define COHORT_QRING_MIN	(64U << 10)
+#define COHORT_QRING_MAX	(64U << 20)
+/* struct cohort_qrec len: the record is still being written */
+#define COHORT_QREC_BUSY	0x80000000U
 
 enum cohort_link_state {
 	COHORT_LINK_DOWN = 1,		/* no heartbeat within the tolerance */
@@ -378,6 +437,8 @@ enum {
 	COHORT_IOC_QSEND_NR,
 	COHORT_IOC_QRECV_NR,
 	COHORT_IOC_QACK_NR,
+	COHORT_IOC_QRING_NR,
+	COHORT_IOC_QFILL_NR,
 };
 
 #define COHORT_IOC_ACTOR	_IO(COHORT_IOC_TYPE, COHORT_IOC_ACTOR_NR)
@@ -387,6 +448,8 @@ enum {
 #define COHORT_IOC_QSEND	_IO(COHORT_IOC_TYPE, COHORT_IOC_QSEND_NR)
 #define COHORT_IOC_QRECV	_IO(COHORT_IOC_TYPE, COHORT_IOC_QRECV_NR)
 #define COHORT_IOC_QACK		_IO(COHORT_IOC_TYPE, COHORT_IOC_QACK_NR)
+#define COHORT_IOC_QRING	_IO(COHORT_IOC_TYPE, COHORT_IOC_QRING_NR)
+#define COHORT_IOC_QFILL	_IO(COHORT_IOC_TYPE, COHORT_IOC_QFILL_NR)
 
 enum cohort_clock_op {
 	COHORT_CLOCK_READ,	/* observe only */
@@ -618,6 +681,99 @@ struct cohort_qack {
 	__u32 count;
 	__u32 __reserved;
 	__u64 ids;
+};
+
+/**
+ * struct cohort_qring_setup - COHORT_IOC_QRING
+ * @size: sizeof(struct cohort_qring_setup)
+ * @flags: must be 0
+ * @bytes: data bytes of the ring, a power of two,
+ *	COHORT_QRING_MIN..COHORT_QRING_MAX
+ * @__reserved: must be 0
+ * @ro_offset: out: mmap offset of the read-only part (offset 0 is the one
+ *	writable page, struct cohort_qring_ctl)
+ * @ro_len: out: length of the read-only part
+ * @data_offset: out: where the records start in the read-only part
+ */
+struct cohort_qring_setup {
+	__u32 size;
+	__u32 flags;
+	__u32 bytes;
+	__u32 __reserved;
+	__u64 ro_offset;
+	__u64 ro_len;
+	__u64 data_offset;
+};
+
+/**
+ * struct cohort_qring_ctl - the writable page of a ring
+ * @head: position up to which the process has taken records
+ */
+struct cohort_qring_ctl {
+	__u64 head;
+};
+
+/**
+ * struct cohort_qring_status - start of the read-only part of a ring
+ * @tail: position up to which records are written or being written
+ */
+struct cohort_qring_status {
+	__u64 tail;
+};
+
+/**
+ * struct cohort_qrec - a record of a ring, followed by the vector stamp and
+ *	the payload; the fields are those of struct cohort_qmsg_in
+ * @len: bytes of the whole record, a multiple of 8;
+ *	COHORT_QREC_BUSY while it is written
+ * @flags: COHORT_QM_REDELIVERED, COHORT_QREC_SKIP
+ * @data_len: payload bytes
+ * @vc_len: entries of the vector stamp
+ * @msg_id: message id
+ * @delivery_id: this attempt's id (COHORT_ACK_EXPLICIT), for QACK
+ * @sender: sender's actor id
+ * @enqueue_ns: CLOCK_REALTIME_COARSE at the home when enqueued
+ * @lamport: the sender's Lamport stamp
+ * @expire_ns: CLOCK_MONOTONIC at which the message expires if it goes back
+ *	to the queue, 0 for no TTL (local queues only)
+ * @prio: priority
+ * @deliveries: attempts so far, this one included
+ */
+struct cohort_qrec {
+	__u32 len;
+	__u32 flags;
+	__u32 data_len;
+	__u32 vc_len;
+	__u64 msg_id;
+	__u64 delivery_id;
+	__u64 sender;
+	__u64 enqueue_ns;
+	__u64 lamport;
+	__u64 expire_ns;
+	__u32 prio;
+	__u32 deliveries;
+};
+
+/* struct cohort_qfill flags */
+#define COHORT_QFILL_NEXT	0x1U	/* wait at @next, not at head */
+
+/**
+ * struct cohort_qfill - COHORT_IOC_QFILL
+ * @size: sizeof(struct cohort_qfill)
+ * @flags: COHORT_QFILL_*
+ * @timeout_ms: wait at most this long for a complete record at head (at
+ *	@next); COHORT_WAIT_FOREVER; 0 (or O_NONBLOCK): EAGAIN at once
+ * @count: out: records this call added to the ring
+ * @next: with COHORT_QFILL_NEXT, the record the process reads next: one
+ *	that starts between head and the tail, or the tail (EINVAL else),
+ *	for a process that holds records it has not given back yet
+ */
+struct cohort_qfill {
+	__u32 size;
+	__u32 flags;
+	__s32 timeout_ms;
+	__u32 count;
+	__u64 next;
 };
 
 /* ---- generic netlink ---- */

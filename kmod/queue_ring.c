@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive rings of queue descriptors: memory shared with one process, into
+ * which messages are delivered as records the process reads in place.
+ *
+ * The layout follows the BPF ring buffer: a page the process writes (its
+ * head), a page it only reads (the tail), and the data pages mapped twice
+ * in a row, in the kernel as in the process, so that no record is ever
+ * split. Everything but the first page is mapped read-only and cannot be
+ * made writable, so what this side reads back from the data (the lengths
+ * of records, and at the end the records no process took) is what it
+ * wrote. x86 and the other architectures cohort builds for have no cache
+ * aliases between the mappings.
+ *
+ * Writers hold the owner actor's mutex (queue_ring.h); readers of the
+ * positions here (poll, the fill wait) take no lock and only decide whether
+ * to look again under it.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "queue.h"
+#include "queue_ring.h"
+
+/* The ctl and status pages, before the data. */
+#define QRING_META	2
+
+static_assert(sizeof(struct cohort_qring_setup) == 40);
+static_assert(sizeof(struct cohort_qrec) == 72);
+static_assert(sizeof(struct cohort_qfill) == 24);
+/* The largest record fits in the smallest ring, whatever its position. */
+static_assert(sizeof(struct cohort_qrec) + COHORT_VC_MAX_ENTRIES *
+	      sizeof(struct cohort_vc_entry) + COHORT_QMSG_MAX <=
+	      COHORT_QRING_MIN);
+
+struct cohort_qring *cohort_qring_new(u32 bytes)
+{
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			  __GFP_RETRY_MAYFAIL;
+	u32 nr_data = bytes >> PAGE_SHIFT, i;
+	struct cohort_qring *r;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return NULL;
+	r->nr_data = nr_data;
+	r->pages = kvcalloc(QRING_META + 2 * nr_data, sizeof(*r->pages),
+			    GFP_KERNEL_ACCOUNT);
+	if (!r->pages)
+		goto err;
+	for (i = 0; i < QRING_META + nr_data; i++) {
+		r->pages[i] = alloc_page(gfp);
+		if (!r->pages[i])
+			goto err;
+		if (i >= QRING_META)
+			r->pages[i + nr_data] = r->pages[i];
+	}
+	r->base = vmap(r->pages, QRING_META + 2 * nr_data, VM_MAP | VM_USERMAP,
+		       PAGE_KERNEL);
+	if (!r->base)
+		goto err;
+	r->ctl = r->base;
+	r->status = r->base + PAGE_SIZE;
+	r->data = r->base + QRING_META * PAGE_SIZE;
+	r->mask = bytes - 1;
+	return r;
+
+err:
+	cohort_qring_free(r);
+	return NULL;
+}
+
+void cohort_qring_free(struct cohort_qring *r)
+{
+	u32 i;
+
+	if (!r)
+		return;
+	if (r->base)
+		vunmap(r->base);
+	if (r->pages) {
+		for (i = 0; i < QRING_META + r->nr_data && r->pages[i]; i++)
+			__free_page(r->pages[i]);
+		kvfree(r->pages);
+	}
+	kfree(r);
+}
+
+/*
+ * Only the first page may be mapped writable. A read-only mapping loses
+ * VM_MAYWRITE, so that mprotect() cannot make it writable later.
+ */
+int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma)
+{
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (vma->vm_flags & VM_WRITE) {
+		if (vma->vm_pgoff || vma_pages(vma) != 1)
+			return -EPERM;
+	} else {
+		vm_flags_clear(vma, VM_MAYWRITE);
+	}
+	vm_flags_clear(vma, VM_MAYEXEC);
+	/* Checks that the range lies within the ring. */
+	return remap_vmalloc_range(vma, r->base, vma->vm_pgoff);
+}
+
+/* The process's head, if it is one: 8-byte aligned, not past the tail. */
+int cohort_qring_head(struct cohort_qring *r, u64 *head)
+{
+	/* Pairs with the release in cohort_qring_reserve(). */
+	u64 tail = smp_load_acquire(&r->status->tail);
+
+	/* Pairs with the process's release: it is done with what it passed. */
+	*head = smp_load_acquire(&r->ctl->head);
+	return *head & 7 || *head > tail ? -EINVAL : 0;
+}
+
+/*
+ * Give back the records head has passed, one by one from lengths written
+ * here. A record still being written, or one head points into, stays.
+ */
+static void qring_reclaim(struct cohort_qring *r)
+{
+	struct cohort_qrec *rec;
+	u64 head;
+	u32 len;
+
+	if (cohort_qring_head(r, &head))
+		return;
+	while (r->kstart < head) {
+		rec = cohort_qring_rec(r, r->kstart);
+		len = READ_ONCE(rec->len);
+		if (len & COHORT_QREC_BUSY || head - r->kstart < len ||
+		    WARN_ON_ONCE(!len))
+			break;
+		r->kstart += len;
+	}
+}
+
+/*
+ * Give back what head has passed; -EINVAL unless it points right after a
+ * record (or at the tail), and so does @next if given. Under the writers'
+ * lock no record is busy, so a position the walk does not reach is inside
+ * a record, or behind it.
+ */
+int cohort_qring_sync(struct cohort_qring *r, const u64 *next)
+{
+	u64 head, pos;
+	int err;
+
+	err = cohort_qring_head(r, &head);
+	if (err)
+		return err;
+	qring_reclaim(r);
+	if (r->kstart != head)
+		return -EINVAL;
+	if (!next)
+		return 0;
+	if (*next > r->tail)
+		return -EINVAL;
+	for (pos = head; pos < *next;)
+		pos += cohort_qring_rec(r, pos)->len;
+	return pos == *next ? 0 : -EINVAL;
+}
+
+/*
+ * Reserve a record of @len bytes at the tail, marked busy, and publish the
+ * new tail; false when it does not fit.
+ */
+bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos)
+{
+	u64 size = (u64)r->mask + 1;
+
+	if (size - (r->tail - r->kstart) < len) {
+		qring_reclaim(r);
+		if (size - (r->tail - r->kstart) < len)
+			return false;
+	}
+	WRITE_ONCE(cohort_qring_rec(r, r->tail)->len, len | COHORT_QREC_BUSY);
+	*pos = r->tail;
+	r->tail += len;
+	/* The busy length is seen before the tail that covers it. */
+	smp_store_release(&r->status->tail, r->tail);
+	return true;
+}
+
+/* The header of a reserved record for @m; the caller writes the rest. */
+static void qring_put_hdr(struct cohort_qrec *rec, const struct cohort_qmsg *m)
+{
+	rec->flags = m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0;
+	rec->data_len = m->len;
+	rec->vc_len = m->vc_len;
+	rec->msg_id = m->id;
+	rec->delivery_id = m->tag;
+	rec->sender = m->sender;
+	rec->enqueue_ns = m->enqueue_ns;
+	rec->lamport = m->lamport;
+	rec->expire_ns = m->expire_ns;
+	rec->prio = m->prio;
+	rec->deliveries = m->deliveries;
+}
+
+/* @m into the record reserved at @pos, not yet committed. */
+void cohort_qring_put_msg(struct cohort_qring *r, u64 pos,
+			  const struct cohort_qmsg *m)
+{
+	struct cohort_qrec *rec = cohort_qring_rec(r, pos);
+	size_t vc_bytes = m->vc_len * sizeof(*m->vc);
+
+	qring_put_hdr(rec, m);
+	memcpy(rec + 1, m->vc, vc_bytes);
+	memcpy((u8 *)(rec + 1) + vc_bytes, m->data, m->len);
+}
+
+/*
+ * @len bytes from user memory to ring position @pos, page by page through
+ * the kernel's own mapping of each: hardened usercopy checks such a
+ * destination for free, where it looks a vmap address up under a lock.
+ */
+int cohort_qring_copy_from_user(struct cohort_qring *r, u64 pos,
+				const void __user *src, u32 len)
+{
+	u32 off, n;
+	void *dst;
+
+	while (len) {
+		off = pos & r->mask;
+		n = min_t(u32, len, PAGE_SIZE - offset_in_page(off));
+		dst = page_address(r->pages[QRING_META + (off >> PAGE_SHIFT)]) +
+		      offset_in_page(off);
+		if (copy_from_user(dst, src, n))
+			return -EFAULT;
+		pos += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The record at @pos is complete: readers may use it from now on. */
+void cohort_qring_commit(struct cohort_qring *r, u64 pos)
+{
+	struct cohort_qrec *rec = cohort_qring_rec(r, pos);
+
+	/* Pairs with the reader's acquire of len: the rest is written. */
+	smp_store_release(&rec->len, rec->len & ~COHORT_QREC_BUSY);
+}
+
+/* The record at @pos carries no message after all. */
+void cohort_qring_skip(struct cohort_qring *r, u64 pos)
+{
+	struct cohort_qrec *rec = cohort_qring_rec(r, pos);
+
+	rec->flags = COHORT_QREC_SKIP;
+	rec->data_len = 0;
+	rec->vc_len = 0;
+	cohort_qring_commit(r, pos);
+}
+
+/*
+ * Is a complete record at head (at @next if given)? Without a lock: a hint
+ * to look again.
+ */
+bool cohort_qring_ready(struct cohort_qring *r, const u64 *next)
+{
+	/* Pairs with the release in cohort_qring_reserve(). */
+	u64 pos, tail = smp_load_acquire(&r->status->tail);
+
+	if (next)
+		pos = *next;
+	else if (cohort_qring_head(r, &pos))
+		return false;
+	if (pos >= tail || pos & 7 || tail - pos > (u64)r->mask + 1)
+		return false;
+	/* Pairs with the release in cohort_qring_commit(). */
+	return !(smp_load_acquire(&cohort_qring_rec(r, pos)->len) &
+		 COHORT_QREC_BUSY);
+}
+
+/*
+ * Where the records no process took begin, once the writers are gone:
+ * from there to the tail, each record's length leads to the next.
+ */
+u64 cohort_qring_unread(struct cohort_qring *r)
+{
+	qring_reclaim(r);
+	return r->kstart;
+}

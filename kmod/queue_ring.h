@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _COHORT_QUEUE_RING_H
+#define _COHORT_QUEUE_RING_H
+
+#include <linux/types.h>
+#include <linux/cohort.h>
+
+struct cohort_qmsg;
+struct vm_area_struct;
+
+/*
+ * A receive ring, mapped by its descriptor's process (see the uapi header):
+ * the page of struct cohort_qring_ctl, the page of struct
+ * cohort_qring_status, then the data pages twice over, all in one vmap so
+ * that a record that wraps is one piece here as in user space.
+ *
+ * Writers reserve records in order, fill them and commit them, all under
+ * the mutex of the descriptor's actor (a sender takes it only by trying:
+ * cohort_queue_direct()); so while it is held no record is busy. For a
+ * store on this node, reservations are also made under the queue's lock,
+ * which orders them with the store. Only the head is the process's to
+ * write, and it is never trusted: space is given back record by record,
+ * from lengths this side wrote, up to where head points.
+ */
+struct cohort_qring {
+	struct page **pages;		/* ctl, status, data, data again */
+	u32 nr_data;			/* data pages */
+	void *base;			/* @pages, mapped in order */
+	struct cohort_qring_ctl *ctl;
+	struct cohort_qring_status *status;
+	u8 *data;
+	u32 mask;			/* data bytes - 1 */
+	u64 tail;			/* reserved up to */
+	u64 kstart;			/* the first record not known taken */
+};
+
+/* Bytes a record of @data_len bytes and @vc_len stamp entries takes. */
+static inline u32 cohort_qring_rec_len(u32 vc_len, u32 data_len)
+{
+	return ALIGN(sizeof(struct cohort_qrec) +
+		     vc_len * sizeof(struct cohort_vc_entry) + data_len, 8);
+}
+
+static inline struct cohort_qrec *cohort_qring_rec(struct cohort_qring *r,
+						   u64 pos)
+{
+	return (struct cohort_qrec *)(r->data + (pos & r->mask));
+}
+
+struct cohort_qring *cohort_qring_new(u32 bytes);
+void cohort_qring_free(struct cohort_qring *r);
+int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma);
+
+int cohort_qring_head(struct cohort_qring *r, u64 *head);
+int cohort_qring_sync(struct cohort_qring *r, const u64 *next);
+bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos);
+void cohort_qring_put_msg(struct cohort_qring *r, u64 pos,
+			  const struct cohort_qmsg *m);
+int cohort_qring_copy_from_user(struct cohort_qring *r, u64 pos,
+				const void __user *src, u32 len);
+void cohort_qring_commit(struct cohort_qring *r, u64 pos);
+void cohort_qring_skip(struct cohort_qring *r, u64 pos);
+bool cohort_qring_ready(struct cohort_qring *r, const u64 *next);
+u64 cohort_qring_unread(struct cohort_qring *r);
+
+#endif /* _COHORT_QUEUE_RING_H */

@@ -1,0 +1,1083 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive rings of queue descriptors (COHORT_IOC_QRING, COHORT_IOC_QFILL,
+ * mmap), through raw ioctls and the mappings themselves, as a process
+ * that does not use libcohort would: setup and bad input, records written
+ * straight by senders or filled from the store, wrap-around, acks, what
+ * happens to records no one took, poll, clocks, budgets, and senders the
+ * ring must not trust.
+ *
+ * The runner gives the root namespace node id 1; the fixture (lib_queue.h)
+ * names every queue after the test's process and deletes them afterwards.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include <linux/cohort.h>
+
+#include "lib_queue.h"
+
+#define SMALL		COHORT_QRING_MIN
+#define BIG		(1U << 20)
+
+/* ---- the ring, as a process maps it ---- */
+
+struct ring {
+	int fd;
+	uint32_t bytes;
+	long page;
+	struct cohort_qring_ctl *ctl;
+	uint8_t *ro;
+	size_t ro_len;
+	const struct cohort_qring_status *st;
+	const uint8_t *data;
+	uint64_t head;
+};
+
+static int ring_setup(int fd, uint32_t bytes, struct ring *r)
+{
+	struct cohort_qring_setup s = { .size = sizeof(s), .bytes = bytes };
+	int ret = xioctl(fd, COHORT_IOC_QRING, &s);
+
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	if (ret)
+		return ret;
+	r->bytes = bytes;
+	r->page = sysconf(_SC_PAGESIZE);
+	if (s.ro_offset != (uint64_t)r->page || s.data_offset != s.ro_offset ||
+	    s.ro_len != r->page + 2ULL * bytes)
+		return -EPROTO;
+	r->ctl = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r->ctl == MAP_FAILED)
+		return -errno;
+	r->ro = mmap(NULL, s.ro_len, PROT_READ, MAP_SHARED, fd, s.ro_offset);
+	if (r->ro == MAP_FAILED) {
+		ret = -errno;
+		munmap(r->ctl, r->page);
+		r->ctl = NULL;
+		return ret;
+	}
+	r->ro_len = s.ro_len;
+	r->st = (const void *)r->ro;
+	r->data = r->ro + s.data_offset;
+	r->head = r->ctl->head;
+	return 0;
+}
+
+static void ring_unmap(struct ring *r)
+{
+	if (r->ctl)
+		munmap(r->ctl, r->page);
+	if (r->ro)
+		munmap(r->ro, r->ro_len);
+	r->ctl = NULL;
+	r->ro = NULL;
+}
+
+static uint64_t ring_tail(const struct ring *r)
+{
+	return __atomic_load_n(&r->st->tail, __ATOMIC_ACQUIRE);
+}
+
+static const struct cohort_qrec *rec_at(const struct ring *r, uint64_t pos)
+{
+	return (const void *)(r->data + (pos & (r->bytes - 1)));
+}
+
+static void ring_set_head(struct ring *r, uint64_t head)
+{
+	r->head = head;
+	__atomic_store_n(&r->ctl->head, head, __ATOMIC_RELEASE);
+}
+
+static void ring_take(struct ring *r, const struct cohort_qrec *rec)
+{
+	ring_set_head(r, r->head + rec->len);
+}
+
+/* The complete record at head, or NULL; records without a message go. */
+static const struct cohort_qrec *ring_peek(struct ring *r)
+{
+	const struct cohort_qrec *rec;
+
+	while (r->head != ring_tail(r)) {
+		rec = rec_at(r, r->head);
+		if (__atomic_load_n(&rec->len, __ATOMIC_ACQUIRE) &
+		    COHORT_QREC_BUSY)
+			return NULL;
+		if (!(rec->flags & COHORT_QREC_SKIP))
+			return rec;
+		ring_take(r, rec);
+	}
+	return NULL;
+}
+
+static int ring_fill_at(int fd, int timeout, uint32_t flags, uint64_t next,
+			uint32_t *count)
+{
+	struct cohort_qfill f = {
+		.size = sizeof(f),
+		.flags = flags,
+		.timeout_ms = timeout,
+		.next = next,
+	};
+	int ret = xioctl(fd, COHORT_IOC_QFILL, &f);
+
+	if (count)
+		*count = f.count;
+	return ret;
+}
+
+static int ring_fill(int fd, int timeout, uint32_t *count)
+{
+	return ring_fill_at(fd, timeout, 0, 0, count);
+}
+
+/* The next record, filling the ring and waiting up to @timeout for one. */
+static const struct cohort_qrec *ring_get(struct ring *r, int timeout)
+{
+	const struct cohort_qrec *rec = ring_peek(r);
+
+	if (rec || ring_fill(r->fd, timeout, NULL))
+		return rec;
+	return ring_peek(r);
+}
+
+static const struct cohort_vc_entry *rec_vc(const struct cohort_qrec *rec)
+{
+	return (const void *)(rec + 1);
+}
+
+static const void *rec_data(const struct cohort_qrec *rec)
+{
+	return rec_vc(rec) + rec->vc_len;
+}
+
+static uint32_t rec_seq(const struct cohort_qrec *rec)
+{
+	return ((const struct pl *)rec_data(rec))->seq;
+}
+
+/* Take the next @n records, which must carry seq @first.. in order. */
+static int take_seqs(struct ring *r, uint32_t first, uint32_t n, int timeout)
+{
+	const struct cohort_qrec *rec;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		rec = ring_get(r, timeout);
+		if (!rec)
+			return -ENODATA;
+		if (rec_seq(rec) != first + i)
+			return -EPROTO;
+		ring_take(r, rec);
+	}
+	return 0;
+}
+
+/* A persistent queue (no acks unless @ack) with a ring consumer on dev2. */
+static int ring_queue(FIXTURE_DATA(q) *self, const char *name, uint32_t ack,
+		      uint32_t bytes, int *prod, struct ring *r)
+{
+	struct cohort_queue_attr a = { .flags = COHORT_QA_PERSISTENT };
+	int cons;
+
+	*prod = q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0, &a);
+	if (*prod < 0)
+		return *prod;
+	cons = q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME, ack,
+		      NULL);
+	if (cons < 0)
+		return cons;
+	return ring_setup(cons, bytes, r);
+}
+
+/* ---- setup and bad input ---- */
+
+TEST_F(q, ring_bad_setup)
+{
+	const char *name = qname(self, "rbad");
+	struct cohort_qring_setup s;
+	struct rx *rx = rx_new();
+	struct cohort_qfill f;
+	struct ring r;
+	int prod, cons;
+	char buf[64];
+
+	ASSERT_NE(NULL, rx);
+
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, NULL));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(-EBADF, ring_setup(prod, SMALL, &r));
+	ASSERT_RET(-ENOTTY, ring_setup(self->dev2, SMALL, &r));
+	ASSERT_RET(-EINVAL, ring_setup(cons, SMALL + 4096, &r));
+	ASSERT_RET(-EINVAL, ring_setup(cons, SMALL / 2, &r));
+	ASSERT_RET(-EINVAL, ring_setup(cons, COHORT_QRING_MAX * 2U, &r));
+	ASSERT_RET(-EINVAL, ring_setup(cons, 0, &r));
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.bytes = SMALL;
+	s.flags = 1;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
+	s.flags = 0;
+	s.__reserved = 1;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
+	s.__reserved = 0;
+	s.size = 8;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
+	/* The structure runs into an unmapped page. */
+	*(uint32_t *)(rw_end(self) - 4) = sizeof(s);
+	ASSERT_RET(-EFAULT, xioctl(cons, COHORT_IOC_QRING, rw_end(self) - 4));
+
+	/* Nothing to fill or map yet. */
+	ASSERT_RET(-EINVAL, ring_fill(cons, 0, NULL));
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, self->page, PROT_READ, MAP_SHARED,
+				   cons, 0));
+	ASSERT_EQ(EINVAL, errno);
+
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	ASSERT_RET(-EBUSY, ring_setup(cons, SMALL, &r));
+	/* Its messages go to the ring only. */
+	ASSERT_RET(-EBUSY, recv1(cons, rx, 0));
+	ASSERT_EQ(-1, read(cons, buf, sizeof(buf)));
+	ASSERT_EQ(EBUSY, errno);
+
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.flags = 2;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QFILL, &f));
+	f.flags = 0;
+	f.size = 8;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QFILL, &f));
+	ring_unmap(&r);
+	close(cons);
+	close(prod);
+	free(rx);
+}
+
+TEST_F(q, ring_mappings)
+{
+	const char *name = qname(self, "rmap");
+	struct ring r;
+	long pg = self->page;
+	uint8_t *p;
+	int prod;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	/* Private, writable beyond the first page, executable: refused. */
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, pg, PROT_READ, MAP_PRIVATE, r.fd, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, pg, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, r.fd, pg));
+	ASSERT_EQ(EPERM, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, r.fd, 0));
+	ASSERT_EQ(EPERM, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, pg, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, r.fd, 0));
+	ASSERT_EQ(EPERM, errno);
+	/* Beyond the ring. */
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, pg, PROT_READ, MAP_SHARED, r.fd,
+				   pg * 2 + 2 * (long)SMALL));
+	/* A read-only mapping cannot be made writable. */
+	p = mmap(NULL, r.ro_len, PROT_READ, MAP_SHARED, r.fd, pg);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(-1, mprotect(p, pg, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(EACCES, errno);
+	munmap(p, r.ro_len);
+	/* The whole ring read-only in one piece is fine. */
+	p = mmap(NULL, pg + r.ro_len, PROT_READ, MAP_SHARED, r.fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* The data pages appear twice: a wrapping record reads straight. */
+	ASSERT_EQ(0, send1(prod, 7, 0, 0));
+	ASSERT_EQ(0, memcmp(p + 2 * pg, p + 2 * pg + SMALL, SMALL));
+	munmap(p, pg + r.ro_len);
+	ASSERT_RET(0, take_seqs(&r, 7, 1, 0));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/* ---- delivery ---- */
+
+TEST_F(q, ring_direct_delivery)
+{
+	const char *name = qname(self, "rdirect");
+	struct cohort_vc_entry vc[VCSZ];
+	const struct cohort_qrec *rec;
+	uint64_t tail0, lam0, last_id = 0, stamp = 0;
+	uint32_t i, sent;
+	struct pl p;
+	struct ring r;
+	int prod, n;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	tail0 = ring_tail(&r);
+	lam0 = lamport_read(self->dev2);
+	/* One by write(2), then a batch, at priorities 3 and 5. */
+	p.seq = 0;
+	p.tag = 0x5eed;
+	ASSERT_EQ((ssize_t)sizeof(p), write(prod, &p, sizeof(p)));
+	ASSERT_RET(0, send_seqs(prod, 1, 9, 5, 0, &sent));
+	ASSERT_EQ(9U, sent);
+	/* In the ring already, with no call by the consumer. */
+	ASSERT_LT(tail0, ring_tail(&r));
+	for (i = 0; i < 10; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		EXPECT_EQ(i, rec_seq(rec));
+		EXPECT_EQ(sizeof(p), rec->data_len);
+		EXPECT_EQ(0U, rec->flags);
+		EXPECT_EQ(i ? 5U : 0U, rec->prio);
+		EXPECT_EQ(1U, rec->deliveries);
+		EXPECT_EQ(0ULL, rec->delivery_id);
+		EXPECT_EQ(0ULL, rec->expire_ns);
+		EXPECT_EQ(self->actor, rec->sender);
+		EXPECT_LT(last_id, rec->msg_id);
+		EXPECT_LT(stamp, rec->lamport);
+		EXPECT_EQ(rec->lamport, vc_get(rec_vc(rec), rec->vc_len,
+					       self->actor));
+		EXPECT_EQ(0, rec->len % 8);
+		EXPECT_LE(sizeof(*rec) + rec->vc_len * 16 + rec->data_len,
+			  rec->len);
+		last_id = rec->msg_id;
+		stamp = rec->lamport;
+		ring_take(&r, rec);
+	}
+	ASSERT_EQ(NULL, ring_peek(&r));
+	/* Each delivery was a receive event of the consumer's actor. */
+	EXPECT_LE((lam0 > stamp ? lam0 : stamp) + 1, lamport_read(self->dev2));
+	n = vclock_read(self->dev2, vc, VCSZ);
+	ASSERT_LT(0, n);
+	EXPECT_EQ(stamp, vc_get(vc, n, self->actor));
+	EXPECT_EQ(10ULL, vc_get(vc, n, self->actor2));
+	EXPECT_EQ(10ULL, QSTAT(name, ENQUEUED));
+	EXPECT_EQ(10ULL, QSTAT(name, DELIVERED));
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+TEST_F(q, ring_fill_from_store)
+{
+	const char *name = qname(self, "rfill");
+	struct cohort_queue_attr a = { .flags = COHORT_QA_PERSISTENT };
+	const struct cohort_qrec *rec;
+	uint32_t count;
+	struct ring r;
+	int prod, cons;
+
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, &a));
+	/* Sent before anyone consumes: they wait in the store. */
+	ASSERT_RET(0, send_seqs(prod, 0, 5, 0, 0, NULL));
+	ASSERT_RET(0, send_seqs(prod, 100, 2, 7, 0, NULL));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	ASSERT_EQ(NULL, ring_peek(&r));
+	ASSERT_EQ(7ULL, QSTAT(name, DEPTH));
+	ASSERT_RET(0, ring_fill(cons, 0, &count));
+	ASSERT_EQ(7U, count);
+	ASSERT_EQ(0ULL, QSTAT(name, DEPTH));
+	/* Higher priority first, FIFO within one. */
+	ASSERT_RET(0, take_seqs(&r, 100, 2, 0));
+	rec = ring_peek(&r);
+	ASSERT_NE(NULL, rec);
+	EXPECT_EQ(0U, rec->prio);
+	ASSERT_RET(0, take_seqs(&r, 0, 5, 0));
+	/* Nothing left: non-blocking, then a timeout. */
+	ASSERT_RET(-EAGAIN, ring_fill(cons, 0, &count));
+	ASSERT_EQ(0U, count);
+	ASSERT_RET(-ETIMEDOUT, ring_fill(cons, 100, NULL));
+	ring_unmap(&r);
+	close(cons);
+	close(prod);
+}
+
+static void fill_bytes(uint8_t *p, uint32_t len, uint32_t seed)
+{
+	uint32_t j;
+
+	for (j = 0; j < len; j++)
+		p[j] = (uint8_t)(seed + j);
+}
+
+/* Sizes from 0 to 3000 bytes through a small ring, round and round. */
+TEST_F(q, ring_wraps)
+{
+	const char *name = qname(self, "rwrap");
+	static uint8_t buf[4096];
+	const struct cohort_qrec *rec;
+	struct cohort_qmsg_out o;
+	uint32_t i, len;
+	struct ring r;
+	int prod;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	for (i = 0; i < 600; i++) {
+		len = (i * 997) % 3001;
+		fill_bytes(buf, len, i);
+		memset(&o, 0, sizeof(o));
+		o.data = (uintptr_t)buf;
+		o.len = len;
+		ASSERT_RET(0, q_send(prod, &o, 1, 0, NULL));
+		/* Take every other one late, so that records straddle. */
+		if (i % 2 == 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			uint32_t seq = i - 1 + k, l = (seq * 997) % 3001;
+			static uint8_t want[4096];
+
+			rec = ring_get(&r, 1000);
+			ASSERT_NE(NULL, rec);
+			ASSERT_EQ(l, rec->data_len);
+			fill_bytes(want, l, seq);
+			ASSERT_EQ(0, memcmp(want, rec_data(rec), l));
+			ring_take(&r, rec);
+		}
+	}
+	EXPECT_LT((uint64_t)SMALL * 10, r.head);
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/* A full ring leaves the rest in the store, in order, for the next fill. */
+TEST_F(q, ring_full_spills)
+{
+	const char *name = qname(self, "rfull");
+	static uint8_t buf[4000];
+	struct cohort_qmsg_out o[40];
+	uint32_t i, sent, got = 0, count;
+	const struct cohort_qrec *rec;
+	struct ring r;
+	int prod;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	memset(o, 0, sizeof(o));
+	for (i = 0; i < 40; i++) {
+		o[i].data = (uintptr_t)buf;
+		o[i].len = sizeof(buf);
+	}
+	ASSERT_RET(0, q_send(prod, o, 40, 0, &sent));
+	ASSERT_EQ(40U, sent);
+	/* What the ring does not hold waits, stamped with one entry. */
+	EXPECT_EQ(40ULL - SMALL / ((sizeof(struct cohort_qrec) + 16 +
+				    sizeof(buf) + 7) & ~7UL),
+		  QSTAT(name, DEPTH));
+	while (got < 40) {
+		rec = ring_peek(&r);
+		if (!rec) {
+			ASSERT_RET(0, ring_fill(r.fd, 0, &count));
+			ASSERT_LT(0U, count);
+			continue;
+		}
+		EXPECT_EQ(got + 1, rec->msg_id);
+		ring_take(&r, rec);
+		got++;
+	}
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/* A bad pointer leaves a record without a message, and nothing counted. */
+TEST_F(q, ring_bad_pointer)
+{
+	const char *name = qname(self, "rfault");
+	struct cohort_qmsg_out o[3];
+	struct pl p = { .seq = 1 };
+	uint32_t sent;
+	struct ring r;
+	int prod;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	memset(o, 0, sizeof(o));
+	o[0].data = (uintptr_t)&p;
+	o[0].len = sizeof(p);
+	o[1].data = (uintptr_t)rw_end(self);	/* unreadable */
+	o[1].len = 16;
+	o[2] = o[0];
+	ASSERT_RET(0, q_send(prod, o, 3, 0, &sent));
+	ASSERT_EQ(1U, sent);
+	ASSERT_RET(-EFAULT, q_send(prod, &o[1], 1, 0, NULL));
+	ASSERT_RET(0, take_seqs(&r, 1, 1, 0));
+	ASSERT_EQ(NULL, ring_peek(&r));
+	EXPECT_EQ(r.head, ring_tail(&r));
+	EXPECT_EQ(1ULL, QSTAT(name, ENQUEUED));
+	EXPECT_EQ(1ULL, QSTAT(name, DELIVERED));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/* ---- acknowledgments and records no one took ---- */
+
+TEST_F(q, ring_explicit_ack)
+{
+	const char *name = qname(self, "rack");
+	struct cohort_queue_attr a = {
+		.flags = COHORT_QA_PERSISTENT,
+		.ack_timeout_ms = 2000,
+	};
+	const struct cohort_qrec *rec;
+	uint64_t id[3], stale;
+	struct ring r;
+	int prod, cons, i;
+
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, &a));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, COHORT_ACK_EXPLICIT, NULL));
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	ASSERT_RET(0, send_seqs(prod, 0, 3, 0, 0, NULL));
+	/* With acks, senders go through the store: nothing until a fill. */
+	ASSERT_EQ(NULL, ring_peek(&r));
+	for (i = 0; i < 3; i++) {
+		rec = ring_get(&r, 1000);
+		ASSERT_NE(NULL, rec);
+		EXPECT_EQ((uint32_t)i, rec_seq(rec));
+		EXPECT_NE(0ULL, rec->delivery_id);
+		id[i] = rec->delivery_id;
+		ring_take(&r, rec);
+	}
+	EXPECT_EQ(3ULL, QSTAT(name, INFLIGHT));
+	ASSERT_RET(0, ack1(cons, id[0]));
+	ASSERT_RET(-ESTALE, ack1(cons, id[0]));
+	ASSERT_RET(0, nack1(cons, id[1]));
+	rec = ring_get(&r, 1000);
+	ASSERT_NE(NULL, rec);
+	EXPECT_EQ(1U, rec_seq(rec));
+	EXPECT_EQ(2U, rec->deliveries);
+	EXPECT_EQ(COHORT_QM_REDELIVERED, rec->flags);
+	ASSERT_RET(0, ack1(cons, rec->delivery_id));
+	ring_take(&r, rec);
+	/* seq 2 times out, comes back, and its old attempt is stale. */
+	stale = id[2];
+	rec = ring_get(&r, 10000);
+	ASSERT_NE(NULL, rec);
+	EXPECT_EQ(2U, rec_seq(rec));
+	EXPECT_EQ(2U, rec->deliveries);
+	ASSERT_RET(-ESTALE, ack1(cons, stale));
+	ASSERT_RET(0, ack1(cons, rec->delivery_id));
+	ring_take(&r, rec);
+	EXPECT_EQ(3ULL, QSTAT(name, ACKED));
+	EXPECT_EQ(0ULL, QSTAT(name, INFLIGHT));
+	ring_unmap(&r);
+	close(cons);
+	close(prod);
+}
+
+/*
+ * Records past head go back first in line, uncounted, when the
+ * descriptor goes with its mappings: without acks, rebuilt from the ring.
+ */
+static void unread_go_back(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(q) *self, uint32_t ack)
+{
+	const char *name = qname(self, ack == COHORT_ACK_EXPLICIT ? "rback2" :
+				 "rback");
+	struct rx *rx = rx_new();
+	struct ring r;
+	uint32_t got, i;
+	int prod, other;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_RET(0, ring_queue(self, name, ack, SMALL, &prod, &r));
+	ASSERT_RET(0, send_seqs_ttl(prod, 0, 6, 0, 60000, 0, NULL));
+	ASSERT_RET(0, take_seqs(&r, 0, 2, 1000));
+	if (ack == COHORT_ACK_EXPLICIT)
+		ASSERT_RET(0, ring_fill(r.fd, 0, NULL));	/* all 6 out */
+	close(r.fd);
+	/* Still mapped: the ring and its records stay. */
+	EXPECT_EQ(ack == COHORT_ACK_EXPLICIT ? 6ULL : 0ULL,
+		  QSTAT(name, INFLIGHT));
+	ring_unmap(&r);
+	ASSERT_FD(other, q_open(self->dev, name, COHORT_QUEUE,
+				COHORT_QR_CONSUME, 0, NULL));
+	if (ack == COHORT_ACK_EXPLICIT) {
+		/* The two taken, unacked, come back first; counted. */
+		ASSERT_RET(0, recvn(other, rx, 2, 1000, &got));
+		ASSERT_EQ(2U, got);
+		for (i = 0; i < 2; i++) {
+			EXPECT_EQ(i, seq_of(&rx->m[i]));
+			EXPECT_EQ(2U, rx->m[i].deliveries);
+		}
+	}
+	ASSERT_RET(0, recvn(other, rx, 8, 1000, &got));
+	ASSERT_EQ(4U, got);
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(i + 2, seq_of(&rx->m[i]));
+		EXPECT_EQ(1U, rx->m[i].deliveries);
+	}
+	EXPECT_EQ(0ULL, QSTAT(name, REDELIVERED) -
+		  (ack == COHORT_ACK_EXPLICIT ? 2 : 0));
+	close(other);
+	close(prod);
+	free(rx);
+}
+
+TEST_F(q, ring_unread_back)
+{
+	unread_go_back(_metadata, self, COHORT_ACK_NONE);
+}
+
+TEST_F(q, ring_unread_back_acks)
+{
+	unread_go_back(_metadata, self, COHORT_ACK_EXPLICIT);
+}
+
+/* A consumer killed with records in its ring: another gets them at once. */
+TEST_F(q, ring_killed_consumer)
+{
+	const char *name = qname(self, "rkill");
+	struct rx *rx = rx_new();
+	int prod, other, pipefd[2];
+	uint64_t t0;
+	uint32_t got;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, NULL));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct ring r;
+		int cons = q_open(self->dev2, name, COHORT_QUEUE,
+				  COHORT_QR_CONSUME, 0, NULL);
+
+		if (cons < 0 || ring_setup(cons, SMALL, &r))
+			_exit(1);
+		c = 'r';
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	/* A transient queue with its ring consumer: they go to the ring. */
+	ASSERT_RET(0, send_seqs(prod, 0, 5, 0, 0, NULL));
+	EXPECT_EQ(5ULL, QSTAT(name, DELIVERED));
+	ASSERT_FD(other, q_open(self->dev, name, COHORT_QUEUE,
+				COHORT_QR_CONSUME, 0, NULL));
+	t0 = mono_ms();
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ASSERT_RET(0, recvn(other, rx, 8, 5000, &got));
+	EXPECT_GT(AT_ONCE_MS, (int)(mono_ms() - t0));
+	ASSERT_EQ(5U, got);
+	EXPECT_EQ(0U, seq_of(&rx->m[0]));
+	EXPECT_EQ(4U, seq_of(&rx->m[4]));
+	close(other);
+	close(prod);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	free(rx);
+}
+
+/* A TTL rides along in the ring, and applies again once it is back. */
+TEST_F(q, ring_ttl_kept)
+{
+	const char *name = qname(self, "rttl");
+	struct ring r;
+	int prod, other;
+
+	const struct cohort_qrec *rec;
+	struct rx *rx = rx_new();
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ASSERT_RET(0, send_seqs_ttl(prod, 0, 2, 0, 300, 0, NULL));
+	rec = ring_peek(&r);
+	ASSERT_NE(NULL, rec);
+	EXPECT_NE(0ULL, rec->expire_ns);
+	ring_unmap(&r);
+	close(r.fd);
+	ASSERT_FD(other, q_open(self->dev, name, COHORT_QUEUE,
+				COHORT_QR_CONSUME, 0, NULL));
+	EXPECT_EQ(2ULL, QSTAT(name, DEPTH));
+	sleep_ms(600);
+	ASSERT_RET(-EAGAIN, recv1(other, rx, 0));
+	EXPECT_EQ(2ULL, QSTAT(name, EXPIRED));
+	close(other);
+	close(prod);
+	free(rx);
+}
+
+/* ---- waiting ---- */
+
+TEST_F(q, ring_poll)
+{
+	const char *name = qname(self, "rpoll");
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct pollfd pfd;
+	struct ring r;
+	int prod, ep;
+	uint64_t head;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, r.fd, &ev));
+	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
+	ASSERT_EQ(0, send1(prod, 1, 0, 0));
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	ASSERT_EQ(EPOLLIN, out.events);
+	ASSERT_RET(0, take_seqs(&r, 1, 1, 0));
+	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
+	/* A head past the tail. */
+	ring_set_head(&r, r.head + 8);
+	pfd.fd = r.fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(POLLERR, pfd.revents);
+	ASSERT_RET(-EINVAL, ring_fill(r.fd, 0, NULL));
+	ring_set_head(&r, r.head - 8);
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	/* A head inside a record, or behind the last one given back. */
+	ASSERT_EQ(0, send_seqs(prod, 2, 2, 0, 0, NULL));
+	head = r.head;
+	ring_set_head(&r, head + 8);
+	ASSERT_RET(-EINVAL, ring_fill(r.fd, 0, NULL));
+	ring_set_head(&r, head);
+	ASSERT_RET(0, take_seqs(&r, 2, 1, 0));
+	ASSERT_RET(0, ring_fill(r.fd, 0, NULL));	/* gives it back */
+	ring_set_head(&r, head);
+	ASSERT_RET(-EINVAL, ring_fill(r.fd, 0, NULL));
+	ring_set_head(&r, head + rec_at(&r, head)->len);
+	ASSERT_RET(0, take_seqs(&r, 3, 1, 0));
+	close(ep);
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+struct later {
+	int fd;
+	uint32_t seq;
+	unsigned int ms;
+};
+
+static void *send_later(void *arg)
+{
+	struct later *l = arg;
+
+	sleep_ms(l->ms);
+	send1(l->fd, l->seq, 0, 0);
+	return NULL;
+}
+
+TEST_F(q, ring_fill_waits)
+{
+	const char *name = qname(self, "rwait");
+	struct later l;
+	struct ring r;
+	pthread_t t;
+	uint64_t t0;
+	int prod, fl;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	t0 = mono_ms();
+	ASSERT_RET(-ETIMEDOUT, ring_fill(r.fd, 200, NULL));
+	EXPECT_LE(200, (int)(mono_ms() - t0));
+	fl = fcntl(r.fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(r.fd, F_SETFL, fl | O_NONBLOCK));
+	ASSERT_RET(-EAGAIN, ring_fill(r.fd, COHORT_WAIT_FOREVER, NULL));
+	ASSERT_EQ(0, fcntl(r.fd, F_SETFL, fl));
+	/* A sender wakes the waiter. */
+	l.fd = prod;
+	l.seq = 42;
+	l.ms = 200;
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_later, &l));
+	t0 = mono_ms();
+	ASSERT_RET(0, ring_fill(r.fd, COHORT_WAIT_FOREVER, NULL));
+	EXPECT_GT(AT_ONCE_MS + 200, (int)(mono_ms() - t0));
+	pthread_join(t, NULL);
+	ASSERT_RET(0, take_seqs(&r, 42, 1, 0));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/* A process that holds records waits for the one after them. */
+TEST_F(q, ring_fill_next)
+{
+	const char *name = qname(self, "rnext");
+	const struct cohort_qrec *rec;
+	uint64_t next;
+	struct ring r;
+	int prod;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ASSERT_RET(0, send_seqs(prod, 0, 2, 0, 0, NULL));
+	rec = ring_peek(&r);
+	ASSERT_NE(NULL, rec);
+	next = r.head + rec->len;
+	/* Held at head: head has a record, next too. */
+	ASSERT_RET(0, ring_fill_at(r.fd, 0, COHORT_QFILL_NEXT, next, NULL));
+	next += rec_at(&r, next)->len;
+	ASSERT_RET(-EAGAIN, ring_fill_at(r.fd, 0, COHORT_QFILL_NEXT, next,
+					 NULL));
+	ASSERT_RET(-EINVAL, ring_fill_at(r.fd, 0, COHORT_QFILL_NEXT, next + 8,
+					 NULL));
+	ASSERT_RET(-EINVAL, ring_fill_at(r.fd, 0, COHORT_QFILL_NEXT,
+					 r.head + 8, NULL));
+	ASSERT_RET(0, send1(prod, 2, 0, 0));
+	ASSERT_RET(0, ring_fill_at(r.fd, 0, COHORT_QFILL_NEXT, next, NULL));
+	ASSERT_RET(0, take_seqs(&r, 0, 3, 0));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/* ---- who writes where ---- */
+
+/* Consumers with rings take turns; none gets a message twice. */
+TEST_F(q, ring_competing)
+{
+	const char *name = qname(self, "rcomp");
+	struct cohort_queue_attr a = { .flags = COHORT_QA_PERSISTENT };
+	const struct cohort_qrec *rec;
+	static uint8_t seen[400];
+	uint32_t count[2] = { 0 }, i;
+	struct ring r[2];
+	int prod, cons;
+
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, &a));
+	for (i = 0; i < 2; i++) {
+		ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+				       COHORT_QR_CONSUME, 0, NULL));
+		ASSERT_RET(0, ring_setup(cons, SMALL, &r[i]));
+	}
+	for (i = 0; i < 400; i += 4)
+		ASSERT_RET(0, send_seqs(prod, i, 4, 0, 0, NULL));
+	for (i = 0; i < 2; i++) {
+		while ((rec = ring_get(&r[i], 0))) {
+			ASSERT_GT(400U, rec_seq(rec));
+			ASSERT_EQ(0, seen[rec_seq(rec)]);
+			seen[rec_seq(rec)] = 1;
+			count[i]++;
+			ring_take(&r[i], rec);
+		}
+	}
+	EXPECT_EQ(400U, count[0] + count[1]);
+	EXPECT_LE(100U, count[0]);
+	EXPECT_LE(100U, count[1]);
+	for (i = 0; i < 2; i++) {
+		ring_unmap(&r[i]);
+		close(r[i].fd);
+	}
+	close(prod);
+}
+
+/*
+ * A sender of another user does not write into the ring: its message
+ * waits in the store for the consumer's fill.
+ */
+TEST_F(q, ring_other_user)
+{
+	const char *name = qname(self, "ruser");
+	struct cohort_queue_open o;
+	struct ring r;
+	uint64_t tail;
+	int cons, status;
+	pid_t pid;
+
+	qo_init(&o, name, COHORT_QUEUE, COHORT_QO_CREATE, COHORT_QR_CONSUME);
+	o.mode = 0666;
+	o.attr.flags = COHORT_QA_PERSISTENT;
+	ASSERT_FD(cons, qo_open(self->dev2, &o));
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	tail = ring_tail(&r);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int dev, prod;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		dev = open(DEV, O_RDWR);
+		prod = q_open(dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      NULL);
+		_exit(prod < 0 || send1(prod, 9, 0, 0) ? 2 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(tail, ring_tail(&r));
+	EXPECT_EQ(1ULL, QSTAT(name, DEPTH));
+	ASSERT_RET(0, take_seqs(&r, 9, 1, 1000));
+	ring_unmap(&r);
+	close(cons);
+}
+
+/* One actor sending to its own ring, and two sending to each other's. */
+struct cross {
+	int prod;
+	struct ring *r;
+	uint32_t first;
+	int err;
+};
+
+static void *cross_send(void *arg)
+{
+	struct cross *x = arg;
+	uint32_t i;
+
+	for (i = 0; i < 2000 && !x->err; i++)
+		x->err = send1(x->prod, x->first + i, 0, 5000);
+	return NULL;
+}
+
+TEST_F(q, ring_actors_cross)
+{
+	const char *n1 = qname(self, "rx1"), *n2 = qname(self, "rx2");
+	struct cohort_queue_attr a = {
+		.flags = COHORT_QA_PERSISTENT,
+		.max_msgs = 4096,
+	};
+	struct cross x[2];
+	struct ring r[2];
+	pthread_t t[2];
+	int i, cons;
+
+	/* Actor A consumes n1 and produces to n2; B the other way round. */
+	ASSERT_FD(cons, q_open(self->dev, n1, COHORT_QUEUE, COHORT_QR_CONSUME,
+			       0, &a));
+	ASSERT_RET(0, ring_setup(cons, BIG, &r[0]));
+	ASSERT_FD(cons, q_open(self->dev2, n2, COHORT_QUEUE, COHORT_QR_CONSUME,
+			       0, &a));
+	ASSERT_RET(0, ring_setup(cons, BIG, &r[1]));
+	ASSERT_FD(x[0].prod, q_open(self->dev, n2, COHORT_QUEUE,
+				    COHORT_QR_PRODUCE, 0, NULL));
+	ASSERT_FD(x[1].prod, q_open(self->dev2, n1, COHORT_QUEUE,
+				    COHORT_QR_PRODUCE, 0, NULL));
+	for (i = 0; i < 2; i++) {
+		x[i].first = 0;
+		x[i].err = 0;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, cross_send, &x[i]));
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, x[i].err);
+	}
+	ASSERT_RET(0, take_seqs(&r[0], 0, 2000, 1000));
+	ASSERT_RET(0, take_seqs(&r[1], 0, 2000, 1000));
+	/* And one actor into its own ring. */
+	close(x[0].prod);
+	ASSERT_FD(x[0].prod, q_open(self->dev, n1, COHORT_QUEUE,
+				    COHORT_QR_PRODUCE, 0, NULL));
+	ASSERT_RET(0, send_seqs(x[0].prod, 5, 3, 0, 0, NULL));
+	ASSERT_NE(NULL, ring_peek(&r[0]));	/* straight in */
+	ASSERT_RET(0, take_seqs(&r[0], 5, 3, 0));
+	for (i = 0; i < 2; i++) {
+		ring_unmap(&r[i]);
+		close(r[i].fd);
+		close(x[i].prod);
+	}
+}
+
+/* Topic subscriptions fill their rings from their own store. */
+TEST_F(q, ring_topic)
+{
+	const char *name = qname(self, "rtopic");
+	struct rx *rx = rx_new();
+	struct ring r;
+	int pub, sub1, sub2;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(sub1, t_sub(self->dev2, name, "", 0));
+	ASSERT_FD(sub2, t_sub(self->dev2, name, "", 0));
+	ASSERT_RET(0, ring_setup(sub1, SMALL, &r));
+	ASSERT_FD(pub, q_open(self->dev, name, COHORT_TOPIC, COHORT_QR_PRODUCE,
+			      0, NULL));
+	ASSERT_RET(0, send_seqs(pub, 0, 3, 0, 0, NULL));
+	ASSERT_RET(0, take_seqs(&r, 0, 3, 1000));
+	ASSERT_RET(0, recv1(sub2, rx, 0));
+	EXPECT_EQ(0U, seq_of(&rx->m[0]));
+	ring_unmap(&r);
+	close(sub1);
+	close(sub2);
+	close(pub);
+	free(rx);
+}
+
+/* Rings count against the budget of their owner on this node. */
+TEST_F(q, ring_budget)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct cohort_queue_attr a = {
+			.max_bytes = COHORT_QMAX_MAX_BYTES,
+		};
+		struct ring r;
+		char n[COHORT_NAME_MAX];
+		int dev, q1, q2;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		dev = open(DEV, O_RDWR);
+		/* Two of the largest queues spend all 512 MiB. */
+		snprintf(n, sizeof(n), "%s-rbud1", self->pfx);
+		q1 = q_open(dev, n, COHORT_QUEUE, COHORT_QR_CONSUME, 0, &a);
+		snprintf(n, sizeof(n), "%s-rbud2", self->pfx);
+		q2 = q_open(dev, n, COHORT_QUEUE, COHORT_QR_CONSUME, 0, &a);
+		if (q1 < 0 || q2 < 0)
+			_exit(2);
+		if (ring_setup(q1, SMALL, &r) != -ENOSPC)
+			_exit(3);
+		close(q2);
+		if (queue_del(self->nl, self->family, n, NULL))
+			_exit(4);
+		if (ring_setup(q1, SMALL, &r))
+			_exit(5);
+		ring_unmap(&r);
+		close(q1);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(q, ring_queue_deleted)
+{
+	const char *name = qname(self, "rdel");
+	struct pollfd pfd;
+	struct ring r;
+	int prod;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ASSERT_RET(0, send1(prod, 1, 0, 0));
+	ASSERT_EQ(0, queue_del(self->nl, self->family, name, NULL));
+	/* Delivered is delivered; then the queue is gone. */
+	ASSERT_RET(0, take_seqs(&r, 1, 1, 0));
+	ASSERT_RET(-EIDRM, ring_fill(r.fd, 1000, NULL));
+	pfd.fd = r.fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_TRUE(pfd.revents & POLLHUP);
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+TEST_HARNESS_MAIN
