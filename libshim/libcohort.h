@@ -289,6 +289,44 @@ int cohort_queue_nack(int fd, uint64_t delivery_id);
 int cohort_queue_ack_batch(int fd, uint32_t op, const uint64_t *ids,
 			   size_t n, size_t *done);
 
+/*
+ * Receive rings (see linux/cohort.h): messages of consumer descriptor @fd
+ * arrive in memory shared with the kernel and are read in place.
+ * cohort_ring_open(): a ring of @bytes (a power of two, COHORT_QRING_MIN..
+ * COHORT_QRING_MAX), mapped; from then on QRECV and read(2) on @fd get
+ * -EBUSY. cohort_ring_close() unmaps it; the ring goes, and the records
+ * no one took go back to the queue, once @fd is closed too.
+ */
+struct cohort_ring;
+int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **r);
+void cohort_ring_close(struct cohort_ring *r);
+/*
+ * The next complete record, in place, or NULL (then cohort_ring_wait()).
+ * It stays valid, as do later ones handed out, until
+ * cohort_ring_release() of it or of a later one: records are given back
+ * in order, and the kernel reuses their room.
+ */
+const struct cohort_qrec *cohort_ring_next(struct cohort_ring *r);
+void cohort_ring_release(struct cohort_ring *r, const struct cohort_qrec *rec);
+/*
+ * Move waiting messages into the ring and wait up to @timeout_ms (as for
+ * cohort_queue_recv()) until cohort_ring_next() has a record: 0, or the
+ * -errno of COHORT_IOC_QFILL.
+ */
+int cohort_ring_wait(struct cohort_ring *r, int timeout_ms);
+
+/* A record's vector stamp (rec->vc_len entries) and payload (data_len). */
+static inline const struct cohort_vc_entry *
+cohort_qrec_vc(const struct cohort_qrec *rec)
+{
+	return (const struct cohort_vc_entry *)(rec + 1);
+}
+
+static inline const void *cohort_qrec_data(const struct cohort_qrec *rec)
+{
+	return cohort_qrec_vc(rec) + rec->vc_len;
+}
+
 /* Counters of a queue or subscription, indexed by enum cohort_qstats_attr. */
 struct cohort_qstats {
 	uint64_t v[COHORT_A_QSTATS_MAX + 1];

@@ -7,6 +7,8 @@
 # local and remote subscribers; a persistent queue filled before its
 # consumer exists; a remote consumer killed while it holds messages; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
+# remote consumers that receive through rings, sharing a queue and dying
+# with records they never took;
 # and restarts: of a home, which its producer and consumer hear of, and of
 # an opener, whose descriptor its home lets go of.
 #
@@ -43,7 +45,7 @@ lines_at_least()
 	[ "$(msgs "$1" | wc -l)" -ge "$2" ]
 }
 
-ktap_plan 30
+ktap_plan 34
 
 # ---- the cluster ----
 rc=0
@@ -164,6 +166,46 @@ bgq c pre-c consume pre $((N - 1)) -t 5000 && finish pre-c &&
 	[ "$(qstat b pre delivered)" = $N ] && [ "$(qstat b pre redelivered)" = 0 ] &&
 	drained b pre
 ktap_result $? "after kill -9: c gets the $((N - 1)) a never read, in order, as first deliveries; the one it held is dead-lettered ($(msgs pre-c | wc -l) received, $(qstat b pre dead_lettered) dead-lettered, $(qstat b pre delivered) delivered)"
+
+# ---- 5b: remote consumers reading receive rings ----
+N=2000
+qt b produce ringw@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq a ring-a consume ringw $N -b 64 -r 65536 -t 4000 &&
+	bgq c ring-c consume ringw $N -b 64 -a none -r 262144 -t 4000 &&
+	opened ring-a && opened ring-c &&
+	bgq b ring-b produce ringw $N -b 32 && finish ring-b
+ktap_result $? "b sends $N to ringw; a (acks) and c (none) receive through rings"
+finish ring-a
+finish ring-c
+total=$( (msgs ring-a; msgs ring-c) | wc -l)
+distinct=$( (msgs ring-a; msgs ring-c) | awk '{ print $2, $1 }' | sort -u | wc -l)
+na=$(msgs ring-a | wc -l)
+nc=$(msgs ring-c | wc -l)
+ktap_info "a took $na, c took $nc"
+[ "$distinct" = $N ] && [ "$total" = $N ] && [ "$na" -gt 0 ] && [ "$nc" -gt 0 ] &&
+	cl_wait 10 drained b ringw
+ktap_result $? "ring consumers on a and c: $distinct of $N, $total deliveries, both got some"
+
+# A ring consumer with acks takes 2 of 20 and dies: the 2 are redelivered,
+# the 18 filled into its ring and never taken go back uncounted.
+N=20
+ringh_sent()
+{
+	[ "$(qstat b ringh inflight)" = $N ]
+}
+qt b produce ringh@82 $N --create persistent >/dev/null 2>&1 &&
+	bgq a ringh-a consume ringh $N --hold 2 -r 65536 &&
+	cl_wait_file "$CL_TMP/ringh-a.err" "^# holding 2" 20 &&
+	cl_wait 10 ringh_sent
+ktap_result $? "a's ring consumer holds 2 of ringh, all $N sent to it (in flight $(qstat b ringh inflight))"
+kill -KILL "${QPID[ringh-a]}"
+wait "${QPID[ringh-a]}" 2>/dev/null
+bgq c ringh-c consume ringh $N -t 5000 && finish ringh-c &&
+	[ "$(msgs ringh-c | awk '$4 == 2' | wc -l)" = 2 ] &&
+	[ "$(msgs ringh-c | awk '$4 == 1' | wc -l)" = $((N - 2)) ] &&
+	in_order ringh-c && [ "$(qstat b ringh redelivered)" = 2 ] &&
+	drained b ringh
+ktap_result $? "after kill -9: c gets all $N in order, the 2 taken again, the rest as first deliveries"
 
 # ---- 6: 10 % loss on both links, each flapping once ----
 N=3000

@@ -95,7 +95,7 @@ ynl()
 		--schema "$SCHEMA" --output-json "$@"
 }
 
-ktap_plan 46
+ktap_plan 49
 cl_node q 41 || ktap_info "node setup failed"
 
 # ---- help and bad input: refused before the kernel is asked ----
@@ -190,6 +190,21 @@ consumer "$CL_TMP/eph" queue recv eph count 1 timeout 10000 &&
 	cl_ctl q queue send eph kept >/dev/null
 ok "with a consumer attached it delivers" \
 	got "$CL_BG" "$CL_TMP/eph" '["kept"]'
+
+# ---- receiving through a ring ----
+cl_ctl q queue add ringq persistent >/dev/null
+cl_ctl q queue send ringq r1 r2 >/dev/null
+ok "recv through a ring prints what recv prints, in order" \
+	qok q "queue recv ringq count 2 timeout 2000 ring 65536" \
+	'[.[].payload] == ["r1", "r2"] and .[0].id < .[1].id and
+	 all(.[]; .deliveries == 1 and .sender_node == 41)' -s
+consumer "$CL_TMP/ring" queue recv ringq count 2 timeout 10000 ring 65536 ack &&
+	cl_ctl q queue send ringq r3 r4 >/dev/null
+got "$CL_BG" "$CL_TMP/ring" '["r3","r4"]' &&
+	qok q "queue stats ringq" 'rows | .stats | .acked == 2 and .depth == 0'
+ktap_result $? "a ring consumer with acks gets what is sent and acks it"
+ok "a ring's size is a power of two" \
+	expect 1 'invalid ring "70000"' cl_ctl q queue recv ringq ring 70000
 
 cl_ctl q queue send fresh create hello >/dev/null 2>&1
 ok "send create makes a queue owned by the caller, not a system one" \
@@ -288,7 +303,7 @@ else
 fi
 
 # ---- everything goes ----
-for n in jobs jobs.dead eph fresh; do
+for n in jobs jobs.dead eph fresh ringq; do
 	cl_ctl q queue del "$n" >/dev/null
 done
 cl_ctl q topic del news >/dev/null

@@ -20,7 +20,7 @@
  *		MAX_MSGS and MAX_BYTES if given.
  *	qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic]
  *		[--sub SUB] [--create persistent|transient] [-b BATCH]
- *		[--hold N] [-w OPEN_MS] [-q] [-s mixed]
+ *		[--hold N] [-w OPEN_MS] [-q] [-s mixed] [-r RING_BYTES]
  *		receive until COUNT distinct (producer, sequence) pairs came
  *		or nothing came for IDLE_MS (default 10000). One line per
  *		message on stdout, "SEQ PRODUCER MSG_ID DELIVERIES", printed
@@ -29,7 +29,9 @@
  *		--hold N: take N messages, never ack them, say "# holding N"
  *		on stderr and wait to be killed. -s mixed: a message whose
  *		length is not the one its sequence number implies counts
- *		as bad. A descriptor that fails
+ *		as bad. -r: receive through a ring of RING_BYTES
+ *		(COHORT_IOC_QRING), each record copied out and given back at
+ *		once. A descriptor that fails
  *		(other than for lack of messages) is opened again.
  *	qtool stat NAME
  *		the queue's QUEUE_GET counters, "KEY VALUE" per line (depth,
@@ -57,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
@@ -91,6 +94,7 @@ struct opts {
 	uint32_t max_msgs;
 	uint32_t max_bytes;
 	uint64_t pause_ms;
+	uint32_t ring;
 };
 
 static uint64_t now_ms(void)
@@ -109,7 +113,7 @@ static int usage(void)
 		"                     [--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS]\n"
 		"       qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic] [--sub SUB]\n"
 		"                     [--create persistent|transient] [-b BATCH] [--hold N] [-w OPEN_MS] [-q]\n"
-		"                     [-s mixed]\n"
+		"                     [-s mixed] [-r RING_BYTES]\n"
 		"       qtool stat NAME\n"
 		"       qtool count\n"
 		"       qtool del NAME [SUB]\n");
@@ -193,6 +197,10 @@ static int parse_opt(struct opts *o, int argc, char **argv, int *i)
 		o->max_msgs = n;
 	} else if (!strcmp(a, "-B")) {
 		o->max_bytes = n;
+	} else if (!strcmp(a, "-r")) {
+		if (n < COHORT_QRING_MIN || n > COHORT_QRING_MAX || n & (n - 1))
+			return -1;
+		o->ring = n;
 	} else if (!strcmp(a, "--hold")) {
 		if (!n || n > COHORT_QBATCH_MAX)
 			return -1;
@@ -512,11 +520,105 @@ struct tally {
 	bool nomem;
 };
 
+/* A receive ring, as mapped; unused (NULL ctl) without -r. */
+struct ring {
+	struct cohort_qring_ctl *ctl;
+	void *ro;
+	size_t ro_len;
+	const struct cohort_qring_status *st;
+	const uint8_t *data;
+	uint64_t mask, head;
+};
+
 struct rxbuf {
+	struct ring ring;
 	struct cohort_qmsg_in m[COHORT_QBATCH_MAX];
 	uint64_t ids[COHORT_QBATCH_MAX];
 	uint8_t data[];		/* batch * MAX_SIZE */
 };
+
+static void ring_unmap(struct ring *rg)
+{
+	if (rg->ctl)
+		munmap(rg->ctl, sysconf(_SC_PAGESIZE));
+	if (rg->ro)
+		munmap(rg->ro, rg->ro_len);
+	memset(rg, 0, sizeof(*rg));
+}
+
+/* The descriptor @fd receives through a ring of @bytes from now on. */
+static int ring_map(int fd, uint32_t bytes, struct ring *rg)
+{
+	struct cohort_qring_setup s = { .size = sizeof(s), .bytes = bytes };
+	long page = sysconf(_SC_PAGESIZE);
+
+	ring_unmap(rg);
+	if (ioctl(fd, COHORT_IOC_QRING, &s))
+		return -errno;
+	rg->ctl = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	rg->ro = mmap(NULL, s.ro_len, PROT_READ, MAP_SHARED, fd, s.ro_offset);
+	if (rg->ctl == MAP_FAILED || rg->ro == MAP_FAILED) {
+		if (rg->ctl == MAP_FAILED)
+			rg->ctl = NULL;
+		if (rg->ro == MAP_FAILED)
+			rg->ro = NULL;
+		ring_unmap(rg);
+		return -ENOMEM;
+	}
+	rg->ro_len = s.ro_len;
+	rg->st = rg->ro;
+	rg->data = (const uint8_t *)rg->ro + s.data_offset;
+	rg->mask = bytes - 1;
+	rg->head = rg->ctl->head;
+	return 0;
+}
+
+/* Up to @n records copied into @r as QRECV would have filled them in. */
+static uint32_t ring_take(struct ring *rg, struct rxbuf *r, uint32_t n)
+{
+	uint64_t tail = __atomic_load_n(&rg->st->tail, __ATOMIC_ACQUIRE);
+	const struct cohort_qrec *rec;
+	uint32_t got = 0, len;
+	uint8_t *dst;
+
+	while (got < n && rg->head != tail) {
+		rec = (const void *)(rg->data + (rg->head & rg->mask));
+		len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
+		if (len & COHORT_QREC_BUSY)
+			break;
+		if (!(rec->flags & COHORT_QREC_SKIP)) {
+			dst = r->data + (size_t)got * MAX_SIZE;
+			memcpy(dst, (const uint8_t *)(rec + 1) +
+			       rec->vc_len * sizeof(struct cohort_vc_entry),
+			       rec->data_len);
+			r->m[got++] = (struct cohort_qmsg_in){
+				.data = (uintptr_t)dst,
+				.len = rec->data_len,
+				.msg_id = rec->msg_id,
+				.delivery_id = rec->delivery_id,
+				.deliveries = rec->deliveries,
+				.flags = rec->flags,
+			};
+		}
+		rg->head += len;
+	}
+	__atomic_store_n(&rg->ctl->head, rg->head, __ATOMIC_RELEASE);
+	return got;
+}
+
+static int ring_batch(int fd, struct rxbuf *r, uint32_t n, int timeout,
+		      uint32_t *got)
+{
+	struct cohort_qfill f = { .size = sizeof(f), .timeout_ms = timeout };
+
+	for (;;) {
+		*got = ring_take(&r->ring, r, n);
+		if (*got)
+			return 0;
+		if (ioctl(fd, COHORT_IOC_QFILL, &f))
+			return -errno;
+	}
+}
 
 static int recv_batch(int fd, struct rxbuf *r, uint32_t n, int timeout,
 		      uint32_t *got)
@@ -529,6 +631,8 @@ static int recv_batch(int fd, struct rxbuf *r, uint32_t n, int timeout,
 	};
 	uint32_t i;
 
+	if (r->ring.ctl)
+		return ring_batch(fd, r, n, timeout, got);
 	for (i = 0; i < n; i++)
 		r->m[i] = (struct cohort_qmsg_in){
 			.data = (uintptr_t)(r->data + (size_t)i * MAX_SIZE),
@@ -643,11 +747,14 @@ static int consume_loop(int dev, int *fd, const struct opts *o,
 		/* Anything else: this descriptor is done; open another. */
 		fprintf(stderr, "qtool: recv: %s, opening again\n",
 			strerror(-ret));
+		ring_unmap(&r->ring);
 		close(*fd);
 		(*reopens)++;
 		*fd = open_queue(dev, o, COHORT_QR_CONSUME);
 		if (*fd < 0)
 			return *fd;
+		if (o->ring && (ret = ring_map(*fd, o->ring, &r->ring)))
+			return ret;
 	}
 	return 0;
 }
@@ -672,14 +779,16 @@ static int do_consume(int argc, char **argv)
 	ret = seen_alloc(&s, 1024);
 	if (!ret) {
 		/* room for a batch, or for all that --hold takes at once */
-		r = malloc(sizeof(*r) + (size_t)(o.hold > o.batch ? o.hold :
-						 o.batch) * MAX_SIZE);
+		r = calloc(1, sizeof(*r) + (size_t)(o.hold > o.batch ? o.hold :
+						    o.batch) * MAX_SIZE);
 		ret = r ? 0 : -ENOMEM;
 	}
 	if (!ret) {
 		fd = open_queue(dev, &o, COHORT_QR_CONSUME);
 		ret = fd < 0 ? fd : 0;
 	}
+	if (!ret && o.ring)
+		ret = ring_map(fd, o.ring, &r->ring);
 	start = now_ms();
 	if (!ret && o.hold)
 		ret = hold(fd, &o, r, &s, &t);
@@ -692,6 +801,8 @@ static int do_consume(int argc, char **argv)
 	       " reopens %" PRIu64 " in %" PRIu64 " ms: %s\n", o.name, t.got,
 	       t.distinct, t.dups, t.redelivered, t.bad, reopens,
 	       now_ms() - start, ok ? "ok" : "FAILED");
+	if (r)
+		ring_unmap(&r->ring);
 	if (fd >= 0)
 		close(fd);
 	free(r);

@@ -58,7 +58,8 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		"       cohortctl [ -j ] %s { show | stats } [ NAME ]\n"
 		"       cohortctl %s %s NAME [ prio P ] [ ttl MS ] [ count N ] [ timeout MS ]\n"
 		"                     [ create ] [ -- ] MSG...\n"
-		"       cohortctl [ -j ] %s %s NAME%s [ count N ] [ timeout MS ] [ ack | nack ]\n",
+		"       cohortctl [ -j ] %s %s NAME%s [ count N ] [ timeout MS ] [ ack | nack ]\n"
+		"                     [ ring BYTES ]\n",
 		w, w, topic ? " [ sub SUB ]" : "", w, w, k->send, w, k->recv,
 		topic ? " [ sub SUB ]" : "");
 	fprintf(f,
@@ -88,7 +89,8 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		"            ttl: dropped if not delivered within MS; timeout: longest wait\n"
 		"            for room (forever); create: a %s with defaults, mode %04o\n"
 		"       %s: COUNT messages (forever); timeout: longest wait for each,\n"
-		"            exit 1 when it passes; ack, nack: settle each after printing\n",
+		"            exit 1 when it passes; ack, nack: settle each after printing;\n"
+		"            ring: through a receive ring of BYTES (a power of two)\n",
 		k->send, COHORT_QPRIO_MAX, w, DEFAULT_MODE, k->recv);
 	return ret;
 }
@@ -805,6 +807,7 @@ struct recv_args {
 	bool has_timeout;
 	uint32_t op;		/* enum cohort_ack_op, 0: no acks */
 	const char *sub;
+	uint32_t ring;		/* bytes of a receive ring, 0: none */
 };
 
 static int parse_recv(const struct kind *k, int argc, char **argv,
@@ -821,6 +824,7 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 		}
 		if (argc < 2)
 			return matches(kw, "count") || matches(kw, "timeout") ||
+			       matches(kw, "ring") ||
 			       (k->kind == COHORT_TOPIC && matches(kw, "sub")) ?
 			       usage_error("argument \"%s\" needs a value.", kw) :
 			       arg_error(k, kw);
@@ -833,6 +837,13 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 				return usage_error("invalid timeout \"%s\" (expected 0..%d ms).",
 						   argv[1], INT32_MAX);
 			a->has_timeout = true;
+		} else if (matches(kw, "ring")) {
+			if (parse_u32(argv[1], COHORT_QRING_MIN,
+				      COHORT_QRING_MAX, &a->ring) ||
+			    a->ring & (a->ring - 1))
+				return usage_error("invalid ring \"%s\" (a power of two, %u..%u bytes).",
+						   argv[1], COHORT_QRING_MIN,
+						   COHORT_QRING_MAX);
 		} else if (k->kind == COHORT_TOPIC && matches(kw, "sub")) {
 			if (check_name(argv[1], "subscription"))
 				return EXIT_USAGE;
@@ -963,6 +974,78 @@ static int recv_loop(const struct kind *k, const char *name, int fd,
 	return ret;
 }
 
+/* A ring record as QRECV would have filled it in. */
+static void rec_to_in(const struct cohort_qrec *rec, struct cohort_qmsg_in *m)
+{
+	*m = (struct cohort_qmsg_in) {
+		.data = (uintptr_t)cohort_qrec_data(rec),
+		.len = rec->data_len,
+		.msg_id = rec->msg_id,
+		.delivery_id = rec->delivery_id,
+		.sender = rec->sender,
+		.enqueue_ns = rec->enqueue_ns,
+		.lamport = rec->lamport,
+		.vc_len = rec->vc_len,
+		.prio = rec->prio,
+		.deliveries = rec->deliveries,
+		.flags = rec->flags,
+	};
+}
+
+/* recv_loop() through a receive ring: records printed where they are. */
+static int recv_ring(const struct kind *k, const char *name, int fd,
+		     const struct recv_args *a)
+{
+	int timeout = a->has_timeout ? (int)a->timeout : COHORT_WAIT_FOREVER;
+	const struct cohort_qrec *rec;
+	struct cohort_qmsg_in m;
+	struct cohort_ring *r;
+	uint32_t seen = 0;
+	uint64_t id;
+	size_t done;
+	int ret;
+
+	ret = cohort_ring_open(fd, a->ring, &r);
+	if (ret)
+		return data_error(k, name, ret);
+	while (!a->count || seen < a->count) {
+		rec = cohort_ring_next(r);
+		if (!rec) {
+			ret = cohort_ring_wait(r, timeout);
+			if (ret == -EAGAIN || ret == -ETIMEDOUT) {
+				fprintf(stderr, "Error: no message within %d ms\n",
+					timeout);
+				ret = EXIT_USAGE;
+				break;
+			}
+			if (ret < 0) {
+				ret = data_error(k, name, ret);
+				break;
+			}
+			continue;
+		}
+		rec_to_in(rec, &m);
+		if (json_out)
+			msg_json(&m, cohort_qrec_vc(rec));
+		else
+			msg_text(&m);
+		fflush(stdout);
+		id = m.delivery_id;
+		ret = a->op ? cohort_queue_ack_batch(fd, a->op, &id, 1, &done) : 0;
+		if (ret < 0) {
+			fprintf(stderr, "Error: %s of delivery %" PRIu64 ": %s\n",
+				a->op == COHORT_QACK_ACK ? "ack" : "nack", id,
+				strerror(-ret));
+			ret = EXIT_USAGE;
+			break;
+		}
+		cohort_ring_release(r, rec);
+		seen++;
+	}
+	cohort_ring_close(r);
+	return ret;
+}
+
 static int q_recv(const struct kind *k, int argc, char **argv)
 {
 	struct recv_args a = { 0 };
@@ -985,10 +1068,10 @@ static int q_recv(const struct kind *k, int argc, char **argv)
 		     &fd, &home);
 	if (ret)
 		return ret;
-	fprintf(stderr, "# receiving from %s %s (home %u)\n", k->word, name,
-		home);
+	fprintf(stderr, "# receiving from %s %s (home %u)%s\n", k->word, name,
+		home, a.ring ? " through a ring" : "");
 	fflush(stderr);
-	ret = recv_loop(k, name, fd, &a);
+	ret = a.ring ? recv_ring(k, name, fd, &a) : recv_loop(k, name, fd, &a);
 	close(fd);
 	cohort_close(c);
 	return ret;
