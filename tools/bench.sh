@@ -22,7 +22,8 @@
 # BENCH_WARMUP (untimed round trips first, default 50), BENCH_QDEPTH
 # (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024),
 # BENCH_QREPEAT (runs of each one-node queue throughput figure, cohort and
-# baselines alike, of which the median counts; default 3).
+# baselines alike, of which the median counts; default 3), BENCH_QRING
+# (bytes of the receive ring of the runs that use one; default 4 MiB).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
 # baselines still run. Exit status 1 when a baseline could not be measured.
 set -u
@@ -393,6 +394,7 @@ qfailed=
 [ -x "$QB" ] || qlocal=0
 QT=(-t "$SECS" -W 0.5 -d "$QDEPTH")
 QR=(-n "$RTT_N" -w "$WARM" -d "$QDEPTH")
+RING=(-R "${BENCH_QRING:-4194304}")
 NSA=/run/netns/$A
 NSB=/run/netns/$B
 
@@ -408,10 +410,14 @@ for s in 64 4096; do
 	qcohort qlocal c1_$s "$A" tput -k cohort -s $s "${QT[@]}"
 	qcohort qlocal c64_$s "$A" tput -k cohort -s $s -b 64 "${QT[@]}"
 	qcohort qlocal c256_$s "$A" tput -k cohort -s $s -b 256 "${QT[@]}"
+	qcohort qlocal crwr_$s "$A" tput -k cohort-rw -s $s "${RING[@]}" "${QT[@]}"
+	qcohort qlocal c64r_$s "$A" tput -k cohort -s $s -b 64 "${RING[@]}" "${QT[@]}"
+	qcohort qlocal c64z_$s "$A" tput -k cohort -s $s -b 64 "${RING[@]}" -Z "${QT[@]}"
 	qbase mqrtt_$s "$A" rtt -k mq -s $s "${QR[@]}"
 	qbase sprtt_$s "$A" rtt -k seqpacket -s $s "${QR[@]}"
 	qcohort qlocal crwrtt_$s "$A" rtt -k cohort-rw -s $s "${QR[@]}"
 	qcohort qlocal c1rtt_$s "$A" rtt -k cohort -s $s "${QR[@]}"
+	qcohort qlocal crwrrtt_$s "$A" rtt -k cohort-rw -s $s "${RING[@]}" "${QR[@]}"
 done
 [ $qlocal = 1 ] || qremote=0
 # Across nodes TCP runs once, and so does cohort.
@@ -431,6 +437,8 @@ for s in 64 4096; do
 	qcohort qremote xba64_$s "" tput -k cohort -b 64 -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
 	qcohort qremote xab_$s "" tput -k cohort-rw -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
 	qcohort qremote xab64_$s "" tput -k cohort -b 64 -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+	qcohort qremote xbar_$s "" tput -k cohort-rw -s $s "${RING[@]}" -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
+	qcohort qremote xabr_$s "" tput -k cohort-rw -s $s "${RING[@]}" -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
 done
 # Round trips from B through two queues on A; raw UDP is the one above.
 [ $qremote = 1 ] &&
@@ -452,6 +460,9 @@ for s in 64 4096; do
 	for b in 64 256; do
 		echo "queue ${s}B one-way: cohort QSEND/QRECV $b/call $(qrate c${b}_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c${b}_$s consumer rate)" "$mq") (batched/mq; target >= 3)"
 	done
+	echo "queue ${s}B one-way: cohort write + ring $(qrate crwr_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv crwr_$s consumer rate)" "$mq") (one message per send call; the consumer reads a receive ring and copies each payload out, as a receive call would; target >= 1.0)"
+	echo "queue ${s}B one-way: cohort QSEND 64/call + ring $(qrate c64r_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c64r_$s consumer rate)" "$mq") (batched; payloads copied out of the ring; target >= 3)"
+	echo "queue ${s}B one-way: cohort QSEND 64/call + ring read in place $(qrate c64z_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c64z_$s consumer rate)" "$mq") (batched; zero-copy receive: the consumer reads each payload where it lies; target >= 3)"
 	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), SEQPACKET send/recv $(qrate sp_$s), ratio $(ratio "$(qkv crw_$s consumer rate)" "$sp") (reference)"
 	echo "queue ${s}B one-way: cohort 64/call $(qrate c64_$s), SEQPACKET sendmmsg/recvmmsg 64/call $(qrate sp64_$s), ratio $(ratio "$(qkv c64_$s consumer rate)" "$sp64") (reference, both batched)"
 done
@@ -460,9 +471,11 @@ for s in 64 4096; do
 		mq=$(qkv mqrtt_$s rtt p${p}_us)
 		sp=$(qkv sprtt_$s rtt p${p}_us)
 		crw=$(qkv crwrtt_$s rtt p${p}_us)
+		crwr=$(qkv crwrrtt_$s rtt p${p}_us)
 		c1=$(qkv c1rtt_$s rtt p${p}_us)
 		echo "queue ${s}B rtt p$p: cohort write/read $(val "$crw") us, POSIX mq $(val "$mq") us, ratio $(ratio "$crw" "$mq") (cohort/mq, lower is better)"
 		echo "queue ${s}B rtt p$p: cohort QSEND/QRECV $(val "$c1") us, POSIX mq $(val "$mq") us, ratio $(ratio "$c1" "$mq") (lower is better)"
+		echo "queue ${s}B rtt p$p: cohort write + ring $(val "$crwr") us, POSIX mq $(val "$mq") us, ratio $(ratio "$crwr" "$mq") (lower is better)"
 		echo "queue ${s}B rtt p$p: cohort write/read $(val "$crw") us, SEQPACKET $(val "$sp") us, ratio $(ratio "$crw" "$sp") (reference)"
 	done
 done
@@ -475,6 +488,7 @@ for s in 64 4096; do
 		echo "queue ${s}B across nodes ($w, queue on A): cohort write/read $(qrate x${d}_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}_$s consumer rate)" "$t1") (cohort/TCP, higher is better; target >= 0.8)"
 		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}64_$s consumer rate)" "$t1") (cohort batched, TCP one message per write, as the local batched target compares with mq)"
 		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed 64 msgs/write $(val "$t64") msg/s, ratio $(ratio "$(qkv x${d}64_$s consumer rate)" "$t64") (both batched; target >= 0.8)"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort write + ring $(qrate x${d}r_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}r_$s consumer rate)" "$t1") (one message per send call; the consumer reads a receive ring; target >= 0.8)"
 	done
 	echo "queue ${s}B across nodes: cohort write/read (producer B) $(qrate xba_$s), TIPC same-host $(val "$ti") msg/s, ratio $(ratio "$(qkv xba_$s consumer rate)" "$ti") (reference: TIPC skips the veth)"
 done

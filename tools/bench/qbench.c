@@ -6,7 +6,7 @@
  *
  *   cohort-qbench tput|rtt -k KIND [-s SIZE] [-b BATCH] [-t SECS] [-W SECS]
  *                 [-n COUNT] [-w WARMUP] [-d DEPTH] [-P NETNS] [-C NETNS]
- *                 [-H prod|cons]
+ *                 [-H prod|cons] [-R BYTES [-Z]]
  *
  * This process is the producer (round trips: the client); it forks the
  * consumer (the echo server). Before opening anything each may enter a
@@ -22,6 +22,10 @@
  *               -b N sendmmsg/recvmmsg (MSG_WAITFORONE) N per call
  *   cohort      COHORT_IOC_QSEND/QRECV, -b N messages per call
  *   cohort-rw   write(2)/read(2) on the queue descriptor
+ * With -R BYTES a cohort consumer (and in rtt the echo side and the
+ * client's return queue) receives through a ring of BYTES instead
+ * (COHORT_IOC_QRING): up to -b records at a time, copied out of the ring
+ * as a receive call would, or with -Z read where they are.
  * Queues hold -d DEPTH messages of -s SIZE bytes (mq_maxmsg; cohort
  * max_msgs, with max_bytes room for DEPTH messages and their vector
  * stamps; persistent, no acks); every send and receive blocks, and an
@@ -51,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -77,6 +82,8 @@ struct opts {
 	bool rtt;
 	enum kind kind;
 	unsigned int size, batch, depth, warm_n;
+	unsigned int ring;		/* -R: ring bytes, 0: none */
+	bool in_place;			/* -Z */
 	uint64_t count;
 	double secs, warm_s;
 	const char *ns[2];		/* producer, consumer */
@@ -86,12 +93,22 @@ struct opts {
 
 enum { SIDE_PROD, SIDE_CONS };
 
+/* A cohort receive ring, as mapped (see linux/cohort.h). */
+struct ring {
+	struct cohort_qring_ctl *ctl;
+	const struct cohort_qring_status *st;
+	const uint8_t *data;
+	uint64_t mask, head, next;
+	bool in_place;
+};
+
 /* One direction of one side: where it sends or receives. */
 struct chan {
 	enum kind kind;
 	int fd;				/* socket or cohort queue descriptor */
 	mqd_t mq;
 	unsigned int size;
+	struct ring *ring;		/* receiving through a ring */
 };
 
 /* A side's two directions (tput uses one) and its handshake pipe ends. */
@@ -204,6 +221,32 @@ static void mq_chan(const struct opts *o, struct chan *c, int dir,
 	}
 }
 
+/* The consumer @c receives through a ring of o->ring bytes from now on. */
+static void ring_chan(const struct opts *o, struct chan *c)
+{
+	struct cohort_qring_setup rs = { .size = sizeof(rs), .bytes = o->ring };
+	long page = sysconf(_SC_PAGESIZE);
+	struct ring *r = calloc(1, sizeof(*r));
+	void *ro;
+
+	if (!r)
+		die("out of memory");
+	if (ioctl(c->fd, COHORT_IOC_QRING, &rs) < 0) {
+		if (errno == ENOTTY)
+			unavailable(o, "COHORT_IOC_QRING", errno);
+		die("COHORT_IOC_QRING %u: %s", o->ring, strerror(errno));
+	}
+	r->ctl = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	ro = mmap(NULL, rs.ro_len, PROT_READ, MAP_SHARED, c->fd, rs.ro_offset);
+	if (r->ctl == MAP_FAILED || ro == MAP_FAILED)
+		die("mmap the ring: %s", strerror(errno));
+	r->st = ro;
+	r->data = (const uint8_t *)ro + rs.data_offset;
+	r->mask = o->ring - 1;
+	r->in_place = o->in_place;
+	c->ring = r;
+}
+
 /*
  * Open o->name[dir] for @role; the creator makes it and learns its home,
  * the other side opens it there.
@@ -245,6 +288,8 @@ static void cohort_chan(const struct opts *o, struct side *s,
 	close(dev);
 	c->fd = qo.fd;
 	s->home = qo.home;
+	if (role == COHORT_QR_CONSUME && o->ring)
+		ring_chan(o, c);
 }
 
 static void open_chan(const struct opts *o, struct side *s, struct chan *c,
@@ -309,6 +354,7 @@ static int handshake(const struct opts *o, struct side *s)
 
 struct msgbuf {
 	char *data;			/* n * size bytes */
+	const char **at;		/* where received message i is */
 	unsigned int *len;		/* received lengths */
 	struct cohort_qmsg_out *qout;
 	struct cohort_qmsg_in *qin;
@@ -321,17 +367,20 @@ static void msgbuf_init(struct msgbuf *b, unsigned int n, unsigned int size)
 	unsigned int i;
 
 	b->data = calloc(n, size);
+	b->at = calloc(n, sizeof(*b->at));
 	b->len = calloc(n, sizeof(*b->len));
 	b->qout = calloc(n, sizeof(*b->qout));
 	b->qin = calloc(n, sizeof(*b->qin));
 	b->mm = calloc(n, sizeof(*b->mm));
 	b->iov = calloc(n, sizeof(*b->iov));
-	if (!b->data || !b->len || !b->qout || !b->qin || !b->mm || !b->iov)
+	if (!b->data || !b->at || !b->len || !b->qout || !b->qin || !b->mm ||
+	    !b->iov)
 		die("out of memory");
 	memset(b->data, 'x', (size_t)n * size);
 	for (i = 0; i < n; i++) {
 		char *p = b->data + (size_t)i * size;
 
+		b->at[i] = p;
 		b->qout[i].data = (uintptr_t)p;
 		b->qout[i].len = size;
 		b->qin[i].data = (uintptr_t)p;
@@ -347,6 +396,70 @@ static char *msg_at(const struct msgbuf *b, const struct chan *c,
 		    unsigned int i)
 {
 	return b->data + (size_t)i * c->size;
+}
+
+/*
+ * Up to @n records, waiting (COHORT_IOC_QFILL) for the first: copied into
+ * @b, and given back at once, or (-Z) pointed at in place and given back
+ * by recv_done().
+ */
+static unsigned int ring_recv(const struct chan *c, struct msgbuf *b,
+			      unsigned int n)
+{
+	struct cohort_qfill f = {
+		.size = sizeof(f),
+		.timeout_ms = COHORT_WAIT_FOREVER,
+	};
+	struct ring *r = c->ring;
+	const struct cohort_qrec *rec;
+	unsigned int got = 0;
+	uint64_t tail;
+	uint32_t len;
+
+	for (;;) {
+		tail = __atomic_load_n(&r->st->tail, __ATOMIC_ACQUIRE);
+		while (got < n && r->next != tail) {
+			rec = (const void *)(r->data + (r->next & r->mask));
+			len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
+			if (len & COHORT_QREC_BUSY)
+				break;
+			r->next += len;
+			if (rec->flags & COHORT_QREC_SKIP)
+				continue;
+			b->at[got] = (const char *)(rec + 1) +
+				     rec->vc_len * sizeof(struct cohort_vc_entry);
+			b->len[got] = rec->data_len;
+			if (!r->in_place) {
+				memcpy(msg_at(b, c, got), b->at[got],
+				       rec->data_len);
+				b->at[got] = msg_at(b, c, got);
+			}
+			got++;
+		}
+		if (!r->in_place && r->next != r->head) {
+			r->head = r->next;
+			__atomic_store_n(&r->ctl->head, r->head,
+					 __ATOMIC_RELEASE);
+		}
+		if (got)
+			return got;
+		f.flags = r->next != r->head ? COHORT_QFILL_NEXT : 0;
+		f.next = r->next;
+		while (ioctl(c->fd, COHORT_IOC_QFILL, &f) < 0)
+			if (errno != EINTR)
+				die("COHORT_IOC_QFILL: %s", strerror(errno));
+	}
+}
+
+/* Records read in place go back once the caller is done with them. */
+static void recv_done(const struct chan *c)
+{
+	struct ring *r = c->ring;
+
+	if (r && r->next != r->head) {
+		r->head = r->next;
+		__atomic_store_n(&r->ctl->head, r->head, __ATOMIC_RELEASE);
+	}
 }
 
 static unsigned int cohort_send(const struct chan *c, struct msgbuf *b,
@@ -430,6 +543,8 @@ static unsigned int recv_msgs(const struct chan *c, struct msgbuf *b,
 	ssize_t ret;
 	int i;
 
+	if (c->ring)
+		return ring_recv(c, b, n);
 	switch (c->kind) {
 	case K_MQ:
 		do {
@@ -497,7 +612,7 @@ static bool tally_batch(struct tally *t, const struct chan *c,
 	uint64_t seq;
 
 	for (i = 0; i < got; i++) {
-		seq = get_seq(msg_at(b, c, i));
+		seq = get_seq(b->at[i]);
 		if (seq == END_MARK)
 			return true;
 		if (b->len[i] != c->size)
@@ -534,17 +649,19 @@ static int consume(const struct opts *o, const struct side *s)
 		if (!timed && now >= first + o->warm_s)
 			t.t0 = now;
 		end = tally_batch(&t, &s->rx, &b, got, timed);
+		recv_done(&s->rx);
 		if (timed) {
 			t.calls++;
 			t.t1 = now;
 		}
 	}
 	now = t.t1 - t.t0;
-	printf("consumer kind=%s size=%u batch=%u msgs=%" PRIu64
+	printf("consumer kind=%s size=%u batch=%u ring=%u%s msgs=%" PRIu64
 	       " secs=%.3f rate=%.0f mb_s=%.2f calls=%" PRIu64
 	       " per_call=%.2f lost=%" PRIu64 " reordered=%" PRIu64
 	       " badlen=%" PRIu64 " end=%d",
-	       kind_names[o->kind], o->size, o->batch, t.msgs, now,
+	       kind_names[o->kind], o->size, o->batch, o->ring,
+	       o->in_place ? "/in-place" : "", t.msgs, now,
 	       now > 0 ? t.msgs / now : 0,
 	       now > 0 ? t.msgs * o->size / now / 1e6 : 0, t.calls,
 	       t.calls ? (double)t.msgs / t.calls : 0, t.lost, t.reordered,
@@ -601,8 +718,10 @@ static int echo(const struct opts *o, const struct side *s)
 	uint64_t n = 0;
 
 	msgbuf_init(&b, 1, o->size);
-	while (recv_msgs(&s->rx, &b, 1) &&
-	       get_seq(b.data) != END_MARK) {
+	while (recv_msgs(&s->rx, &b, 1) && get_seq(b.at[0]) != END_MARK) {
+		if (b.at[0] != b.data)
+			memcpy(b.data, b.at[0], o->size);
+		recv_done(&s->rx);
 		send_msgs(&s->tx, &b, 1);
 		n++;
 	}
@@ -628,7 +747,8 @@ static int ping(const struct opts *o, const struct side *s)
 		for (;;) {
 			if (!recv_msgs(&s->rx, &b, 1))
 				die("the echo side went away");
-			if (get_seq(b.data) == i && b.len[0] == o->size)
+			recv_done(&s->rx);
+			if (get_seq(b.at[0]) == i && b.len[0] == o->size)
 				break;
 			stray++;
 		}
@@ -694,9 +814,9 @@ static int run(struct opts *o)
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		die("socketpair: %s", strerror(errno));
 	/* A socket pair is both directions of each side. */
-	prod.tx = (struct chan){ o->kind, sp[0], 0, o->size };
+	prod.tx = (struct chan){ .kind = o->kind, .fd = sp[0], .size = o->size };
 	prod.rx = prod.tx;
-	cons.tx = (struct chan){ o->kind, sp[1], 0, o->size };
+	cons.tx = (struct chan){ .kind = o->kind, .fd = sp[1], .size = o->size };
 	cons.rx = cons.tx;
 	if (pipe2(p2c, O_CLOEXEC) < 0 || pipe2(c2p, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
@@ -730,9 +850,11 @@ static void usage(FILE *f)
 		"Usage: cohort-qbench tput|rtt -k mq|seqpacket|cohort|cohort-rw\n"
 		"         [-s SIZE] [-b BATCH] [-t SECS] [-W WARMUP_SECS] [-n COUNT]\n"
 		"         [-w WARMUP_ROUNDS] [-d DEPTH] [-P NETNS] [-C NETNS] [-H prod|cons]\n"
+		"         [-R RING_BYTES [-Z]]\n"
 		"  -t  tput: timed sending; rtt: deadline    -d  queue depth (messages)\n"
 		"  -P, -C  network namespace (path) of the producer, the consumer\n"
-		"  -H  which side creates and homes the queues (default cons)\n");
+		"  -H  which side creates and homes the queues (default cons)\n"
+		"  -R  cohort consumers receive through a ring; -Z read it in place\n");
 }
 
 static unsigned long num(const char *s, unsigned long min, unsigned long max)
@@ -778,6 +900,10 @@ static void check_opts(const struct opts *o, bool kind_set)
 		die("%s sends one message per call: no -b", kind_names[o->kind]);
 	if ((o->ns[0] || o->ns[1]) && !is_cohort(o->kind))
 		die("-P and -C are for cohort queues");
+	if (o->ring && !is_cohort(o->kind))
+		die("-R is for cohort queues");
+	if (o->in_place && !o->ring)
+		die("-Z reads a ring in place: it needs -R");
 	if (o->depth * (o->size + STAMP_ROOM) > COHORT_QMAX_MAX_BYTES)
 		die("-d %u x -s %u is above COHORT_QMAX_MAX_BYTES", o->depth,
 		    o->size);
@@ -799,7 +925,7 @@ int main(int argc, char **argv)
 	o.rtt = !strcmp(argv[1], "rtt");
 	if (o.rtt)
 		o.secs = 60;
-	while ((ch = getopt(argc - 1, argv + 1, "k:s:b:t:W:n:w:d:P:C:H:")) != -1) {
+	while ((ch = getopt(argc - 1, argv + 1, "k:s:b:t:W:n:w:d:P:C:H:R:Z")) != -1) {
 		switch (ch) {
 		case 'k':
 			o.kind = parse_kind(optarg);
@@ -831,6 +957,14 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			o.ns[SIDE_CONS] = optarg;
+			break;
+		case 'R':
+			o.ring = num(optarg, COHORT_QRING_MIN, COHORT_QRING_MAX);
+			if (o.ring & (o.ring - 1))
+				die("-R takes a power of two");
+			break;
+		case 'Z':
+			o.in_place = true;
 			break;
 		case 'H':
 			if (strcmp(optarg, "prod") && strcmp(optarg, "cons"))
