@@ -19,6 +19,7 @@
  * node when it is created.
  */
 #include <linux/cred.h>
+#include <linux/fs.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
@@ -471,6 +472,34 @@ static void mq_unget_one(struct cohort_qcons *c, struct cohort_qmsg *m)
 	mq_push_front(mq, m);
 }
 
+/*
+ * Of messages a ring took without acks and no process read, those the
+ * store has room for (from the first) stay on @unread; the others go to
+ * @freed. How many went.
+ */
+static u32 mq_unread_room(struct cohort_mq *mq, struct list_head *unread,
+			  struct list_head *freed)
+{
+	const struct cohort_queue_attr *a = &mq->q->attr;
+	u32 n = 0, bytes = 0, lost = 0;
+	struct cohort_qmsg *m;
+	LIST_HEAD(keep);
+
+	list_for_each_entry(m, unread, list) {
+		if (mq->depth + mq->inflight + n >= a->max_msgs ||
+		    mq->bytes + bytes + cohort_qmsg_size(m) > a->max_bytes)
+			break;
+		n++;
+		bytes += cohort_qmsg_size(m);
+	}
+	list_cut_before(&keep, unread, &m->list);
+	list_for_each_entry(m, unread, list)
+		lost++;
+	list_splice_init(unread, freed);
+	list_splice(&keep, unread);
+	return lost;
+}
+
 /* ---- queues ---- */
 
 static void queue_work_fn(struct work_struct *work);
@@ -843,8 +872,9 @@ out:
  * never reached a user, as a remote consumer is sent deliveries ahead of
  * its reads: they go back uncounted, as do the messages on @unread (NULL:
  * none), rebuilt from records of a ring without acks that no process
- * took; @lost more could not be rebuilt (dropped, and counted). An unnamed
- * subscription goes too.
+ * took, as far as the store has room; the others, and @lost more that
+ * could not be rebuilt, are dropped and counted. An unnamed subscription
+ * goes too.
  */
 void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from,
 			 struct list_head *unread, u32 lost)
@@ -868,11 +898,12 @@ void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from,
 		}
 	}
 	if (unread && !list_empty(unread)) {
+		lost += mq_unread_room(mq, unread, &freed);
 		list_for_each_entry_safe_reverse(m, t, unread, list) {
 			list_del(&m->list);
 			mq_unget_one(c, m);
+			back = true;
 		}
-		back = true;
 	}
 	if (back)
 		mq_ready(mq);
@@ -919,7 +950,6 @@ void cohort_queue_set_ring(struct cohort_qcons *c, struct cohort_qring *r)
 
 	spin_lock(&mq->q->lock);
 	c->ring = r;
-	c->ring_uid = current_euid();
 	c->ring_direct = mq->q->kind == COHORT_QUEUE && !c->explicit_ack;
 	mq->ring_cons += c->ring_direct;
 	spin_unlock(&mq->q->lock);
@@ -1233,12 +1263,13 @@ bool cohort_queue_room(struct cohort_queue *q, u32 size)
 
 /*
  * Take up to @max from one priority list of @c's store onto @out, in one
- * cut; what outlived its TTL goes to @freed on the way. A consumer with a
- * ring takes only what its ring has room for, reserving a record for each.
+ * cut; what outlived its TTL goes to @freed on the way. For a ring, only
+ * what it has room for, with a record reserved for each; *@full once the
+ * next does not fit (nothing after it may overtake it).
  */
 static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
 		       struct list_head *list, u32 max, struct list_head *out,
-		       struct list_head *freed)
+		       struct list_head *freed, bool *full)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_qmsg *m, *t, *last = NULL;
@@ -1262,8 +1293,10 @@ static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
 		}
 		if (r && !cohort_qring_reserve(r, cohort_qring_rec_len(m->vc_len,
 								       m->len),
-					       &pos))
+					       &pos)) {
+			*full = true;
 			break;
+		}
 		ttl += !!m->expire_ns;
 		m->deliveries++;
 		if (c->explicit_ack)
@@ -1291,13 +1324,15 @@ static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
  * caller's until cohort_queue_taken() says which reached the user. Returns
  * how many; *err is set when there are none (EAGAIN, EIDRM). With @r (the
  * caller holds its writers' lock), only what fits in the ring, each with
- * a record reserved, one after the other from c->ring_pos on.
+ * a record reserved, one after the other from c->ring_pos on; ENOSPC when
+ * the first waiting does not fit.
  */
 u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
 			 struct list_head *out, u32 max, int *err)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
+	bool full = false;
 	LIST_HEAD(freed);
 	u32 n = 0;
 	int i;
@@ -1305,9 +1340,10 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
 	spin_lock(&q->lock);
 	if (r)
 		c->ring_pos = r->tail;
-	*err = mq->dead ? -EIDRM : -EAGAIN;
-	for (i = COHORT_QPRIO_MAX; i >= 0 && n < max && !mq->dead; i--)
-		n += mq_take_run(c, r, &mq->prio[i], max - n, out, &freed);
+	for (i = COHORT_QPRIO_MAX; i >= 0 && n < max && !mq->dead && !full; i--)
+		n += mq_take_run(c, r, &mq->prio[i], max - n, out, &freed,
+				 &full);
+	*err = mq->dead ? -EIDRM : full ? -ENOSPC : -EAGAIN;
 	mq->stats[COHORT_A_QSTATS_DELIVERED] += n;
 	spin_unlock(&q->lock);
 	if (!list_empty(&freed) || (n && !c->explicit_ack))
@@ -1433,7 +1469,7 @@ static u32 ring_reserve_run(struct cohort_qring *r,
 /* May a sender of actor @a write to @c's ring now? Locks c's actor if so. */
 static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a)
 {
-	if (!c->ring_direct || !uid_eq(c->ring_uid, current_euid()))
+	if (!c->ring_direct)
 		return false;
 	if (c->actor != a && !mutex_trylock(&c->actor->lock))
 		return false;
@@ -1452,10 +1488,12 @@ static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a)
  * writes and commits the records, then calls cohort_queue_direct_done().
  *
  * The consumer's actor receives them, so the caller needs it locked; that
- * lock comes after @a's and q->lock, so it is only tried. The consumers
- * take turns. @a's clocks must be roomy (cohort_clocks_roomy()), like the
- * consumer's, so that no event of the run can fail. How many were
- * reserved (0: send through the store).
+ * lock comes after @a's and q->lock, so it is only tried, and its file is
+ * held (d->file) until the caller is done with it: the unlock may still
+ * be touching the mutex when the consumer, waiting for it, frees it. The
+ * consumers take turns. @a's clocks must be roomy (cohort_clocks_roomy()),
+ * like the consumer's, so that no event of the run can fail. How many
+ * were reserved (0: send through the store).
  */
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
@@ -1483,6 +1521,7 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 		goto out;
 	d->c = c;
 	d->actor = c->actor;
+	d->file = c->actor != a ? get_file(c->actor_file) : NULL;
 	d->id = q->next_id + 1;
 	d->enqueue_ns = ktime_get_coarse_real_ns();
 	q->next_id += k;

@@ -76,7 +76,7 @@ struct cohort_mq {
  * A consumer attached to a store; what it holds unacked is on @inflight.
  * A descriptor on this node may receive through a ring (cohort_qring):
  * its fills reserve a record for each message they dequeue, from
- * @ring_pos on, and senders of @ring_uid may write to it directly
+ * @ring_pos on, and senders may write to it directly
  * (cohort_queue_direct()).
  */
 struct cohort_qcons {
@@ -87,9 +87,9 @@ struct cohort_qcons {
 	bool explicit_ack;
 	struct cohort_qrh *rh;		/* a descriptor on another node */
 	struct cohort_afile *actor;	/* a descriptor here: its actor */
+	struct file *actor_file;	/* and the file that holds it */
 	struct cohort_qring *ring;	/* set once, under q->lock */
 	bool ring_direct;		/* counted in mq->ring_cons */
-	kuid_t ring_uid;		/* the ring owner's euid */
 	u64 ring_pos;			/* first record of the last dequeue */
 };
 
@@ -100,6 +100,7 @@ struct cohort_qcons {
 struct cohort_qdirect {
 	struct cohort_qcons *c;
 	struct cohort_afile *actor;
+	struct file *file;		/* held for @actor, unless the sender's */
 	u64 pos;			/* the first record */
 	u64 id;				/* its message id; the others follow */
 	u64 enqueue_ns;

@@ -10,6 +10,7 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
+#include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -131,7 +132,9 @@ static int qfd_build_batch(struct qfd *h, const struct cohort_qmsg_out *o,
 
 /*
  * One message from user memory into the record reserved for it at d->pos,
- * stamped by a send event of @a and received by the consumer's actor.
+ * stamped by a send event of @a and received by the consumer's actor. The
+ * copy does not wait for a page fault: that would hold the consumer's
+ * actor for as long as the sender's memory makes it wait.
  */
 static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 			  const struct cohort_qmsg_out *o, u32 vc_len)
@@ -142,9 +145,11 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 	struct cohort_afile *c = d->actor;
 	int err;
 
+	pagefault_disable();
 	err = cohort_qring_copy_from_user(r, d->pos + sizeof(*rec) +
 					  vc_len * sizeof(*vc),
 					  u64_to_user_ptr(o->data), o->len);
+	pagefault_enable();
 	if (err)
 		return err;
 	/* Both clocks are roomy: neither event can fail (see clock.c). */
@@ -175,40 +180,47 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 }
 
 /*
- * Send @n messages of @o straight into a consumer's ring, when the queue
- * has one to take them (cohort_queue_direct()). How many went (0: send
- * them through the store), or the error of the first.
+ * Send the first of the @n messages at @o straight into a consumer's ring,
+ * when the queue has one to take them (cohort_queue_direct()): how many
+ * went. The rest go through the store, from a record that could not be
+ * filled on: then they cannot overtake it. Payloads are faulted in first,
+ * with no lock held.
  */
-static int qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
+static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
 			   u32 n)
 {
 	struct cohort_afile *a = h->actor;
 	struct cohort_qdirect d;
-	u32 vc_len, k = 0, i;
-	int err = 0;
+	u32 vc_len, k = 0, i = 0;
 
+	while (i < n && !fault_in_readable(u64_to_user_ptr(o[i].data),
+					   o[i].len))
+		i++;
+	n = i;
+	if (!n)
+		return 0;
 	mutex_lock(&a->lock);
 	if (!cohort_clocks_roomy(&a->clocks))
 		goto out;
 	vc_len = cohort_clocks_send_len(&a->clocks, a->id);
 	k = cohort_queue_direct(h->q, a, o, n, vc_len, &d);
 	for (i = 0; i < k; i++) {
-		err = qfd_direct_one(a, &d, &o[i], vc_len);
-		if (err)
+		if (qfd_direct_one(a, &d, &o[i], vc_len))
 			break;
 	}
-	/* What could not be read leaves its record without a message. */
-	for (n = i; n < k; n++) {
-		cohort_qring_skip(d.c->ring, d.pos);
-		d.pos += cohort_qring_rec_len(vc_len, o[n].len);
-	}
-	if (d.actor != a && k)
+	/* The others' records were the last reserved: taken back. */
+	if (i < k)
+		cohort_qring_unreserve(d.c->ring, d.pos);
+	if (k && d.actor != a)
 		mutex_unlock(&d.actor->lock);
 out:
 	mutex_unlock(&a->lock);
-	if (k)
-		cohort_queue_direct_done(h->q, k - i);
-	return k ? i ?: err : 0;
+	if (!k)
+		return 0;
+	if (d.file)
+		fput(d.file);
+	cohort_queue_direct_done(h->q, k - i);
+	return i;
 }
 
 /* Remaining wait in jiffies: MAX_SCHEDULE_TIMEOUT forever, 0 none. */
@@ -279,15 +291,11 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 	while (!err && sent < count) {
 		n = min_t(u32, count - sent, QFD_CHUNK);
 		if (h->q && h->q->kind == COHORT_QUEUE) {
-			int ret = qfd_send_direct(h, o + sent, n);
-
-			if (ret < 0) {
-				err = ret;
-				break;
-			}
-			sent += ret;
-			if (ret)
+			done = qfd_send_direct(h, o + sent, n);
+			sent += done;
+			if (done == n)
 				continue;
+			n -= done;
 		}
 		err = qfd_build_batch(h, o + sent, n, &msgs);
 		done = 0;
@@ -617,8 +625,8 @@ out:
 /*
  * The messages of @got into the records reserved for them, one after the
  * other from @pos on, each a receive event of the actor: from the first
- * the actor cannot receive, they go to @back and their records are
- * skipped. Under the actor's lock.
+ * the actor cannot receive, they go to @back and their records are taken
+ * back. Under the actor's lock.
  */
 static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 			    struct list_head *back, u64 pos, int *err)
@@ -628,22 +636,28 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 	u32 n = 0;
 
 	list_for_each_entry_safe(m, t, got, list) {
-		if (!*err)
-			*err = qfd_recv_event(h->actor, m);
+		*err = qfd_recv_event(h->actor, m);
 		if (*err) {
-			cohort_qring_skip(r, pos);
-			list_move_tail(&m->list, back);
-		} else {
-			cohort_qring_put_msg(r, pos, m);
-			cohort_qring_commit(r, pos);
-			n++;
+			LIST_HEAD(fits);
+
+			cohort_qring_unreserve(r, pos);
+			list_cut_before(&fits, got, &m->list);
+			list_splice_init(got, back);
+			list_splice_init(&fits, got);
+			break;
 		}
+		cohort_qring_put_msg(r, pos, m);
+		cohort_qring_commit(r, pos);
 		pos += cohort_qring_rec_len(m->vc_len, m->len);
+		n++;
 	}
 	return n;
 }
 
-/* What waits at the proxy, reserved in the ring as far as it fits. */
+/*
+ * What waits at the proxy, reserved in the ring as far as it fits; ENOSPC
+ * when the first does not.
+ */
 static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 				struct list_head *back, u64 *first)
 {
@@ -670,11 +684,14 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 			*first = pos;
 		any = true;
 	}
-	return 0;
+	return any ? 0 : -ENOSPC;
 }
 
-/* One chunk into the ring: how many records, or why none. */
-static int qfd_fill_once(struct qfd *h, const u64 *next)
+/*
+ * One chunk into the ring: how many records, or why none (EAGAIN: nothing
+ * waits; ENOSPC: the next does not fit).
+ */
+static int qfd_fill_once(struct qfd *h)
 {
 	struct cohort_afile *a = h->actor;
 	LIST_HEAD(got);
@@ -684,7 +701,7 @@ static int qfd_fill_once(struct qfd *h, const u64 *next)
 	u32 n = 0;
 
 	mutex_lock(&a->lock);
-	err = cohort_qring_sync(h->ring, next);
+	err = cohort_qring_sync(h->ring, NULL);
 	if (err)
 		goto out;
 	if (h->px) {
@@ -737,7 +754,8 @@ static int qfd_fill_wait(struct qfd *h, const u64 *next, long *left)
 /*
  * Fill the ring as far as it goes, then wait until a complete record is at
  * head. Records moved since the last fill count even when the call ends
- * with an error.
+ * with an error. When what waits does not fit, nothing can come (the
+ * process holds records, which only it gives back): ENOSPC, not a wait.
  */
 static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
@@ -754,14 +772,21 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	if (f.flags & ~COHORT_QFILL_NEXT || !r)
 		return -EINVAL;
 	next = f.flags & COHORT_QFILL_NEXT ? &f.next : NULL;
+	if (next) {
+		mutex_lock(&h->actor->lock);
+		err = cohort_qring_sync(r, next);
+		mutex_unlock(&h->actor->lock);
+		if (err)
+			return err;
+	}
 	left = qfd_timeout(file, f.timeout_ms);
 	for (;;) {
 		do {
-			n = qfd_fill_once(h, next);
+			n = qfd_fill_once(h);
 			if (n > 0)
 				added += n;
 		} while (n >= QFD_CHUNK);
-		/* A bad head or @next: what is there is no record. */
+		/* A bad head: what is there is no record. */
 		if (n == -EINVAL) {
 			err = n;
 			break;
@@ -773,7 +798,8 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 		err = n;
 		if (err != -EAGAIN || !left)
 			break;
-		err = qfd_fill_wait(h, next, &left);
+		err = fatal_signal_pending(current) ? -EINTR :
+		      qfd_fill_wait(h, next, &left);
 		if (err)
 			break;
 	}
@@ -782,11 +808,6 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	return err ?: n;
 }
 
-/*
- * The records no process took, once no sender writes to the ring any
- * more: without acks, their messages rebuilt onto @unread (@lost counts
- * those that could not be); with acks, the first one's attempt.
- */
 static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qrec *rec)
 {
 	const struct cohort_vc_entry *vc = (const void *)(rec + 1);
@@ -808,10 +829,17 @@ static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qrec *rec)
 	return m;
 }
 
+/*
+ * The records no process took, once no sender writes to the ring any
+ * more: without acks, their messages rebuilt onto @unread, no more than
+ * the store could ever hold (@lost counts the others); with acks, the
+ * first one's attempt.
+ */
 static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
 			    u32 *lost, u64 *unread_from)
 {
 	struct cohort_qring *r = h->ring;
+	u32 n = 0, bytes = 0, size;
 	struct cohort_qrec *rec;
 	struct cohort_qmsg *m;
 	u64 pos;
@@ -824,8 +852,6 @@ static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
 		rec = cohort_qring_rec(r, pos);
 		if (WARN_ON_ONCE(!rec->len))
 			break;
-		if (rec->flags & COHORT_QREC_SKIP)
-			continue;
 		if (h->explicit_ack) {
 			*unread_from = rec->delivery_id;
 			break;
@@ -833,11 +859,17 @@ static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
 		/* Across nodes, lost as the deliveries not yet read. */
 		if (h->px)
 			break;
-		m = qmsg_from_rec(rec);
-		if (m)
+		size = rec->data_len + rec->vc_len * sizeof(struct cohort_vc_entry);
+		m = n < h->q->attr.max_msgs &&
+		    bytes + size <= h->q->attr.max_bytes ?
+		    qmsg_from_rec(rec) : NULL;
+		if (m) {
 			list_add_tail(&m->list, unread);
-		else
+			n++;
+			bytes += size;
+		} else {
 			(*lost)++;
+		}
 	}
 	mutex_unlock(&h->actor->lock);
 }
@@ -1165,6 +1197,7 @@ int cohort_qfd_open(struct file *afile, struct cohort_afile *a,
 	h->afile = afile;
 	h->actor = a;
 	h->cons.actor = a;
+	h->cons.actor_file = afile;
 	h->qm = &a->node->qm;
 	h->role = o.role;
 	h->explicit_ack = o.ack == COHORT_ACK_EXPLICIT;

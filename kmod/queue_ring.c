@@ -253,15 +253,16 @@ void cohort_qring_commit(struct cohort_qring *r, u64 pos)
 	smp_store_release(&rec->len, rec->len & ~COHORT_QREC_BUSY);
 }
 
-/* The record at @pos carries no message after all. */
-void cohort_qring_skip(struct cohort_qring *r, u64 pos)
+/*
+ * Take back the reservations from @pos to the tail, none committed. All
+ * writers hold the same lock, so the last reservations are the caller's;
+ * a reader that saw the longer tail found them busy, and used nothing.
+ */
+void cohort_qring_unreserve(struct cohort_qring *r, u64 pos)
 {
-	struct cohort_qrec *rec = cohort_qring_rec(r, pos);
-
-	rec->flags = COHORT_QREC_SKIP;
-	rec->data_len = 0;
-	rec->vc_len = 0;
-	cohort_qring_commit(r, pos);
+	r->tail = pos;
+	/* As in cohort_qring_reserve(), though nothing is published. */
+	smp_store_release(&r->status->tail, pos);
 }
 
 /*

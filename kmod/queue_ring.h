@@ -59,7 +59,7 @@ void cohort_qring_put_msg(struct cohort_qring *r, u64 pos,
 int cohort_qring_copy_from_user(struct cohort_qring *r, u64 pos,
 				const void __user *src, u32 len);
 void cohort_qring_commit(struct cohort_qring *r, u64 pos);
-void cohort_qring_skip(struct cohort_qring *r, u64 pos);
+void cohort_qring_unreserve(struct cohort_qring *r, u64 pos);
 bool cohort_qring_ready(struct cohort_qring *r, const u64 *next);
 u64 cohort_qring_unread(struct cohort_qring *r);
 

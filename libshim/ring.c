@@ -7,8 +7,7 @@
  *
  * Records are handed out in order and given back in order: giving one back
  * gives back all before it, so the head we publish is the end of the last
- * record given back. Records without a message (COHORT_QREC_SKIP) are
- * passed over, and given back at once when nothing before them is held.
+ * record given back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,18 +85,14 @@ COHORT_API const struct cohort_qrec *cohort_ring_next(struct cohort_ring *r)
 	const struct cohort_qrec *rec;
 	uint32_t len;
 
-	while (r->next != tail) {
-		rec = (const void *)(r->data + (r->next & r->mask));
-		len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
-		if (len & COHORT_QREC_BUSY)
-			return NULL;
-		r->next += len;
-		if (!(rec->flags & COHORT_QREC_SKIP))
-			return rec;
-		if (r->head == r->next - len)
-			publish(r, r->next);
-	}
-	return NULL;
+	if (r->next == tail)
+		return NULL;
+	rec = (const void *)(r->data + (r->next & r->mask));
+	len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
+	if (len & COHORT_QREC_BUSY)
+		return NULL;
+	r->next += len;
+	return rec;
 }
 
 COHORT_API void cohort_ring_release(struct cohort_ring *r,

@@ -101,21 +101,17 @@ static void ring_take(struct ring *r, const struct cohort_qrec *rec)
 	ring_set_head(r, r->head + rec->len);
 }
 
-/* The complete record at head, or NULL; records without a message go. */
+/* The complete record at head, or NULL. */
 static const struct cohort_qrec *ring_peek(struct ring *r)
 {
 	const struct cohort_qrec *rec;
 
-	while (r->head != ring_tail(r)) {
-		rec = rec_at(r, r->head);
-		if (__atomic_load_n(&rec->len, __ATOMIC_ACQUIRE) &
-		    COHORT_QREC_BUSY)
-			return NULL;
-		if (!(rec->flags & COHORT_QREC_SKIP))
-			return rec;
-		ring_take(r, rec);
-	}
-	return NULL;
+	if (r->head == ring_tail(r))
+		return NULL;
+	rec = rec_at(r, r->head);
+	if (__atomic_load_n(&rec->len, __ATOMIC_ACQUIRE) & COHORT_QREC_BUSY)
+		return NULL;
+	return rec;
 }
 
 static int ring_fill_at(int fd, int timeout, uint32_t flags, uint64_t next,
@@ -493,7 +489,7 @@ TEST_F(q, ring_full_spills)
 	close(prod);
 }
 
-/* A bad pointer leaves a record without a message, and nothing counted. */
+/* A bad pointer stops the batch there, and nothing is counted for it. */
 TEST_F(q, ring_bad_pointer)
 {
 	const char *name = qname(self, "rfault");
@@ -516,11 +512,117 @@ TEST_F(q, ring_bad_pointer)
 	ASSERT_RET(0, take_seqs(&r, 1, 1, 0));
 	ASSERT_EQ(NULL, ring_peek(&r));
 	EXPECT_EQ(r.head, ring_tail(&r));
+	/* Not the store either: the message after it was not sent. */
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
 	EXPECT_EQ(1ULL, QSTAT(name, ENQUEUED));
 	EXPECT_EQ(1ULL, QSTAT(name, DELIVERED));
 	ring_unmap(&r);
 	close(r.fd);
 	close(prod);
+}
+
+/*
+ * Sizes that fill a 64 KiB ring but for @room bytes: @n records of
+ * payload @len (stamps of one entry).
+ */
+static uint32_t rec_len_of(uint32_t len)
+{
+	return (sizeof(struct cohort_qrec) + 16 + len + 7) & ~7U;
+}
+
+/*
+ * A process that holds every record of a full ring and waits for more
+ * hears ENOSPC at once: only it can make room. A message too big for the
+ * room left is not overtaken by smaller ones of lower priority.
+ */
+TEST_F(q, ring_full_held)
+{
+	const char *name = qname(self, "rheld");
+	static uint8_t big[16000], small[4000];
+	struct cohort_qmsg_out o = { 0 };
+	const struct cohort_qrec *rec;
+	uint64_t t0, next;
+	struct ring r;
+	int prod, i;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	/* 14 records of 4088 bytes leave 8304 of 65536. */
+	o.data = (uintptr_t)small;
+	o.len = sizeof(small);
+	for (i = 0; i < 14; i++)
+		ASSERT_RET(0, q_send(prod, &o, 1, 0, NULL));
+	ASSERT_EQ(14ULL * rec_len_of(sizeof(small)), ring_tail(&r) - r.head);
+	o.data = (uintptr_t)big;
+	o.len = sizeof(big);
+	o.prio = 7;
+	ASSERT_RET(0, q_send(prod, &o, 1, 0, NULL));
+	ASSERT_RET(0, send_seqs(prod, 100, 3, 0, 0, NULL));
+	EXPECT_EQ(4ULL, QSTAT(name, DEPTH));
+	/* Holding all 14: no wait, ENOSPC. */
+	next = ring_tail(&r);
+	t0 = mono_ms();
+	ASSERT_RET(-ENOSPC, ring_fill_at(r.fd, 5000, COHORT_QFILL_NEXT, next,
+					 NULL));
+	EXPECT_GT(AT_ONCE_MS, (int)(mono_ms() - t0));
+	EXPECT_EQ(next, ring_tail(&r));		/* nothing small slipped in */
+	/* Given back, the big one comes first, then the others. */
+	for (i = 0; i < 14; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		ring_take(&r, rec);
+	}
+	rec = ring_get(&r, 1000);
+	ASSERT_NE(NULL, rec);
+	EXPECT_EQ(sizeof(big), rec->data_len);
+	EXPECT_EQ(7U, rec->prio);
+	ring_take(&r, rec);
+	ASSERT_RET(0, take_seqs(&r, 100, 3, 1000));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/*
+ * The consumer's clock cannot take the stamp: the fill fails with
+ * EOVERFLOW, the record it reserved is taken back, and another consumer
+ * gets the message.
+ */
+TEST_F(q, ring_stamp_overflow)
+{
+	const char *name = qname(self, "rovf");
+	struct cohort_lamport l = {
+		.size = sizeof(l),
+		.op = COHORT_CLOCK_RECV,
+		.time = UINT64_MAX - 1,
+	};
+	struct rx *rx = rx_new();
+	uint64_t tail;
+	struct ring r;
+	int prod, other;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ASSERT_RET(0, xioctl(self->dev2, COHORT_IOC_LAMPORT, &l));
+	ASSERT_EQ(UINT64_MAX, lamport_read(self->dev2));
+	/* Not written straight in: the consumer's clock is not roomy. */
+	tail = ring_tail(&r);
+	ASSERT_RET(0, send1(prod, 5, 0, 0));
+	EXPECT_EQ(tail, ring_tail(&r));
+	ASSERT_RET(-EOVERFLOW, ring_fill(r.fd, 0, NULL));
+	ASSERT_RET(-EOVERFLOW, ring_fill(r.fd, 0, NULL));
+	EXPECT_EQ(tail, ring_tail(&r));
+	EXPECT_EQ(NULL, ring_peek(&r));
+	EXPECT_EQ(UINT64_MAX, lamport_read(self->dev2));
+	ASSERT_FD(other, q_open(self->dev, name, COHORT_QUEUE,
+				COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, recv1(other, rx, 1000));
+	EXPECT_EQ(5U, seq_of(&rx->m[0]));
+	EXPECT_EQ(1U, rx->m[0].deliveries);
+	close(other);
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+	free(rx);
 }
 
 /* ---- acknowledgments and records no one took ---- */
@@ -637,6 +739,42 @@ TEST_F(q, ring_unread_back)
 TEST_F(q, ring_unread_back_acks)
 {
 	unread_go_back(_metadata, self, COHORT_ACK_EXPLICIT);
+}
+
+/* Unread records go back only as far as the store has room. */
+TEST_F(q, ring_unread_store_full)
+{
+	const char *name = qname(self, "rback3");
+	struct cohort_queue_attr a = {
+		.flags = COHORT_QA_PERSISTENT,
+		.max_msgs = 4,
+	};
+	struct rx *rx = rx_new();
+	uint32_t got, i;
+	struct ring r;
+	int prod, cons;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, &a));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	/* The ring takes 10 although the store holds at most 4. */
+	ASSERT_RET(0, send_seqs(prod, 0, 10, 0, 0, NULL));
+	ring_unmap(&r);
+	close(cons);
+	EXPECT_EQ(4ULL, QSTAT(name, DEPTH));
+	EXPECT_EQ(6ULL, QSTAT(name, DROPPED));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, recvn(cons, rx, 8, 1000, &got));
+	ASSERT_EQ(4U, got);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(i, seq_of(&rx->m[i]));
+	close(cons);
+	close(prod);
+	free(rx);
 }
 
 /* A consumer killed with records in its ring: another gets them at once. */
@@ -886,10 +1024,7 @@ TEST_F(q, ring_competing)
 	close(prod);
 }
 
-/*
- * A sender of another user does not write into the ring: its message
- * waits in the store for the consumer's fill.
- */
+/* A sender of another user writes into the ring as well. */
 TEST_F(q, ring_other_user)
 {
 	const char *name = qname(self, "ruser");
@@ -919,9 +1054,9 @@ TEST_F(q, ring_other_user)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(tail, ring_tail(&r));
-	EXPECT_EQ(1ULL, QSTAT(name, DEPTH));
-	ASSERT_RET(0, take_seqs(&r, 9, 1, 1000));
+	EXPECT_LT(tail, ring_tail(&r));
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	ASSERT_RET(0, take_seqs(&r, 9, 1, 0));
 	ring_unmap(&r);
 	close(cons);
 }

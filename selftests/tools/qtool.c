@@ -586,20 +586,18 @@ static uint32_t ring_take(struct ring *rg, struct rxbuf *r, uint32_t n)
 		len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
 		if (len & COHORT_QREC_BUSY)
 			break;
-		if (!(rec->flags & COHORT_QREC_SKIP)) {
-			dst = r->data + (size_t)got * MAX_SIZE;
-			memcpy(dst, (const uint8_t *)(rec + 1) +
-			       rec->vc_len * sizeof(struct cohort_vc_entry),
-			       rec->data_len);
-			r->m[got++] = (struct cohort_qmsg_in){
-				.data = (uintptr_t)dst,
-				.len = rec->data_len,
-				.msg_id = rec->msg_id,
-				.delivery_id = rec->delivery_id,
-				.deliveries = rec->deliveries,
-				.flags = rec->flags,
-			};
-		}
+		dst = r->data + (size_t)got * MAX_SIZE;
+		memcpy(dst, (const uint8_t *)(rec + 1) +
+		       rec->vc_len * sizeof(struct cohort_vc_entry),
+		       rec->data_len);
+		r->m[got++] = (struct cohort_qmsg_in){
+			.data = (uintptr_t)dst,
+			.len = rec->data_len,
+			.msg_id = rec->msg_id,
+			.delivery_id = rec->delivery_id,
+			.deliveries = rec->deliveries,
+			.flags = rec->flags,
+		};
 		rg->head += len;
 	}
 	__atomic_store_n(&rg->ctl->head, rg->head, __ATOMIC_RELEASE);

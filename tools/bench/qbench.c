@@ -424,8 +424,6 @@ static unsigned int ring_recv(const struct chan *c, struct msgbuf *b,
 			if (len & COHORT_QREC_BUSY)
 				break;
 			r->next += len;
-			if (rec->flags & COHORT_QREC_SKIP)
-				continue;
 			b->at[got] = (const char *)(rec + 1) +
 				     rec->vc_len * sizeof(struct cohort_vc_entry);
 			b->len[got] = rec->data_len;

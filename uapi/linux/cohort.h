@@ -112,31 +112,33 @@
  * cohort_vc_entry (the sender's vector stamp), then data_len bytes of
  * payload, padded to len. To read: load status->tail (acquire); while
  * head < tail, load rec->len (acquire): with COHORT_QREC_BUSY the record is
- * still being written (stop there and wait as below); else it is complete,
- * a message unless flags has COHORT_QREC_SKIP; once done with it, store
- * head + len to ctl->head (release). The kernel reuses only what head has
+ * still being written (stop there and wait as below); else it is a
+ * complete message; once done with it, store head + len to ctl->head
+ * (release). The kernel reuses only what head has
  * passed, and never relies on what the process writes: a head that is not
  * 8-byte aligned or lies beyond tail makes QFILL fail with EINVAL and poll
- * report EPOLLERR, and nothing more is written to the ring until it is
- * mended.
+ * report EPOLLERR until it is mended (so does a head inside a record, or
+ * behind one given back, for QFILL).
  * COHORT_IOC_QFILL moves what waits for the descriptor into the ring, as
  * much as fits, and then waits (timeout_ms; O_NONBLOCK) until a complete
- * record is at head (or at @next, for a process that holds records).
- * poll(2) reports EPOLLIN when one is at head, or when messages wait to be
- * filled in.
- * A sender on this node with the same effective uid as the ring's owner
- * writes straight into the ring of a queue's COHORT_ACK_NONE consumer while
- * nothing waits in the store: one copy from sender to receiver, and no
- * store. (A sender of another user copies into the store first: it could
- * otherwise hold up a record at a page fault of its own making.)
+ * record is at head (or at @next, for a process that holds records); it
+ * fails with ENOSPC at once when the next message does not fit, as only
+ * the process can make room. poll(2) reports EPOLLIN when a record is at
+ * head, or when messages wait to be filled in.
+ * A sender on this node writes straight into the ring of a queue's
+ * COHORT_ACK_NONE consumer while nothing waits in the store: one copy from
+ * sender to receiver, and no store. (A payload not in memory at the time,
+ * and what follows it, goes through the store.)
  * A ring is a prefetch window: what is in it has been delivered, so
- * priorities order only what still waits in the store, and a consumer with
- * room in its ring takes new messages before consumers without a ring.
+ * priorities order only what still waits in the store, a consumer with
+ * room in its ring takes new messages before consumers without a ring,
+ * and the ack timeout of a record runs from its delivery into the ring.
  * The delivery of a record is the receive event of the actor's clocks.
  * When the descriptor goes (with its last mapping), records past head are
  * unread: they go back first in line, uncounted, except those of a
  * COHORT_ACK_NONE descriptor of a queue on another node, which are lost as
- * the deliveries it had not read.
+ * the deliveries it had not read, and those (without acks) the store has
+ * no room for, which are dropped and counted.
  *
  * Delivery. A message is enqueued at its home with a message id (the same
  * in every subscription of a topic) and goes out higher priority first,
@@ -205,7 +207,8 @@
  *	EIDRM	the queue was deleted; across nodes, also when the home node
  *		restarted (a new life, which has no descriptors of the old)
  *	EHOSTUNREACH the home node is not reachable
- *	ENOSPC	too many queues, or the owner's budget is spent
+ *	ENOSPC	too many queues, or the owner's budget is spent; QFILL: the
+ *		next message does not fit in the ring
  *	ETIMEDOUT nothing within timeout_ms
  *	EOVERFLOW QSEND: the actor's Lamport clock is at U64_MAX - 1, so the
  *		message would carry U64_MAX, which no receive can follow;
@@ -404,7 +407,6 @@ enum cohort_queue_event {
 
 /* struct cohort_qmsg_in and struct cohort_qrec flags, out */
 #define COHORT_QM_REDELIVERED	0x1U	/* delivered before */
-#define COHORT_QREC_SKIP	0x2U	/* a record with no message: skip it */
 
 /* Receive rings: data bytes, a power of two. */
 #define COHORT_QRING_MIN	(64U << 10)
@@ -726,7 +728,7 @@ struct cohort_qring_status {
  *	the payload; the fields are those of struct cohort_qmsg_in
  * @len: bytes of the whole record, a multiple of 8;
  *	COHORT_QREC_BUSY while it is written
- * @flags: COHORT_QM_REDELIVERED, COHORT_QREC_SKIP
+ * @flags: COHORT_QM_REDELIVERED
  * @data_len: payload bytes
  * @vc_len: entries of the vector stamp
  * @msg_id: message id
