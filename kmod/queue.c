@@ -957,7 +957,7 @@ void cohort_queue_set_ring(struct cohort_qcons *c, struct cohort_qring *r)
 
 /*
  * No sender picks @c's ring any more; one that has (and holds @c's actor)
- * may still be writing to it.
+ * may still be writing to it. Senders waiting for ring room hear of it.
  */
 void cohort_queue_ring_off(struct cohort_qcons *c)
 {
@@ -967,6 +967,7 @@ void cohort_queue_ring_off(struct cohort_qcons *c)
 	mq->ring_cons -= c->ring_direct;
 	c->ring_direct = false;
 	spin_unlock(&mq->q->lock);
+	cohort_queue_ring_room(mq->q);
 }
 
 /* ---- enqueue ---- */
@@ -1232,6 +1233,18 @@ int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
 	if (err)
 		list_del(&m->list);
 	return err;
+}
+
+/*
+ * Should a sender that may wait for a message of @size wait for room
+ * before it builds it? Only when the store is full and would take it
+ * empty: a deleted queue, or a message too large, is for the enqueue to
+ * refuse.
+ */
+bool cohort_queue_must_wait(struct cohort_queue *q, u32 size)
+{
+	return size <= q->attr.max_bytes && !READ_ONCE(q->dead) &&
+	       !cohort_queue_room(q, size);
 }
 
 /* Would a message of @size be taken now (0: any small one)? */
@@ -1550,6 +1563,41 @@ void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped)
 	/* Pairs with the consumer's wait: see qfd_fill_wait(). */
 	if (wq_has_sleeper(&mq->rwait))
 		wake_up(&mq->rwait);
+}
+
+/*
+ * Flow control: while every consumer of a queue reads through a ring and
+ * nothing waits in the store, a sender that may wait waits a little for
+ * ring room rather than starting the store, as a pipe's writer waits for
+ * its reader. Messages the store held would all have to be copied again,
+ * and would keep every later message out of the rings until a fill.
+ */
+bool cohort_queue_ring_flow(struct cohort_queue *q)
+{
+	struct cohort_mq *mq = q->mq;
+	u32 rc = READ_ONCE(mq->ring_cons);
+
+	return q->kind == COHORT_QUEUE && rc && rc == READ_ONCE(mq->consumers) &&
+	       !READ_ONCE(mq->depth) && !READ_ONCE(q->dead);
+}
+
+u32 cohort_queue_ring_gen(struct cohort_queue *q)
+{
+	return q->kind == COHORT_QUEUE ? READ_ONCE(q->mq->ring_gen) : 0;
+}
+
+/*
+ * A ring consumer is about to fill or wait, with what it took given back:
+ * senders waiting for room (cohort_queue_ring_flow()) try again.
+ */
+void cohort_queue_ring_room(struct cohort_queue *q)
+{
+	if (q->kind != COHORT_QUEUE)
+		return;
+	WRITE_ONCE(q->mq->ring_gen, q->mq->ring_gen + 1);
+	/* Orders the bump before the check, as wq_has_sleeper() does. */
+	if (wq_has_sleeper(&q->wwait))
+		wake_up(&q->wwait);
 }
 
 /* ---- timeouts and dead letters ---- */

@@ -66,6 +66,7 @@ struct cohort_mq {
 	u32 consumers;
 	u32 remote_cons;		/* of them, on other nodes */
 	u32 ring_cons;			/* of them, senders may write to */
+	u32 ring_gen;			/* bumped when a ring may have room */
 	struct list_head cons;		/* struct cohort_qcons */
 	wait_queue_head_t rwait;	/* consumers: a message is ready */
 	u64 next_tag;
@@ -199,6 +200,7 @@ int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m);
 int cohort_queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 			       u32 *done);
 bool cohort_queue_room(struct cohort_queue *q, u32 size);
+bool cohort_queue_must_wait(struct cohort_queue *q, u32 size);
 u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
 			 struct list_head *out, u32 max, int *err);
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
@@ -208,6 +210,9 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
 			struct cohort_qdirect *d);
 void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped);
+bool cohort_queue_ring_flow(struct cohort_queue *q);
+u32 cohort_queue_ring_gen(struct cohort_queue *q);
+void cohort_queue_ring_room(struct cohort_queue *q);
 int cohort_queue_budget_take(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);
 void cohort_queue_budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);

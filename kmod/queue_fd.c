@@ -233,13 +233,57 @@ static long qfd_timeout(struct file *file, s32 ms)
 	return msecs_to_jiffies(ms) ?: 1;
 }
 
+/* How long a sender waits for ring room before it starts the store. */
+#define QFD_RING_WAIT	msecs_to_jiffies(10)
+
+/*
+ * Wait up to *left, and at most QFD_RING_WAIT, for a ring consumer of @q
+ * to make room (cohort_queue_ring_flow()): 0 to try the rings again,
+ * -EAGAIN to start the store, or why not.
+ */
+static int qfd_wait_ring(struct cohort_queue *q, u32 gen, long *left)
+{
+	long want = min_t(long, *left, QFD_RING_WAIT), r;
+
+	r = wait_event_interruptible_timeout(q->wwait,
+					     cohort_queue_ring_gen(q) != gen ||
+					     !cohort_queue_ring_flow(q), want);
+	if (r < 0)
+		return r;
+	if (*left != MAX_SCHEDULE_TIMEOUT)
+		*left -= want - r;
+	if (r)
+		return 0;
+	return *left ? -EAGAIN : -ETIMEDOUT;
+}
+
+/* Wait up to *left for room for a message of @size in @q's store. */
+static int qfd_wait_room(struct cohort_queue *q, u32 size, long *left)
+{
+	long r;
+
+	if (!*left)
+		return -EAGAIN;
+	r = wait_event_interruptible_timeout(q->wwait,
+					     cohort_queue_room(q, size) ||
+					     READ_ONCE(q->dead), *left);
+	if (r < 0)
+		return r;
+	if (!r) {
+		*left = 0;
+		return -ETIMEDOUT;
+	}
+	if (*left != MAX_SCHEDULE_TIMEOUT)
+		*left = r;
+	return 0;
+}
+
 /* Enqueue @msgs here, waiting up to *left for room; *sent counts them. */
 static int qfd_enqueue(struct qfd *h, struct list_head *msgs, long *left,
 		       u32 *sent)
 {
 	struct cohort_queue *q = h->q;
 	struct cohort_qmsg *m;
-	long r;
 	int err;
 
 	for (;;) {
@@ -247,17 +291,9 @@ static int qfd_enqueue(struct qfd *h, struct list_head *msgs, long *left,
 		if (err != -EAGAIN || q->kind == COHORT_TOPIC || !*left)
 			return err;
 		m = list_first_entry(msgs, struct cohort_qmsg, list);
-		r = wait_event_interruptible_timeout(q->wwait,
-						     cohort_queue_room(q, cohort_qmsg_size(m)) ||
-						     READ_ONCE(q->dead), *left);
-		if (r < 0)
-			return r;
-		if (!r) {
-			*left = 0;
-			return -ETIMEDOUT;
-		}
-		if (*left != MAX_SCHEDULE_TIMEOUT)
-			*left = r;
+		err = qfd_wait_room(q, cohort_qmsg_size(m), left);
+		if (err)
+			return err;
 	}
 }
 
@@ -291,11 +327,31 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 	while (!err && sent < count) {
 		n = min_t(u32, count - sent, QFD_CHUNK);
 		if (h->q && h->q->kind == COHORT_QUEUE) {
+			u32 gen = cohort_queue_ring_gen(h->q);
+
 			done = qfd_send_direct(h, o + sent, n);
 			sent += done;
 			if (done == n)
 				continue;
 			n -= done;
+			if (*left && cohort_queue_ring_flow(h->q)) {
+				err = qfd_wait_ring(h->q, gen, left);
+				if (!err)
+					continue;
+				if (err != -EAGAIN)
+					break;
+				err = 0;
+			}
+			/*
+			 * A full store is waited for before the chunk is built:
+			 * once a fill has emptied it, the rings come first
+			 * again. A chunk built before the wait would go into
+			 * the store after it, and keep every later one there.
+			 */
+			if (*left && cohort_queue_must_wait(h->q, o[sent].len)) {
+				err = qfd_wait_room(h->q, o[sent].len, left);
+				continue;
+			}
 		}
 		err = qfd_build_batch(h, o + sent, n, &msgs);
 		done = 0;
@@ -772,6 +828,8 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	if (f.flags & ~COHORT_QFILL_NEXT || !r)
 		return -EINVAL;
 	next = f.flags & COHORT_QFILL_NEXT ? &f.next : NULL;
+	if (!h->px)
+		cohort_queue_ring_room(h->q);
 	if (next) {
 		mutex_lock(&h->actor->lock);
 		err = cohort_qring_sync(r, next);

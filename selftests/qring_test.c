@@ -983,6 +983,101 @@ TEST_F(q, ring_fill_next)
 	close(prod);
 }
 
+/*
+ * Flow control: a sender that may wait, finding the only consumer's ring
+ * full and the store empty, waits for the consumer to make room rather
+ * than starting the store; after a short while it starts it all the same.
+ */
+struct flow {
+	int fd;
+	volatile int started;
+	int err;
+	uint64_t ms;
+};
+
+/* A message of 4000 bytes with sequence number @seq, as send1() sends. */
+static int send_big(int fd, uint32_t seq, int timeout)
+{
+	static uint8_t big[4000];
+	struct cohort_qmsg_out o = { .data = (uintptr_t)big, .len = sizeof(big) };
+	struct pl p = { .seq = seq, .tag = 0x5eed };
+
+	memcpy(big, &p, sizeof(p));
+	return q_send(fd, &o, 1, timeout, NULL);
+}
+
+static void *flow_send(void *arg)
+{
+	struct flow *f = arg;
+	uint64_t t0;
+
+	f->started = 1;
+	t0 = mono_ms();
+	f->err = send_big(f->fd, 99, 5000);
+	f->ms = mono_ms() - t0;
+	return NULL;
+}
+
+TEST_F(q, ring_flow_control)
+{
+	const char *name = qname(self, "rflow");
+	const struct cohort_qrec *rec;
+	struct flow f = { 0 };
+	struct ring r;
+	pthread_t t;
+	int prod, i;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	/* 16 records of 4088 bytes fill the ring; non-blocking, no wait. */
+	for (i = 0; i < 16; i++)
+		ASSERT_RET(0, send_big(prod, i, 0));
+	ASSERT_RET(0, send_big(prod, 98, 0));
+	EXPECT_EQ(1ULL, QSTAT(name, DEPTH));	/* did not wait: the store */
+	for (i = 0; i < 16; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		ring_take(&r, rec);
+	}
+	ASSERT_RET(0, take_seqs(&r, 98, 1, 1000));
+	for (i = 0; i < 16; i++)
+		ASSERT_RET(0, send_big(prod, i, 0));
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+
+	/* A blocking sender waits, and goes straight in once there is room. */
+	f.fd = prod;
+	ASSERT_EQ(0, pthread_create(&t, NULL, flow_send, &f));
+	while (!f.started)
+		sleep_ms(1);
+	sleep_ms(3);
+	for (i = 0; i < 16; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		ring_take(&r, rec);
+	}
+	for (i = 0; i < 1000 && !f.ms; i++) {
+		ring_fill(r.fd, 0, NULL);	/* says the ring has room */
+		sleep_ms(1);
+	}
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, f.err);
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	ASSERT_RET(0, take_seqs(&r, 99, 1, 0));
+
+	/* With nobody making room, it starts the store after a while. */
+	for (i = 0; i < 16; i++)
+		ASSERT_RET(0, send_big(prod, i, 0));
+	memset(&f, 0, sizeof(f));
+	f.fd = prod;
+	ASSERT_EQ(0, pthread_create(&t, NULL, flow_send, &f));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, f.err);
+	EXPECT_LE(5ULL, f.ms);
+	EXPECT_EQ(1ULL, QSTAT(name, DEPTH));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
 /* ---- who writes where ---- */
 
 /* Consumers with rings take turns; none gets a message twice. */

@@ -128,7 +128,11 @@
  * A sender on this node writes straight into the ring of a queue's
  * COHORT_ACK_NONE consumer while nothing waits in the store: one copy from
  * sender to receiver, and no store. (A payload not in memory at the time,
- * and what follows it, goes through the store.)
+ * and what follows it, goes through the store.) When every consumer of the
+ * queue reads through such a ring and the rings are full, a sender that
+ * may wait waits for room, up to 10 ms of its timeout, before it starts
+ * the store, as a pipe's writer waits for its reader: a QFILL says the
+ * consumer has made room.
  * A ring is a prefetch window: what is in it has been delivered, so
  * priorities order only what still waits in the store, a consumer with
  * room in its ring takes new messages before consumers without a ring,
