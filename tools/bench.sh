@@ -22,8 +22,9 @@
 # BENCH_WARMUP (untimed round trips first, default 50), BENCH_QDEPTH
 # (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024),
 # BENCH_QREPEAT (runs of each one-node queue throughput figure, cohort and
-# baselines alike, of which the median counts; default 3), BENCH_QRING
-# (bytes of the receive ring of the runs that use one; default 4 MiB).
+# baselines alike, of which the median counts; default 3). Runs with a
+# receive ring size it to hold no more than the queue depth holds: the
+# largest power of two up to depth x record size (BENCH_QRING overrides).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
 # baselines still run. Exit status 1 when a baseline could not be measured.
 set -u
@@ -394,7 +395,16 @@ qfailed=
 [ -x "$QB" ] || qlocal=0
 QT=(-t "$SECS" -W 0.5 -d "$QDEPTH")
 QR=(-n "$RTT_N" -w "$WARM" -d "$QDEPTH")
-RING=(-R "${BENCH_QRING:-4194304}")
+# ring_for SIZE: ring bytes for SIZE-byte messages (record: header, one or
+# two stamp entries, payload, padded).
+ring_for() {
+	local want=$((QDEPTH * ((72 + 32 + $1 + 7) / 8 * 8))) r=65536
+
+	while [ $((r * 2)) -le $want ] && [ $((r * 2)) -le 67108864 ]; do
+		r=$((r * 2))
+	done
+	echo "${BENCH_QRING:-$r}"
+}
 NSA=/run/netns/$A
 NSB=/run/netns/$B
 
@@ -403,6 +413,7 @@ NSB=/run/netns/$B
 QREP=${BENCH_QREPEAT:-3}
 for s in 64 4096; do
 	[ -x "$QB" ] || break
+	RING=(-R "$(ring_for $s)")
 	qbase mq_$s "$A" tput -k mq -s $s "${QT[@]}"
 	qbase sp_$s "$A" tput -k seqpacket -s $s "${QT[@]}"
 	qbase sp64_$s "$A" tput -k seqpacket -s $s -b 64 "${QT[@]}"
@@ -428,6 +439,7 @@ QREP=1
 # and 64 messages per write) and TIPC right before, same sizes.
 for s in 64 4096; do
 	[ $qremote = 1 ] || break
+	RING=(-R "$(ring_for $s)")
 	run tcpq1_$s "$B" "tcp-recv -p 7411 -t $S" "$A" "tcp-send -a $ADDR_B -p 7411 -t $SECS -s $s -b 1" ||
 		failed=$((failed + 1))
 	run tcpq64_$s "$B" "tcp-recv -p 7412 -t $S" "$A" "tcp-send -a $ADDR_B -p 7412 -t $SECS -s $s -b 64" ||
@@ -445,7 +457,7 @@ done
 	qcohort qremote xrtt_64 "" rtt -k cohort-rw -s 64 -H cons -P "$NSB" -C "$NSA" "${QR[@]}"
 
 echo
-echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages; one node: the median of ${BENCH_QREPEAT:-3} runs each)"
+echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages, rings $(ring_for 64) bytes for 64 B and $(ring_for 4096) for 4 KiB, no more than the queue; one node: the median of ${BENCH_QREPEAT:-3} runs each)"
 [ -n "$qreason" ] && echo "cohort queues: ${qreason#*: }"
 [ -n "$qfailed" ] && echo "cohort queues: runs that failed (n/a below; see their lines above):$qfailed"
 grep -qo 'slub_debug=[^ ]*' /proc/cmdline &&
