@@ -45,6 +45,23 @@ lines_at_least()
 	[ "$(msgs "$1" | wc -l)" -ge "$2" ]
 }
 
+# shared A C N: consumers A and C (tags) got the N messages between them,
+# each once, and both some; SHARED says how it went.
+shared()
+{
+	local total distinct na nc
+
+	finish "$1"
+	finish "$2"
+	total=$( (msgs "$1"; msgs "$2") | wc -l)
+	distinct=$( (msgs "$1"; msgs "$2") | awk '{ print $2, $1 }' | sort -u | wc -l)
+	na=$(msgs "$1" | wc -l)
+	nc=$(msgs "$2" | wc -l)
+	SHARED="$distinct of $3, $total deliveries ($1 $na, $2 $nc)"
+	[ "$distinct" = "$3" ] && [ "$total" = "$3" ] && [ "$na" -gt 0 ] &&
+		[ "$nc" -gt 0 ]
+}
+
 ktap_plan 34
 
 # ---- the cluster ----
@@ -82,15 +99,8 @@ qt b produce share@82 0 --create persistent >/dev/null 2>&1 &&
 	opened share-a && opened share-c &&
 	bgq b share-b produce share $N -b 32 && finish share-b
 ktap_result $? "b sends $N to its own queue with consumers on a and c"
-finish share-a
-finish share-c
-total=$( (msgs share-a; msgs share-c) | wc -l)
-distinct=$( (msgs share-a; msgs share-c) | awk '{ print $2, $1 }' | sort -u | wc -l)
-na=$(msgs share-a | wc -l)
-nc=$(msgs share-c | wc -l)
-ktap_info "a took $na, c took $nc"
-[ "$distinct" = $N ] && [ "$total" = $N ] && [ "$na" -gt 0 ] && [ "$nc" -gt 0 ]
-ktap_result $? "competing consumers on a and c: $distinct of $N, $total deliveries, both got some"
+shared share-a share-c $N
+ktap_result $? "competing consumers on a and c: $SHARED, both got some"
 
 # ---- 3: topic fan-out to a local and two remote subscribers ----
 N=500
@@ -175,16 +185,8 @@ qt b produce ringw@82 0 --create persistent >/dev/null 2>&1 &&
 	opened ring-a && opened ring-c &&
 	bgq b ring-b produce ringw $N -b 32 && finish ring-b
 ktap_result $? "b sends $N to ringw; a (acks) and c (none) receive through rings"
-finish ring-a
-finish ring-c
-total=$( (msgs ring-a; msgs ring-c) | wc -l)
-distinct=$( (msgs ring-a; msgs ring-c) | awk '{ print $2, $1 }' | sort -u | wc -l)
-na=$(msgs ring-a | wc -l)
-nc=$(msgs ring-c | wc -l)
-ktap_info "a took $na, c took $nc"
-[ "$distinct" = $N ] && [ "$total" = $N ] && [ "$na" -gt 0 ] && [ "$nc" -gt 0 ] &&
-	cl_wait 10 drained b ringw
-ktap_result $? "ring consumers on a and c: $distinct of $N, $total deliveries, both got some"
+shared ring-a ring-c $N && cl_wait 10 drained b ringw
+ktap_result $? "ring consumers on a and c: $SHARED, both got some"
 
 # A ring consumer with acks takes 2 of 20 and dies: the 2 are redelivered,
 # the 18 filled into its ring and never taken go back uncounted.
