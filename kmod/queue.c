@@ -246,6 +246,7 @@ static struct cohort_mq *mq_alloc(struct cohort_queue *q, const char *sub)
 	INIT_LIST_HEAD(&mq->cons);
 	INIT_LIST_HEAD(&mq->sub_node);
 	init_waitqueue_head(&mq->rwait);
+	init_waitqueue_head(&mq->ring_wait);
 	return mq;
 }
 
@@ -666,6 +667,7 @@ static void queue_kill(struct cohort_queue *q, struct list_head *freed)
 		q->mq->dead = true;
 		mq_clear(q->mq, freed);
 		wake_up_all(&q->mq->rwait);
+		wake_up_all(&q->mq->ring_wait);
 	}
 	list_for_each_entry(mq, &q->subs, sub_node) {
 		mq->dead = true;
@@ -854,6 +856,9 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 		mq->remote_cons += !!rh;
 		if (rh && mq->depth)
 			cohort_qremote_kick(qm);
+		/* Senders waiting for ring room now feed the store. */
+		if (q->kind == COHORT_QUEUE)
+			wake_up(&mq->ring_wait);
 	}
 	spin_unlock(&q->lock);
 	if (fresh)
@@ -1243,8 +1248,25 @@ int cohort_queue_enqueue(struct cohort_queue *q, struct cohort_qmsg *m)
  */
 bool cohort_queue_must_wait(struct cohort_queue *q, u32 size)
 {
-	return size <= q->attr.max_bytes && !READ_ONCE(q->dead) &&
-	       !cohort_queue_room(q, size);
+	struct cohort_mq *mq = q->mq;
+	bool wait = false;
+	LIST_HEAD(freed);
+
+	if (q->kind != COHORT_QUEUE || size > q->attr.max_bytes)
+		return false;
+	spin_lock(&q->lock);
+	/* What outlived its TTL gives way, as at an enqueue. */
+	if (!q->dead && mq_keeps(mq) && mq_full(mq, size) &&
+	    (!mq_expire(mq, &freed) || mq_full(mq, size))) {
+		mq_expire_alarm(mq);
+		wait = true;
+	}
+	spin_unlock(&q->lock);
+	if (!list_empty(&freed)) {
+		queue_room(q);
+		cohort_qmsg_free_list(&freed);
+	}
+	return wait;
 }
 
 /* Would a message of @size be taken now (0: any small one)? */
@@ -1460,18 +1482,15 @@ int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
 
 /* ---- straight into a ring ---- */
 
-/* Records for as many of the @n messages at @o as fit in @r, in order. */
-static u32 ring_reserve_run(struct cohort_qring *r,
-			    const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
+/* Records for as many of the @n records of @len bytes as fit in @r. */
+static u32 ring_reserve_run(struct cohort_qring *r, const u32 *len, u32 n,
 			    u64 *first)
 {
 	u32 k;
 	u64 pos;
 
 	for (k = 0; k < n; k++) {
-		if (!cohort_qring_reserve(r, cohort_qring_rec_len(vc_len,
-								  o[k].len),
-					  &pos))
+		if (!cohort_qring_reserve(r, len[k], &pos))
 			break;
 		if (!k)
 			*first = pos;
@@ -1479,26 +1498,40 @@ static u32 ring_reserve_run(struct cohort_qring *r,
 	return k;
 }
 
-/* May a sender of actor @a write to @c's ring now? Locks c's actor if so. */
-static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a)
+/*
+ * May a sender of actor @a write to @c's ring now? Locks c's actor if so;
+ * *@busy when it could not say (the actor was busy, or its clocks far
+ * from roomy).
+ */
+static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a,
+		      bool *busy)
 {
 	if (!c->ring_direct)
 		return false;
-	if (c->actor != a && !mutex_trylock(&c->actor->lock))
+	if (c->actor != a && !mutex_trylock(&c->actor->lock)) {
+		*busy = true;
 		return false;
+	}
 	if (cohort_clocks_roomy(&c->actor->clocks))
 		return true;
 	if (c->actor != a)
 		mutex_unlock(&c->actor->lock);
+	*busy = true;
 	return false;
 }
 
+/* Could a sender of @q write into a ring at all? Without a lock: a hint. */
+bool cohort_queue_may_direct(struct cohort_queue *q)
+{
+	return q->kind == COHORT_QUEUE && READ_ONCE(q->mq->ring_cons);
+}
+
 /*
- * Records for up to @n messages of @o, sent by @a with stamps of @vc_len
- * entries, straight in the ring of one of @q's consumers: when nothing
- * waits in the store, so that they cannot overtake anything. Their ids,
- * and their counts as enqueued and delivered, are given here; the caller
- * writes and commits the records, then calls cohort_queue_direct_done().
+ * Records for up to @n messages of @len bytes each, sent by @a, straight
+ * in the ring of one of @q's consumers: when nothing waits in the store,
+ * so that they cannot overtake anything. Their ids, and their counts as
+ * enqueued and delivered, are given here; the caller writes and commits
+ * the records, then calls cohort_queue_direct_done().
  *
  * The consumer's actor receives them, so the caller needs it locked; that
  * lock comes after @a's and q->lock, so it is only tried, and its file is
@@ -1506,32 +1539,37 @@ static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a)
  * be touching the mutex when the consumer, waiting for it, frees it. The
  * consumers take turns. @a's clocks must be roomy (cohort_clocks_roomy()),
  * like the consumer's, so that no event of the run can fail. How many
- * were reserved (0: send through the store).
+ * were reserved (0: send through the store; d->full if that is because
+ * every ring was full).
  */
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
-			const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
-			struct cohort_qdirect *d)
+			const u32 *len, u32 n, struct cohort_qdirect *d)
 {
 	struct cohort_mq *mq = q->mq;
+	bool busy = false, any = false;
 	struct cohort_qcons *c;
 	u32 k = 0;
 
-	if (!READ_ONCE(mq->ring_cons))
+	d->full = false;
+	if (!cohort_queue_may_direct(q))
 		return 0;
 	spin_lock(&q->lock);
 	if (q->dead || mq->depth)
 		goto out;
 	list_for_each_entry(c, &mq->cons, list) {
-		if (!direct_to(c, a))
+		if (!direct_to(c, a, &busy))
 			continue;
-		k = ring_reserve_run(c->ring, o, n, vc_len, &d->pos);
+		any = true;
+		k = ring_reserve_run(c->ring, len, n, &d->pos);
 		if (k)
 			break;
 		if (c->actor != a)
 			mutex_unlock(&c->actor->lock);
 	}
-	if (!k)
+	if (!k) {
+		d->full = any && !busy;
 		goto out;
+	}
 	d->c = c;
 	d->actor = c->actor;
 	d->file = c->actor != a ? get_file(c->actor_file) : NULL;
@@ -1547,17 +1585,17 @@ out:
 }
 
 /*
- * The records of cohort_queue_direct() are committed, the last @skipped
- * of them without a message (the sender's memory could not be read).
+ * The records of cohort_queue_direct() are committed, but for the last
+ * @untaken, which were taken back (the sender's memory was not at hand).
  */
-void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped)
+void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken)
 {
 	struct cohort_mq *mq = q->mq;
 
-	if (skipped) {
+	if (untaken) {
 		spin_lock(&q->lock);
-		mq->stats[COHORT_A_QSTATS_ENQUEUED] -= skipped;
-		mq->stats[COHORT_A_QSTATS_DELIVERED] -= skipped;
+		mq->stats[COHORT_A_QSTATS_ENQUEUED] -= untaken;
+		mq->stats[COHORT_A_QSTATS_DELIVERED] -= untaken;
 		spin_unlock(&q->lock);
 	}
 	/* Pairs with the consumer's wait: see qfd_fill_wait(). */
@@ -1567,37 +1605,41 @@ void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped)
 
 /*
  * Flow control: while every consumer of a queue reads through a ring and
- * nothing waits in the store, a sender that may wait waits a little for
- * ring room rather than starting the store, as a pipe's writer waits for
- * its reader. Messages the store held would all have to be copied again,
- * and would keep every later message out of the rings until a fill.
+ * nothing waits in the store, a sender that may wait, finding the rings
+ * full, waits a little for room rather than starting the store, as a
+ * pipe's writer waits for its reader. Messages the store held would all
+ * have to be copied again, and would keep every later message out of the
+ * rings until a fill.
  */
 bool cohort_queue_ring_flow(struct cohort_queue *q)
 {
 	struct cohort_mq *mq = q->mq;
-	u32 rc = READ_ONCE(mq->ring_cons);
+	u32 rc;
 
-	return q->kind == COHORT_QUEUE && rc && rc == READ_ONCE(mq->consumers) &&
+	if (q->kind != COHORT_QUEUE)
+		return false;
+	rc = READ_ONCE(mq->ring_cons);
+	return rc && rc == READ_ONCE(mq->consumers) &&
 	       !READ_ONCE(mq->depth) && !READ_ONCE(q->dead);
 }
 
 u32 cohort_queue_ring_gen(struct cohort_queue *q)
 {
-	return q->kind == COHORT_QUEUE ? READ_ONCE(q->mq->ring_gen) : 0;
+	return q->kind == COHORT_QUEUE ? atomic_read(&q->mq->ring_gen) : 0;
 }
 
 /*
- * A ring consumer is about to fill or wait, with what it took given back:
- * senders waiting for room (cohort_queue_ring_flow()) try again.
+ * A ring of @q has more room (a consumer gave records back, or left):
+ * senders waiting for it (cohort_queue_ring_flow()) try again.
  */
 void cohort_queue_ring_room(struct cohort_queue *q)
 {
 	if (q->kind != COHORT_QUEUE)
 		return;
-	WRITE_ONCE(q->mq->ring_gen, q->mq->ring_gen + 1);
+	atomic_inc(&q->mq->ring_gen);
 	/* Orders the bump before the check, as wq_has_sleeper() does. */
-	if (wq_has_sleeper(&q->wwait))
-		wake_up(&q->wwait);
+	if (wq_has_sleeper(&q->mq->ring_wait))
+		wake_up(&q->mq->ring_wait);
 }
 
 /* ---- timeouts and dead letters ---- */

@@ -2,6 +2,7 @@
 #ifndef _COHORT_QUEUE_H
 #define _COHORT_QUEUE_H
 
+#include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -66,7 +67,8 @@ struct cohort_mq {
 	u32 consumers;
 	u32 remote_cons;		/* of them, on other nodes */
 	u32 ring_cons;			/* of them, senders may write to */
-	u32 ring_gen;			/* bumped when a ring may have room */
+	atomic_t ring_gen;		/* bumped when a ring has more room */
+	wait_queue_head_t ring_wait;	/* senders: a ring has more room */
 	struct list_head cons;		/* struct cohort_qcons */
 	wait_queue_head_t rwait;	/* consumers: a message is ready */
 	u64 next_tag;
@@ -105,6 +107,7 @@ struct cohort_qdirect {
 	u64 pos;			/* the first record */
 	u64 id;				/* its message id; the others follow */
 	u64 enqueue_ns;
+	bool full;			/* none reserved: every ring was full */
 };
 
 /* A queue or topic at its home node. */
@@ -207,9 +210,9 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
-			const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
-			struct cohort_qdirect *d);
-void cohort_queue_direct_done(struct cohort_queue *q, u32 skipped);
+			const u32 *len, u32 n, struct cohort_qdirect *d);
+void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken);
+bool cohort_queue_may_direct(struct cohort_queue *q);
 bool cohort_queue_ring_flow(struct cohort_queue *q);
 u32 cohort_queue_ring_gen(struct cohort_queue *q);
 void cohort_queue_ring_room(struct cohort_queue *q);

@@ -180,19 +180,24 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 }
 
 /*
- * Send the first of the @n messages at @o straight into a consumer's ring,
- * when the queue has one to take them (cohort_queue_direct()): how many
- * went. The rest go through the store, from a record that could not be
- * filled on: then they cannot overtake it. Payloads are faulted in first,
- * with no lock held.
+ * Send the first of the @n (at most QFD_CHUNK) messages at @o straight
+ * into a consumer's ring, when the queue has one to take them
+ * (cohort_queue_direct()): how many went; *@full when none did because
+ * every ring was full. The rest go through the store, from a record that
+ * could not be filled on: then they cannot overtake it. Payloads are
+ * faulted in first, with no lock held.
  */
 static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
-			   u32 n)
+			   u32 n, bool *full)
 {
 	struct cohort_afile *a = h->actor;
 	struct cohort_qdirect d;
 	u32 vc_len, k = 0, i = 0;
+	u32 len[QFD_CHUNK];
 
+	*full = false;
+	if (!cohort_queue_may_direct(h->q))
+		return 0;
 	while (i < n && !fault_in_readable(u64_to_user_ptr(o[i].data),
 					   o[i].len))
 		i++;
@@ -203,7 +208,10 @@ static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
 	if (!cohort_clocks_roomy(&a->clocks))
 		goto out;
 	vc_len = cohort_clocks_send_len(&a->clocks, a->id);
-	k = cohort_queue_direct(h->q, a, o, n, vc_len, &d);
+	for (i = 0; i < n; i++)
+		len[i] = cohort_qring_rec_len(vc_len, o[i].len);
+	k = cohort_queue_direct(h->q, a, len, n, &d);
+	*full = d.full;
 	for (i = 0; i < k; i++) {
 		if (qfd_direct_one(a, &d, &o[i], vc_len))
 			break;
@@ -233,28 +241,34 @@ static long qfd_timeout(struct file *file, s32 ms)
 	return msecs_to_jiffies(ms) ?: 1;
 }
 
-/* How long a sender waits for ring room before it starts the store. */
+/* How long one send call waits for ring room before it starts the store. */
 #define QFD_RING_WAIT	msecs_to_jiffies(10)
 
 /*
- * Wait up to *left, and at most QFD_RING_WAIT, for a ring consumer of @q
- * to make room (cohort_queue_ring_flow()): 0 to try the rings again,
- * -EAGAIN to start the store, or why not.
+ * Wait for a ring of @q to have more room than at @gen (flow control,
+ * cohort_queue_ring_flow()), within *left and what is left of the call's
+ * *@budget, both charged with the time it took: 0 to try the rings again,
+ * -EAGAIN to start the store (also once *left is spent: the store is
+ * still tried, without waiting), or why not.
  */
-static int qfd_wait_ring(struct cohort_queue *q, u32 gen, long *left)
+static int qfd_wait_ring(struct cohort_queue *q, u32 gen, long *left,
+			 long *budget)
 {
-	long want = min_t(long, *left, QFD_RING_WAIT), r;
+	unsigned long start = jiffies;
+	long want = min_t(long, *left, *budget), r, spent;
 
-	r = wait_event_interruptible_timeout(q->wwait,
+	if (want <= 0)
+		return -EAGAIN;
+	r = wait_event_interruptible_timeout(q->mq->ring_wait,
 					     cohort_queue_ring_gen(q) != gen ||
 					     !cohort_queue_ring_flow(q), want);
 	if (r < 0)
 		return r;
+	spent = jiffies - start;
+	*budget -= spent;
 	if (*left != MAX_SCHEDULE_TIMEOUT)
-		*left -= want - r;
-	if (r)
-		return 0;
-	return *left ? -EAGAIN : -ETIMEDOUT;
+		*left = max_t(long, *left - spent, 0);
+	return r ? 0 : -EAGAIN;
 }
 
 /* Wait up to *left for room for a message of @size in @q's store. */
@@ -320,6 +334,8 @@ static int qfd_send_chunk(struct qfd *h, struct list_head *msgs, long *left,
 static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 			 u32 count, long *left)
 {
+	long ring_budget = QFD_RING_WAIT;
+	bool blocking = *left, full;
 	u32 sent = 0, n, done;
 	LIST_HEAD(msgs);
 	int err = 0;
@@ -329,13 +345,15 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 		if (h->q && h->q->kind == COHORT_QUEUE) {
 			u32 gen = cohort_queue_ring_gen(h->q);
 
-			done = qfd_send_direct(h, o + sent, n);
+			done = qfd_send_direct(h, o + sent, n, &full);
 			sent += done;
 			if (done == n)
 				continue;
 			n -= done;
-			if (*left && cohort_queue_ring_flow(h->q)) {
-				err = qfd_wait_ring(h->q, gen, left);
+			if (!done && full && *left &&
+			    cohort_queue_ring_flow(h->q)) {
+				err = qfd_wait_ring(h->q, gen, left,
+						    &ring_budget);
 				if (!err)
 					continue;
 				if (err != -EAGAIN)
@@ -365,6 +383,12 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 			break;		/* the home or the queue stopped us */
 	}
 	cohort_qmsg_free_list(&msgs);
+	/*
+	 * A queue's sender that could wait and found no room in the time it
+	 * had (a topic's REJECT says EAGAIN to everyone).
+	 */
+	if (err == -EAGAIN && blocking && h->q && h->q->kind == COHORT_QUEUE)
+		err = -ETIMEDOUT;
 	return sent ?: err;
 }
 
@@ -750,6 +774,7 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 static int qfd_fill_once(struct qfd *h)
 {
 	struct cohort_afile *a = h->actor;
+	bool room = false;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
 	int err = 0;
@@ -757,7 +782,7 @@ static int qfd_fill_once(struct qfd *h)
 	u32 n = 0;
 
 	mutex_lock(&a->lock);
-	err = cohort_qring_sync(h->ring, NULL);
+	err = cohort_qring_sync(h->ring, NULL, &room);
 	if (err)
 		goto out;
 	if (h->px) {
@@ -772,6 +797,9 @@ static int qfd_fill_once(struct qfd *h)
 	}
 out:
 	mutex_unlock(&a->lock);
+	/* Senders waiting for room find it now (and the actor free). */
+	if (room && !h->px)
+		cohort_queue_ring_room(h->q);
 	if (!list_empty(&got) || !list_empty(&back))
 		qfd_settle(h, &got, &back);
 	return n ?: err ?: -EAGAIN;
@@ -828,12 +856,14 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	if (f.flags & ~COHORT_QFILL_NEXT || !r)
 		return -EINVAL;
 	next = f.flags & COHORT_QFILL_NEXT ? &f.next : NULL;
-	if (!h->px)
-		cohort_queue_ring_room(h->q);
 	if (next) {
+		bool room;
+
 		mutex_lock(&h->actor->lock);
-		err = cohort_qring_sync(r, next);
+		err = cohort_qring_sync(r, next, &room);
 		mutex_unlock(&h->actor->lock);
+		if (room && !h->px)
+			cohort_queue_ring_room(h->q);
 		if (err)
 			return err;
 	}
@@ -897,9 +927,10 @@ static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
 			    u32 *lost, u64 *unread_from)
 {
 	struct cohort_qring *r = h->ring;
+	struct cohort_qmsg *m = NULL;
 	u32 n = 0, bytes = 0, size;
 	struct cohort_qrec *rec;
-	struct cohort_qmsg *m;
+	bool fits = true;
 	u64 pos;
 
 	if (!h->px)
@@ -918,9 +949,9 @@ static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
 		if (h->px)
 			break;
 		size = rec->data_len + rec->vc_len * sizeof(struct cohort_vc_entry);
-		m = n < h->q->attr.max_msgs &&
-		    bytes + size <= h->q->attr.max_bytes ?
-		    qmsg_from_rec(rec) : NULL;
+		fits = fits && n < h->q->attr.max_msgs &&
+		       bytes + size <= h->q->attr.max_bytes;
+		m = fits ? qmsg_from_rec(rec) : NULL;
 		if (m) {
 			list_add_tail(&m->list, unread);
 			n++;

@@ -114,8 +114,7 @@ int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma)
 /* The process's head, if it is one: 8-byte aligned, not past the tail. */
 int cohort_qring_head(struct cohort_qring *r, u64 *head)
 {
-	/* Pairs with the release in cohort_qring_reserve(). */
-	u64 tail = smp_load_acquire(&r->status->tail);
+	u64 tail = READ_ONCE(r->status->tail);
 
 	/* Pairs with the process's release: it is done with what it passed. */
 	*head = smp_load_acquire(&r->ctl->head);
@@ -124,33 +123,31 @@ int cohort_qring_head(struct cohort_qring *r, u64 *head)
 
 /*
  * Give back the records head has passed, one by one from lengths written
- * here. A record still being written, or one head points into, stays.
+ * here; a record head points into stays. Whether anything was given back.
  */
-static void qring_reclaim(struct cohort_qring *r)
+static bool qring_reclaim(struct cohort_qring *r)
 {
-	struct cohort_qrec *rec;
-	u64 head;
+	u64 head, start = r->kstart;
 	u32 len;
 
 	if (cohort_qring_head(r, &head))
-		return;
+		return false;
 	while (r->kstart < head) {
-		rec = cohort_qring_rec(r, r->kstart);
-		len = READ_ONCE(rec->len);
-		if (len & COHORT_QREC_BUSY || head - r->kstart < len ||
-		    WARN_ON_ONCE(!len))
+		len = cohort_qring_rec(r, r->kstart)->len;
+		if (head - r->kstart < len || WARN_ON_ONCE(!len))
 			break;
 		r->kstart += len;
 	}
+	return r->kstart != start;
 }
 
 /*
- * Give back what head has passed; -EINVAL unless it points right after a
- * record (or at the tail), and so does @next if given. Under the writers'
- * lock no record is busy, so a position the walk does not reach is inside
- * a record, or behind it.
+ * Give back what head has passed (*@room: anything), -EINVAL unless it
+ * points right after a record (or at the tail), and so does @next if
+ * given. Under the writers' lock every reserved record is committed, so a
+ * position the walk does not reach is inside a record, or behind it.
  */
-int cohort_qring_sync(struct cohort_qring *r, const u64 *next)
+int cohort_qring_sync(struct cohort_qring *r, const u64 *next, bool *room)
 {
 	u64 head, pos;
 	int err;
@@ -158,7 +155,7 @@ int cohort_qring_sync(struct cohort_qring *r, const u64 *next)
 	err = cohort_qring_head(r, &head);
 	if (err)
 		return err;
-	qring_reclaim(r);
+	*room = qring_reclaim(r);
 	if (r->kstart != head)
 		return -EINVAL;
 	if (!next)
@@ -171,8 +168,8 @@ int cohort_qring_sync(struct cohort_qring *r, const u64 *next)
 }
 
 /*
- * Reserve a record of @len bytes at the tail, marked busy, and publish the
- * new tail; false when it does not fit.
+ * Reserve a record of @len bytes after the last one reserved; false when
+ * it does not fit. Nobody sees it before cohort_qring_commit().
  */
 bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos)
 {
@@ -183,11 +180,9 @@ bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos)
 		if (size - (r->tail - r->kstart) < len)
 			return false;
 	}
-	WRITE_ONCE(cohort_qring_rec(r, r->tail)->len, len | COHORT_QREC_BUSY);
+	cohort_qring_rec(r, r->tail)->len = len;
 	*pos = r->tail;
 	r->tail += len;
-	/* The busy length is seen before the tail that covers it. */
-	smp_store_release(&r->status->tail, r->tail);
 	return true;
 }
 
@@ -244,25 +239,25 @@ int cohort_qring_copy_from_user(struct cohort_qring *r, u64 pos,
 	return 0;
 }
 
-/* The record at @pos is complete: readers may use it from now on. */
+/*
+ * The record at @pos, the first reserved not yet committed, is complete:
+ * the tail moves past it, and readers may use it from now on.
+ */
 void cohort_qring_commit(struct cohort_qring *r, u64 pos)
 {
-	struct cohort_qrec *rec = cohort_qring_rec(r, pos);
-
-	/* Pairs with the reader's acquire of len: the rest is written. */
-	smp_store_release(&rec->len, rec->len & ~COHORT_QREC_BUSY);
+	/* Pairs with the reader's acquire of the tail: the record is written. */
+	smp_store_release(&r->status->tail,
+			  pos + cohort_qring_rec(r, pos)->len);
 }
 
 /*
- * Take back the reservations from @pos to the tail, none committed. All
- * writers hold the same lock, so the last reservations are the caller's;
- * a reader that saw the longer tail found them busy, and used nothing.
+ * Take back the reservations from @pos on, none committed: all writers
+ * hold the same lock, so the last reservations are the caller's, and no
+ * reader has seen them.
  */
 void cohort_qring_unreserve(struct cohort_qring *r, u64 pos)
 {
 	r->tail = pos;
-	/* As in cohort_qring_reserve(), though nothing is published. */
-	smp_store_release(&r->status->tail, pos);
 }
 
 /*
@@ -271,18 +266,13 @@ void cohort_qring_unreserve(struct cohort_qring *r, u64 pos)
  */
 bool cohort_qring_ready(struct cohort_qring *r, const u64 *next)
 {
-	/* Pairs with the release in cohort_qring_reserve(). */
-	u64 pos, tail = smp_load_acquire(&r->status->tail);
+	u64 pos, tail = READ_ONCE(r->status->tail);
 
 	if (next)
 		pos = *next;
 	else if (cohort_qring_head(r, &pos))
 		return false;
-	if (pos >= tail || pos & 7 || tail - pos > (u64)r->mask + 1)
-		return false;
-	/* Pairs with the release in cohort_qring_commit(). */
-	return !(smp_load_acquire(&cohort_qring_rec(r, pos)->len) &
-		 COHORT_QREC_BUSY);
+	return pos < tail && !(pos & 7) && tail - pos <= (u64)r->mask + 1;
 }
 
 /*

@@ -14,13 +14,15 @@ struct vm_area_struct;
  * cohort_qring_status, then the data pages twice over, all in one vmap so
  * that a record that wraps is one piece here as in user space.
  *
- * Writers reserve records in order, fill them and commit them, all under
- * the mutex of the descriptor's actor (a sender takes it only by trying:
- * cohort_queue_direct()); so while it is held no record is busy. For a
- * store on this node, reservations are also made under the queue's lock,
- * which orders them with the store. Only the head is the process's to
- * write, and it is never trusted: space is given back record by record,
- * from lengths this side wrote, up to where head points.
+ * Writers reserve records in order, fill them and commit them in order,
+ * all under the mutex of the descriptor's actor (a sender takes it only
+ * by trying: cohort_queue_direct()): so the published tail moves past each
+ * record as it is committed, never over one being written, and what a
+ * writer reserved last it may take back. For a store on this node,
+ * reservations are also made under the queue's lock, which orders them
+ * with the store. Only the head is the process's to write, and it is
+ * never trusted: space is given back record by record, from lengths this
+ * side wrote, up to where head points.
  */
 struct cohort_qring {
 	struct page **pages;		/* ctl, status, data, data again */
@@ -30,7 +32,7 @@ struct cohort_qring {
 	struct cohort_qring_status *status;
 	u8 *data;
 	u32 mask;			/* data bytes - 1 */
-	u64 tail;			/* reserved up to */
+	u64 tail;			/* reserved up to; status->tail: committed */
 	u64 kstart;			/* the first record not known taken */
 };
 
@@ -52,7 +54,7 @@ void cohort_qring_free(struct cohort_qring *r);
 int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma);
 
 int cohort_qring_head(struct cohort_qring *r, u64 *head);
-int cohort_qring_sync(struct cohort_qring *r, const u64 *next);
+int cohort_qring_sync(struct cohort_qring *r, const u64 *next, bool *room);
 bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos);
 void cohort_qring_put_msg(struct cohort_qring *r, u64 pos,
 			  const struct cohort_qmsg *m);

@@ -83,15 +83,11 @@ COHORT_API const struct cohort_qrec *cohort_ring_next(struct cohort_ring *r)
 {
 	uint64_t tail = __atomic_load_n(&r->status->tail, __ATOMIC_ACQUIRE);
 	const struct cohort_qrec *rec;
-	uint32_t len;
 
 	if (r->next == tail)
 		return NULL;
 	rec = (const void *)(r->data + (r->next & r->mask));
-	len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
-	if (len & COHORT_QREC_BUSY)
-		return NULL;
-	r->next += len;
+	r->next += rec->len;
 	return rec;
 }
 

@@ -109,8 +109,6 @@ static const struct cohort_qrec *ring_peek(struct ring *r)
 	if (r->head == ring_tail(r))
 		return NULL;
 	rec = rec_at(r, r->head);
-	if (__atomic_load_n(&rec->len, __ATOMIC_ACQUIRE) & COHORT_QREC_BUSY)
-		return NULL;
 	return rec;
 }
 

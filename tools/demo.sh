@@ -6,7 +6,9 @@
 # links, membership, routes, ping and a message across two hops.
 #
 # Then queues: a work queue on beta fed from alpha and drained by alpha
-# and gamma, and a topic on gamma with subscribers on alpha and beta.
+# and gamma (gamma through a receive ring), a queue on alpha written
+# straight into a consumer's ring, and a topic on gamma with subscribers
+# on alpha and beta.
 #
 #   [ demo-a: node 1 "alpha" ]    [ demo-b: node 2 "beta" ]    [ demo-c: node 3 "gamma" ]
 #     veth-a 198.18.0.1/24 <------> veth-b 198.18.0.2/24
@@ -83,11 +85,22 @@ ctl $B queue add jobs persistent mode 0666 ack-timeout 2000
 ctl $A queue send jobs@2 job-1 job-2 job-3 job-4 job-5 job-6
 ctl $A queue send jobs@2 prio 7 urgent-job
 ctl $B queue show jobs
-echo "-- gamma takes three (the urgent one first), alpha the other four"
-ctl $C queue recv jobs count 3 ack
+echo "-- gamma takes three (the urgent one first) through a receive ring,"
+echo "   alpha the other four"
+ctl $C queue recv jobs count 3 ack ring 65536
 ctl $A queue recv jobs count 4 ack
 echo "-- the queue manager's counters on beta"
 ctl $B queue stats jobs
+
+echo "== a queue on alpha whose consumer reads a receive ring: the producer"
+echo "   on alpha writes each message straight into it (one copy, no store)"
+ctl $A queue add fast mode 0666
+ctl $A queue recv fast count 3 ring 65536 &
+ring=$!
+sleep 1
+ctl $A queue send fast one two three
+wait $ring
+ctl $A queue stats fast
 
 echo "== a topic on gamma: every subscriber, local or remote, gets each"
 ctl $C topic add news mode 0666

@@ -578,14 +578,11 @@ static uint32_t ring_take(struct ring *rg, struct rxbuf *r, uint32_t n)
 {
 	uint64_t tail = __atomic_load_n(&rg->st->tail, __ATOMIC_ACQUIRE);
 	const struct cohort_qrec *rec;
-	uint32_t got = 0, len;
+	uint32_t got = 0;
 	uint8_t *dst;
 
 	while (got < n && rg->head != tail) {
 		rec = (const void *)(rg->data + (rg->head & rg->mask));
-		len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
-		if (len & COHORT_QREC_BUSY)
-			break;
 		dst = r->data + (size_t)got * MAX_SIZE;
 		memcpy(dst, (const uint8_t *)(rec + 1) +
 		       rec->vc_len * sizeof(struct cohort_vc_entry),
@@ -598,7 +595,7 @@ static uint32_t ring_take(struct ring *rg, struct rxbuf *r, uint32_t n)
 			.deliveries = rec->deliveries,
 			.flags = rec->flags,
 		};
-		rg->head += len;
+		rg->head += rec->len;
 	}
 	__atomic_store_n(&rg->ctl->head, rg->head, __ATOMIC_RELEASE);
 	return got;

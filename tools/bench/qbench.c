@@ -414,16 +414,12 @@ static unsigned int ring_recv(const struct chan *c, struct msgbuf *b,
 	const struct cohort_qrec *rec;
 	unsigned int got = 0;
 	uint64_t tail;
-	uint32_t len;
 
 	for (;;) {
 		tail = __atomic_load_n(&r->st->tail, __ATOMIC_ACQUIRE);
 		while (got < n && r->next != tail) {
 			rec = (const void *)(r->data + (r->next & r->mask));
-			len = __atomic_load_n(&rec->len, __ATOMIC_ACQUIRE);
-			if (len & COHORT_QREC_BUSY)
-				break;
-			r->next += len;
+			r->next += rec->len;
 			b->at[got] = (const char *)(rec + 1) +
 				     rec->vc_len * sizeof(struct cohort_vc_entry);
 			b->len[got] = rec->data_len;

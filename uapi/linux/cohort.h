@@ -110,11 +110,10 @@
  * Positions count bytes and only grow. A record starts at data + (pos &
  * (bytes - 1)), 8-byte aligned: struct cohort_qrec, then vc_len struct
  * cohort_vc_entry (the sender's vector stamp), then data_len bytes of
- * payload, padded to len. To read: load status->tail (acquire); while
- * head < tail, load rec->len (acquire): with COHORT_QREC_BUSY the record is
- * still being written (stop there and wait as below); else it is a
- * complete message; once done with it, store head + len to ctl->head
- * (release). The kernel reuses only what head has
+ * payload, padded to len. To read: load status->tail (acquire); every
+ * record before it is complete; once done with one, store head + len to
+ * ctl->head (release). The tail moves only past complete records, and
+ * only forward. The kernel reuses only what head has
  * passed, and never relies on what the process writes: a head that is not
  * 8-byte aligned or lies beyond tail makes QFILL fail with EINVAL and poll
  * report EPOLLERR until it is mended (so does a head inside a record, or
@@ -129,10 +128,10 @@
  * COHORT_ACK_NONE consumer while nothing waits in the store: one copy from
  * sender to receiver, and no store. (A payload not in memory at the time,
  * and what follows it, goes through the store.) When every consumer of the
- * queue reads through such a ring and the rings are full, a sender that
- * may wait waits for room, up to 10 ms of its timeout, before it starts
- * the store, as a pipe's writer waits for its reader: a QFILL says the
- * consumer has made room.
+ * queue reads through such a ring and the rings it could take are full, a
+ * sender that may wait waits for room (for at most 10 ms of its timeout
+ * per call) before it starts the store, as a pipe's writer waits for its
+ * reader: a QFILL that finds records given back says so.
  * A ring is a prefetch window: what is in it has been delivered, so
  * priorities order only what still waits in the store, a consumer with
  * room in its ring takes new messages before consumers without a ring,
@@ -415,8 +414,6 @@ enum cohort_queue_event {
 /* Receive rings: data bytes, a power of two. */
 #define COHORT_QRING_MIN	(64U << 10)
 #define COHORT_QRING_MAX	(64U << 20)
-/* struct cohort_qrec len: the record is still being written */
-#define COHORT_QREC_BUSY	0x80000000U
 
 enum cohort_link_state {
 	COHORT_LINK_DOWN = 1,		/* no heartbeat within the tolerance */
@@ -721,7 +718,7 @@ struct cohort_qring_ctl {
 
 /**
  * struct cohort_qring_status - start of the read-only part of a ring
- * @tail: position up to which records are written or being written
+ * @tail: position up to which records are complete
  */
 struct cohort_qring_status {
 	__u64 tail;
@@ -730,8 +727,7 @@ struct cohort_qring_status {
 /**
  * struct cohort_qrec - a record of a ring, followed by the vector stamp and
  *	the payload; the fields are those of struct cohort_qmsg_in
- * @len: bytes of the whole record, a multiple of 8;
- *	COHORT_QREC_BUSY while it is written
+ * @len: bytes of the whole record, a multiple of 8
  * @flags: COHORT_QM_REDELIVERED
  * @data_len: payload bytes
  * @vc_len: entries of the vector stamp
