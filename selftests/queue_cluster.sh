@@ -3,7 +3,8 @@
 #
 # Queues and topics across nodes: producers and consumers on other nodes
 # than the queue's home, reached as "name@node" and as a bare name looked
-# up in the cluster; competing consumers on two nodes; topic fan-out to
+# up in the cluster; the stamps, priority and TTL a remote publish
+# carries, and a batch with an unreadable payload; competing consumers on two nodes; topic fan-out to
 # local and remote subscribers; a persistent queue filled before its
 # consumer exists; a remote consumer killed while it holds messages; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
@@ -62,7 +63,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 34
+ktap_plan 37
 
 # ---- the cluster ----
 rc=0
@@ -90,6 +91,34 @@ ktap_result $? "a sends $N to work@82 (home b)"
 finish work-c && [ "$(field work-c dups)" = 0 ] && in_order work-c &&
 	grep -q "^# open work home 82$" "$CL_TMP/work-c.err"
 ktap_result $? "c, by the bare name, finds work on b and gets all $N once each, in order"
+
+# ---- 1b: what a remote publish carries, batched and with a TTL ----
+cl_ctl b queue add stamps persistent >/dev/null 2>&1 &&
+	cl_ctl a queue send stamps@82 prio 3 one two three >/dev/null &&
+	cl_q b "queue recv stamps count 3 timeout 2000" \
+	'[.[].payload] == ["one", "two", "three"] and
+	 all(.[]; .sender_node == 81 and .prio == 3 and .deliveries == 1) and
+	 .[0].lamport < .[1].lamport and .[1].lamport < .[2].lamport and
+	 ([.[] | .sender as $s | .vclock[] | select(.id == $s) | .counter] |
+	  length == 3 and .[1] == .[0] + 1 and .[2] == .[1] + 1)' -s >/dev/null
+ktap_result $? "a's batch of three to stamps@82: a's sender, prio 3, rising Lamport stamps, a's vector entry counting on by one"
+cl_ctl a queue send stamps@82 ttl 1 gone >/dev/null &&
+	cl_ctl a queue send stamps@82 ttl 60000 kept >/dev/null && sleep 0.2 &&
+	cl_q b "queue recv stamps count 1 timeout 2000" \
+	'[.[].payload] == ["kept"]' -s >/dev/null &&
+	[ "$(qstat b stamps expired)" = 1 ] && [ "$(qstat b stamps depth)" = 0 ]
+ktap_result $? "a's message with a TTL of 1 ms expires at the home, the one with 60 s arrives"
+
+# A payload that cannot be read ends a batch there, remote or local.
+qt b produce badp@82 0 --create persistent >/dev/null 2>&1
+rc=$?
+for n in a b; do
+	out=$(qt "$n" produce badp@82 5 -b 5 -F 3 2>&1)
+	echo "$out" | grep -q "send 3: Bad address" &&
+		echo "$out" | grep -q "sent 2 of 5" || rc=1
+done
+[ $rc = 0 ] && [ "$(qstat b badp depth)" = 4 ] && [ "$(qstat b badp enqueued)" = 4 ]
+ktap_result $? "a batch of 5 with an unreadable 3rd payload, from a and from b (home): 2 go, then EFAULT"
 
 # ---- 2: competing consumers on two nodes ----
 N=2000

@@ -6,7 +6,7 @@
  *
  *	qtool produce NAME COUNT [-s SIZE] [-b BATCH] [-p PRIO] [-i ID]
  *		[--create persistent|transient [-m MAX_MSGS] [-B MAX_BYTES]]
- *		[--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS]
+ *		[--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS] [-F SEQ]
  *		send messages 1..COUNT. Each payload is SIZE bytes (at least
  *		16, default 64): the producer id (ID, default this actor's
  *		id) and the sequence number, both big-endian u64, then a
@@ -17,7 +17,8 @@
  *		queue, an unreachable home or a timeout is retried
  *		until no message was accepted for GIVEUP_MS (default 60000).
  *		--create makes the queue (mode 0666) when missing, with
- *		MAX_MSGS and MAX_BYTES if given.
+ *		MAX_MSGS and MAX_BYTES if given. -F: message SEQ points
+ *		at an unreadable page (bad input: the send fails there).
  *	qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic]
  *		[--sub SUB] [--create persistent|transient] [-b BATCH]
  *		[--hold N] [-w OPEN_MS] [-q] [-s mixed] [-r RING_BYTES]
@@ -95,6 +96,7 @@ struct opts {
 	uint32_t max_bytes;
 	uint64_t pause_ms;
 	uint32_t ring;
+	uint64_t fault_seq;
 };
 
 static uint64_t now_ms(void)
@@ -110,7 +112,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: qtool produce NAME COUNT [-s SIZE|mixed] [-b BATCH] [-p PRIO] [-i ID]\n"
 		"                     [--create persistent|transient [-m MAX_MSGS] [-B MAX_BYTES]]\n"
-		"                     [--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS]\n"
+		"                     [--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS] [-F SEQ]\n"
 		"       qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic] [--sub SUB]\n"
 		"                     [--create persistent|transient] [-b BATCH] [--hold N] [-w OPEN_MS] [-q]\n"
 		"                     [-s mixed] [-r RING_BYTES]\n"
@@ -193,6 +195,8 @@ static int parse_opt(struct opts *o, int argc, char **argv, int *i)
 		o->giveup_ms = n;
 	} else if (!strcmp(a, "-P")) {
 		o->pause_ms = n;
+	} else if (!strcmp(a, "-F")) {
+		o->fault_seq = n;
 	} else if (!strcmp(a, "-m")) {
 		o->max_msgs = n;
 	} else if (!strcmp(a, "-B")) {
@@ -361,7 +365,7 @@ static bool retry_send(int err)
 
 static int send_batch(int fd, const struct opts *o, uint64_t id, uint64_t seq,
 		      uint32_t n, uint8_t *buf, struct cohort_qmsg_out *m,
-		      uint32_t *sent)
+		      const void *bad, uint32_t *sent)
 {
 	struct cohort_qsend s = {
 		.size = sizeof(s),
@@ -380,6 +384,8 @@ static int send_batch(int fd, const struct opts *o, uint64_t id, uint64_t seq,
 			.len = msg_size(o, seq + i),
 			.prio = o->prio,
 		};
+		if (seq + i == o->fault_seq)
+			m[i].data = (uintptr_t)bad;
 	}
 	if (ioctl(fd, COHORT_IOC_QSEND, &s))
 		return -errno;
@@ -394,6 +400,7 @@ static int do_produce(int argc, char **argv)
 	struct opts o = { 0 };
 	uint8_t *buf;
 	uint32_t n, sent;
+	void *bad = MAP_FAILED;
 	int dev, fd, ret = 0;
 
 	if (parse_args(&o, argc, argv) || o.sub || o.hold)
@@ -406,8 +413,11 @@ static int do_produce(int argc, char **argv)
 	id = o.have_id ? o.id : actor_id(dev);
 	buf = malloc((size_t)o.batch * slot_size(&o));
 	m = calloc(o.batch, sizeof(*m));
+	if (o.fault_seq)
+		bad = mmap(NULL, MAX_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
 	fd = open_queue(dev, &o, COHORT_QR_PRODUCE);
-	if (fd < 0 || !buf || !m) {
+	if (fd < 0 || !buf || !m || (o.fault_seq && bad == MAP_FAILED)) {
 		ret = fd < 0 ? fd : -ENOMEM;
 		goto out;
 	}
@@ -415,7 +425,7 @@ static int do_produce(int argc, char **argv)
 	while (seq <= o.count) {
 		n = o.count - seq + 1 < o.batch ? o.count - seq + 1 : o.batch;
 		sent = 0;
-		ret = send_batch(fd, &o, id, seq, n, buf, m, &sent);
+		ret = send_batch(fd, &o, id, seq, n, buf, m, bad, &sent);
 		if (!ret) {
 			seq += sent;
 			last_ok = now_ms();
@@ -438,6 +448,8 @@ static int do_produce(int argc, char **argv)
 	       ret ? "FAILED" : "ok");
 	close(fd);
 out:
+	if (bad != MAP_FAILED)
+		munmap(bad, MAX_SIZE);
 	free(buf);
 	free(m);
 	close(dev);
