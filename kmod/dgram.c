@@ -385,9 +385,10 @@ int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
 /*
  * The same, for a caller that writes the body in place: a frame with room
  * for exactly @body_len bytes at *@body. The caller fills them and passes
- * the frame to cohort_dgram_frame_send() without dropping tp->lock in
- * between: the frame is stamped already (a send event), and the route and
- * the first hop's room checked here stay valid only under that lock.
+ * the frame to cohort_dgram_frame_send() (or, if it cannot be filled,
+ * cohort_dgram_frame_drop()) without dropping tp->lock in between: the
+ * frame is stamped already (a send event), and the route and the first
+ * hop's room checked here stay valid only under that lock.
  */
 struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
 					    u32 dst, u8 kind, u32 body_len,
@@ -406,6 +407,19 @@ struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
 	if (!IS_ERR(f))
 		*body = p;
 	return f;
+}
+
+/*
+ * A frame from cohort_dgram_frame_new() that will not be sent after all.
+ * Its send event stays, an event with no message: a peer sees the clocks
+ * move on by more than one, as after any event it did not hear of.
+ */
+void cohort_dgram_frame_drop(struct cohort_transport *tp,
+			     struct cohort_frame *f)
+{
+	lockdep_assert_held(&tp->lock);
+
+	cohort_frame_free(f);
 }
 
 /* Send a frame from cohort_dgram_frame_new() (which it takes). */

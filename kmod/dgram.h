@@ -29,6 +29,8 @@ int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
 struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
 					    u32 dst, u8 kind, u32 body_len,
 					    gfp_t gfp, void **body);
+void cohort_dgram_frame_drop(struct cohort_transport *tp,
+			     struct cohort_frame *f);
 int cohort_dgram_frame_send(struct cohort_transport *tp, u32 dst,
 			    struct cohort_frame *f);
 int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,

@@ -342,6 +342,19 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 
 	while (!err && sent < count) {
 		n = min_t(u32, count - sent, QFD_CHUNK);
+		if (h->px) {
+			int ret = cohort_qproxy_send_user(h->qm, h->px,
+							  h->actor, o + sent,
+							  n, left);
+
+			if (ret < 0) {
+				err = ret;
+				break;
+			}
+			sent += ret;
+			if (ret)
+				continue;
+		}
 		if (h->q && h->q->kind == COHORT_QUEUE) {
 			u32 gen = cohort_queue_ring_gen(h->q);
 

@@ -37,9 +37,11 @@
  * retries when a link pushes back.
  */
 #include <linux/cred.h>
+#include <linux/pagemap.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "chardev.h"
 #include "compat.h"
@@ -148,14 +150,41 @@ static u32 wq_pack(struct list_head *head, struct cohort_qmsg *m, u32 max,
 }
 
 /*
+ * The header of @m at @w, with @ttl_or_deliveries (see the wire format),
+ * and its stamps @vc after it; returns where the payload goes.
+ */
+static u8 *qmsg_hdr_to_wire(struct cohort_wire_qmsg *w,
+			    const struct cohort_qmsg *m,
+			    const struct cohort_vc_entry *vc,
+			    u32 ttl_or_deliveries)
+{
+	struct cohort_wire_vc *wvc = (void *)(w + 1);
+	u32 i;
+
+	put_unaligned_be64(m->id, &w->id);
+	put_unaligned_be64(m->tag, &w->tag);
+	put_unaligned_be64(m->sender, &w->sender);
+	put_unaligned_be64(m->enqueue_ns, &w->enqueue_ns);
+	put_unaligned_be64(m->lamport, &w->lamport);
+	put_unaligned_be32(ttl_or_deliveries, &w->ttl_ms);
+	put_unaligned_be32(m->len, &w->len);
+	put_unaligned_be16(m->vc_len, &w->vc_len);
+	w->prio = m->prio;
+	memset(w->reserved, 0, sizeof(w->reserved));
+	for (i = 0; i < m->vc_len; i++) {
+		put_unaligned_be64(vc[i].id, &wvc[i].id);
+		put_unaligned_be64(vc[i].counter, &wvc[i].counter);
+	}
+	return (u8 *)(wvc + m->vc_len);
+}
+
+/*
  * @m at @p, as @op carries it; returns the end. A PUB's TTL is left from
  * *@now, read once per frame for its first message with a TTL.
  */
 static u8 *qmsg_to_wire(u8 *p, u8 op, const struct cohort_qmsg *m, u64 *now)
 {
-	struct cohort_wire_qmsg *w = (void *)p;
-	struct cohort_wire_vc *vc = (void *)(w + 1);
-	u32 i, ttl = 0;
+	u32 ttl = 0;
 
 	if (op == COHORT_WQ_PUB && m->expire_ns) {
 		if (!*now)
@@ -163,23 +192,10 @@ static u8 *qmsg_to_wire(u8 *p, u8 op, const struct cohort_qmsg *m, u64 *now)
 		ttl = m->expire_ns > *now ?
 		      max_t(u64, div_u64(m->expire_ns - *now, NSEC_PER_MSEC), 1) : 1;
 	}
-	put_unaligned_be64(m->id, &w->id);
-	put_unaligned_be64(m->tag, &w->tag);
-	put_unaligned_be64(m->sender, &w->sender);
-	put_unaligned_be64(m->enqueue_ns, &w->enqueue_ns);
-	put_unaligned_be64(m->lamport, &w->lamport);
-	put_unaligned_be32(op == COHORT_WQ_PUB ? ttl : m->deliveries,
-			   &w->ttl_ms);
-	put_unaligned_be32(m->len, &w->len);
-	put_unaligned_be16(m->vc_len, &w->vc_len);
-	w->prio = m->prio;
-	memset(w->reserved, 0, sizeof(w->reserved));
-	for (i = 0; i < m->vc_len; i++) {
-		put_unaligned_be64(m->vc[i].id, &vc[i].id);
-		put_unaligned_be64(m->vc[i].counter, &vc[i].counter);
-	}
-	memcpy(vc + m->vc_len, m->data, m->len);
-	return (u8 *)(vc + m->vc_len) + m->len;
+	p = qmsg_hdr_to_wire((void *)p, m, m->vc,
+			     op == COHORT_WQ_PUB ? ttl : m->deliveries);
+	memcpy(p, m->data, m->len);
+	return p + m->len;
 }
 
 /*
@@ -1348,6 +1364,15 @@ static int px_wait(struct cohort_qproxy *px,
 	return READ_ONCE(px->dead) ? -EIDRM : 0;
 }
 
+/* Credit taken for @n publishes that did not go goes back to waiters. */
+static void px_credit_back(struct cohort_qproxy *px, u32 n)
+{
+	spin_lock(&px->lock);
+	px->pub_credit += n;
+	spin_unlock(&px->lock);
+	wake_up(&px->wait);
+}
+
 /*
  * Publish the messages of @msgs in order while the home has room for them,
  * packed into as few frames as the credit and the body bound allow. Returns
@@ -1377,9 +1402,7 @@ int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 			err = wq_msgs(qm, px->home, COHORT_WQ_PUB, px->id, msgs,
 				      m, n, body_len, GFP_KERNEL_ACCOUNT);
 			if (err) {
-				spin_lock(&px->lock);
-				px->pub_credit += n;
-				spin_unlock(&px->lock);
+				px_credit_back(px, n);
 				break;
 			}
 			for (i = 0; i < n; i++) {
@@ -1393,6 +1416,164 @@ int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		mutex_unlock(&tp->lock);
 	}
 	return sent ?: err;
+}
+
+/*
+ * How many of the @n messages at @o, each with @vc_len stamps, go in one
+ * PUB frame of at most @max; *@body_len is the body they make.
+ */
+static u32 wq_pack_user(const struct cohort_qmsg_out *o, u32 n, u32 max,
+			u32 vc_len, u32 *body_len)
+{
+	u32 k, len = sizeof(struct cohort_wire_q), l;
+
+	for (k = 0; k < min(n, max); k++) {
+		l = sizeof(struct cohort_wire_qmsg) +
+		    vc_len * sizeof(struct cohort_wire_vc) + o[k].len;
+		if (k && len + l > COHORT_WIRE_MAX_QBODY)
+			break;
+		len += l;
+	}
+	*body_len = len;
+	return k;
+}
+
+/*
+ * The payloads of the @n messages at @o into the PUB body at @body, each
+ * after room for its header and @vc_len stamps; -EFAULT if one is not at
+ * hand (page faults are not waited for under the transport lock).
+ */
+static int wq_user_payloads(u8 *body, const struct cohort_qmsg_out *o, u32 n,
+			    u32 vc_len)
+{
+	u8 *p = body + sizeof(struct cohort_wire_q);
+	unsigned long left = 0;
+	u32 i;
+
+	pagefault_disable();
+	for (i = 0; i < n && !left; i++) {
+		p += sizeof(struct cohort_wire_qmsg) +
+		     vc_len * sizeof(struct cohort_wire_vc);
+		left = copy_from_user(p, u64_to_user_ptr(o[i].data), o[i].len);
+		p += o[i].len;
+	}
+	pagefault_enable();
+	return left ? -EFAULT : 0;
+}
+
+/*
+ * Stamp the @n messages of a PUB body whose payloads are in, each by a
+ * send event of @a, and write their headers; a TTL is what is left of it
+ * after @waited_ms. The end of what was written, or NULL if a stamp
+ * failed or has not the @vc_len entries room was left for (roomy clocks
+ * make both impossible).
+ */
+static u8 *wq_user_stamp(u8 *body, struct cohort_afile *a,
+			 const struct cohort_qmsg_out *o, u32 n, u32 vc_len,
+			 u32 waited_ms)
+{
+	struct cohort_clocks *c = &a->clocks;
+	struct cohort_qmsg m = { .sender = a->id };
+	u8 *p = body + sizeof(struct cohort_wire_q);
+	u32 i, ttl;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0,
+					  a->id);
+		if (WARN_ON_ONCE(err || c->vc.len != vc_len))
+			return NULL;
+		m.lamport = c->lamport;
+		m.len = o[i].len;
+		m.vc_len = vc_len;
+		m.prio = o[i].prio;
+		ttl = o[i].ttl_ms ?
+		      max(o[i].ttl_ms - min(o[i].ttl_ms, waited_ms), 1U) : 0;
+		p = qmsg_hdr_to_wire((void *)p, &m, c->vc.entry, ttl);
+		p += o[i].len;
+	}
+	return p;
+}
+
+/*
+ * How many of the @n messages at @o have their payloads at hand, from the
+ * first: the copy into a frame does not wait for page faults.
+ */
+static u32 wq_user_fault_in(const struct cohort_qmsg_out *o, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		if (fault_in_readable(u64_to_user_ptr(o[i].data), o[i].len))
+			break;
+	}
+	return i;
+}
+
+/*
+ * Publish the first of the @n messages at @o, sent by @a, straight from
+ * user memory into one PUB frame: no message is built on the way. Waits
+ * up to *left for credit. Returns how many went (0: none could go this
+ * way, as a payload was not at hand: build them), or why none did.
+ */
+int cohort_qproxy_send_user(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+			    struct cohort_afile *a,
+			    const struct cohort_qmsg_out *o, u32 n, long *left)
+{
+	struct cohort_transport *tp = qm_tp(qm);
+	u32 k = 0, vc_len, body_len, waited_ms;
+	u64 start = ktime_get_ns();
+	struct cohort_frame *f;
+	void *body;
+	int err;
+
+	/* A bad pointer says EFAULT at once, credit or not: the slow way. */
+	n = wq_user_fault_in(o, n);
+	if (!n)
+		return 0;
+	err = px_wait(px, px_has_credit, left);
+	if (err)
+		return err;
+	waited_ms = div_u64(ktime_get_ns() - start, NSEC_PER_MSEC);
+	mutex_lock(&a->lock);
+	if (!cohort_clocks_roomy(&a->clocks))
+		goto out_actor;
+	vc_len = cohort_clocks_send_len(&a->clocks, a->id);
+	mutex_lock(&tp->lock);
+	spin_lock(&px->lock);
+	k = wq_pack_user(o, n, px->pub_credit, vc_len, &body_len);
+	px->pub_credit -= k;
+	spin_unlock(&px->lock);
+	if (!k)
+		goto out;
+	f = cohort_dgram_frame_new(tp, px->home, COHORT_WIRE_QUEUE, body_len,
+				   GFP_KERNEL_ACCOUNT, &body);
+	if (IS_ERR(f)) {
+		err = PTR_ERR(f);
+		goto undo;
+	}
+	wq_hdr_at(body, COHORT_WQ_PUB, px->id, k, 0);
+	err = wq_user_payloads(body, o, k, vc_len);
+	if (!err &&
+	    wq_user_stamp(body, a, o, k, vc_len, waited_ms) != body + body_len)
+		err = -EOVERFLOW;
+	if (err) {
+		cohort_dgram_frame_drop(tp, f);
+		/* Not at hand after all: the slow way faults it in. */
+		err = err == -EFAULT ? 0 : err;
+		goto undo;
+	}
+	err = cohort_dgram_frame_send(tp, px->home, f);
+	if (!err)
+		goto out;
+undo:
+	px_credit_back(px, k);
+	k = 0;
+out:
+	mutex_unlock(&tp->lock);
+out_actor:
+	mutex_unlock(&a->lock);
+	return k ?: err;
 }
 
 /* Wait for the first delivery (a revoke may take it away again). */

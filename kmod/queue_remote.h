@@ -81,6 +81,9 @@ void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 			 u64 ring_unread);
 int cohort_qproxy_send(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		       struct list_head *msgs, long *left);
+int cohort_qproxy_send_user(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+			    struct cohort_afile *a,
+			    const struct cohort_qmsg_out *o, u32 n, long *left);
 int cohort_qproxy_take(struct cohort_qproxy *px, struct list_head *got,
 		       u32 max, long left);
 void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
