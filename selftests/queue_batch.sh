@@ -34,7 +34,7 @@ exact()
 		msgs "$1" | awk -v n="$2" '$1 != NR { bad = 1 } END { exit bad || NR != n }'
 }
 
-ktap_plan 11
+ktap_plan 13
 
 # ---- the cluster ----
 rc=0
@@ -85,6 +85,24 @@ ktap_info "frames a->b (PUB) $pub, b->c (DELIVER) $dlv for $N messages"
 ktap_result $? "the publishes took $pub frames a->b for $N messages (at most $((N / 8)))"
 [ -n "$d0" ] && [ -n "$d1" ] && [ "$dlv" -gt 0 ] && [ "$dlv" -lt $N ]
 ktap_result $? "the deliveries took $dlv frames b->c for $N messages (fewer than one each)"
+
+# ---- 4: into a ring at the home, from two producers ----
+# Publishes for a consumer that reads a ring on the home node go straight
+# into its ring while the store is empty, and through the store when the
+# ring is full: neither way may lose, repeat or reorder one.
+N=1500
+qt b produce mixr@92 0 --create persistent >/dev/null 2>&1 &&
+	bgq b mixr-b consume mixr $((2 * N)) -s mixed -a none -b 256 \
+		-r 1048576 -t 30000 && opened mixr-b &&
+	bgq a mixr-a produce mixr@92 $N -s mixed -b 100 -W 120000 &&
+	bgq c mixr-c produce mixr@92 $N -s mixed -b 100 -W 120000 &&
+	finish mixr-a && finish mixr-c
+ktap_result $? "a and c send $N each of mixed sizes to mixr@92, read through a ring on b"
+finish mixr-b && [ "$(field mixr-b distinct)" = $((2 * N)) ] &&
+	[ "$(field mixr-b dups)" = 0 ] && [ "$(field mixr-b bad)" = 0 ] &&
+	msgs mixr-b | awk '$1 <= last[$2] { bad = 1 } { last[$2] = $1 }
+		END { exit bad }' && cl_wait 10 drained b mixr
+ktap_result $? "b's ring consumer gets all $((2 * N)) once each, in order per producer, intact"
 
 cl_final_checks
 ktap_finish

@@ -63,7 +63,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 37
+ktap_plan 38
 
 # ---- the cluster ----
 rc=0
@@ -93,15 +93,27 @@ finish work-c && [ "$(field work-c dups)" = 0 ] && in_order work-c &&
 ktap_result $? "c, by the bare name, finds work on b and gets all $N once each, in order"
 
 # ---- 1b: what a remote publish carries, batched and with a TTL ----
-cl_ctl b queue add stamps persistent >/dev/null 2>&1 &&
-	cl_ctl a queue send stamps@82 prio 3 one two three >/dev/null &&
-	cl_q b "queue recv stamps count 3 timeout 2000" \
-	'[.[].payload] == ["one", "two", "three"] and
+# stamped P1 P2 P3: the JSON messages on stdin are those three, sent by
+# one actor of a in that order with priority 3.
+stamped()
+{
+	jq -s -e --arg p "$*" '[.[].payload] == ($p | split(" ")) and
 	 all(.[]; .sender_node == 81 and .prio == 3 and .deliveries == 1) and
 	 .[0].lamport < .[1].lamport and .[1].lamport < .[2].lamport and
 	 ([.[] | .sender as $s | .vclock[] | select(.id == $s) | .counter] |
-	  length == 3 and .[1] == .[0] + 1 and .[2] == .[1] + 1)' -s >/dev/null
+	  length == 3 and .[1] == .[0] + 1 and .[2] == .[1] + 1)' >/dev/null
+}
+cl_ctl b queue add stamps persistent >/dev/null 2>&1 &&
+	cl_ctl a queue send stamps@82 prio 3 one two three >/dev/null &&
+	cl_json b queue recv stamps count 3 timeout 2000 2>/dev/null |
+	stamped one two three
 ktap_result $? "a's batch of three to stamps@82: a's sender, prio 3, rising Lamport stamps, a's vector entry counting on by one"
+cl_bg b "$CL_TMP/stamps-ring" "$CL_CTL" -j queue recv stamps count 3 \
+	timeout 10000 ring 65536 &&
+	cl_wait_file "$CL_TMP/stamps-ring.err" "# receiving from" 10 &&
+	cl_ctl a queue send stamps@82 prio 3 four five six >/dev/null &&
+	wait "$CL_BG" && stamped four five six <"$CL_TMP/stamps-ring"
+ktap_result $? "the same, written straight into the ring of a consumer waiting at the home"
 cl_ctl a queue send stamps@82 ttl 1 gone >/dev/null &&
 	cl_ctl a queue send stamps@82 ttl 60000 kept >/dev/null && sleep 0.2 &&
 	cl_q b "queue recv stamps count 1 timeout 2000" \
