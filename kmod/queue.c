@@ -1527,20 +1527,22 @@ bool cohort_queue_may_direct(struct cohort_queue *q)
 }
 
 /*
- * Records for up to @n messages of @len bytes each, sent by @a, straight
- * in the ring of one of @q's consumers: when nothing waits in the store,
- * so that they cannot overtake anything. Their ids, and their counts as
- * enqueued and delivered, are given here; the caller writes and commits
- * the records, then calls cohort_queue_direct_done().
+ * Records for up to @n messages of @len bytes each, sent by @a (NULL: by
+ * an actor on another node), straight in the ring of one of @q's
+ * consumers: when nothing waits in the store, so that they cannot
+ * overtake anything. Their ids, and their counts as enqueued and
+ * delivered, are given here; the caller writes and commits the records,
+ * then calls cohort_queue_direct_done().
  *
  * The consumer's actor receives them, so the caller needs it locked; that
  * lock comes after @a's and q->lock, so it is only tried, and its file is
  * held (d->file) until the caller is done with it: the unlock may still
  * be touching the mutex when the consumer, waiting for it, frees it. The
  * consumers take turns. @a's clocks must be roomy (cohort_clocks_roomy()),
- * like the consumer's, so that no event of the run can fail. How many
- * were reserved (0: send through the store; d->full if that is because
- * every ring was full).
+ * like the consumer's, so that no event of the run can fail; another
+ * node's stamps may not be, so a receive event can fail, and the caller
+ * takes back the records from there on. How many were reserved (0: send
+ * through the store; d->full if that is because every ring was full).
  */
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *len, u32 n, struct cohort_qdirect *d)

@@ -48,6 +48,7 @@
 #include "dgram.h"
 #include "node.h"
 #include "queue_remote.h"
+#include "queue_ring.h"
 #include "transport.h"
 
 #define SCRATCH_SIZE	(sizeof(struct cohort_wire_q) + \
@@ -587,6 +588,128 @@ static void rx_pub_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 	rh->pub_due++;
 }
 
+/* Publishes handed to cohort_queue_direct() at a time. */
+#define RX_DIRECT_CHUNK	64U
+
+/* The message after @w in a body qmsgs_check() passed. */
+static const struct cohort_wire_qmsg *
+wire_qmsg_next(const struct cohort_wire_qmsg *w)
+{
+	return (const void *)((const u8 *)(w + 1) +
+			      get_unaligned_be16(&w->vc_len) *
+			      sizeof(struct cohort_wire_vc) +
+			      get_unaligned_be32(&w->len));
+}
+
+/*
+ * The record reserved at d->pos from the checked message at @w, received
+ * by the consumer's actor (locked): 0, or why it cannot be (a stamp that
+ * is no vector, or one the consumer's clocks cannot take).
+ */
+static int rx_direct_one(struct cohort_qdirect *d,
+			 const struct cohort_wire_qmsg *w)
+{
+	const struct cohort_wire_vc *wvc = (const void *)(w + 1);
+	struct cohort_qrec *rec = cohort_qring_rec(d->c->ring, d->pos);
+	struct cohort_vc_entry *vc = (void *)(rec + 1);
+	u32 n = get_unaligned_be16(&w->vc_len), i, ttl;
+	struct cohort_afile *c = d->actor;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		vc[i].id = get_unaligned_be64(&wvc[i].id);
+		vc[i].counter = get_unaligned_be64(&wvc[i].counter);
+	}
+	rec->lamport = get_unaligned_be64(&w->lamport);
+	err = cohort_vector_validate(vc, n) ?:
+	      cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
+				  vc, n, c->id);
+	if (err) {
+		/* The process sees the ring: no stamp stays behind the tail. */
+		memset(vc, 0, n * sizeof(*vc));
+		rec->lamport = 0;
+		return err;
+	}
+	rec->data_len = get_unaligned_be32(&w->len);
+	memcpy(vc + n, wvc + n, rec->data_len);
+	ttl = get_unaligned_be32(&w->ttl_ms);
+	rec->flags = 0;
+	rec->vc_len = n;
+	rec->msg_id = d->id++;
+	rec->delivery_id = 0;
+	rec->sender = get_unaligned_be64(&w->sender);
+	rec->enqueue_ns = d->enqueue_ns;
+	rec->expire_ns = ttl ? ktime_get_ns() + ttl * NSEC_PER_MSEC : 0;
+	rec->prio = w->prio;
+	rec->deliveries = 1;
+	cohort_qring_commit(d->c->ring, d->pos);
+	d->pos += rec->len;
+	return 0;
+}
+
+/*
+ * Up to @n of the checked publishes at *@p straight into the ring of one
+ * of @q's consumers, as a sender on this node would write them
+ * (cohort_queue_direct()): no message is built and the store is not
+ * touched. How many went, from the first; *@p moves past them. One the
+ * store would refuse (too large, a Lamport stamp of U64_MAX) stops the
+ * run there, and the rest take the store's way.
+ */
+static u32 rx_pub_direct_run(struct cohort_queue *q, const u8 **p, u32 n)
+{
+	const struct cohort_wire_qmsg *w = (const void *)*p;
+	u32 len[RX_DIRECT_CHUNK], plen, vc_len, i, k;
+	struct cohort_qdirect d;
+
+	n = min(n, RX_DIRECT_CHUNK);
+	for (i = 0; i < n; i++, w = wire_qmsg_next(w)) {
+		plen = get_unaligned_be32(&w->len);
+		vc_len = get_unaligned_be16(&w->vc_len);
+		if (plen > q->attr.max_msg_size ||
+		    plen + vc_len * sizeof(struct cohort_vc_entry) >
+		    q->attr.max_bytes ||
+		    get_unaligned_be64(&w->lamport) == U64_MAX)
+			break;
+		len[i] = cohort_qring_rec_len(vc_len, plen);
+	}
+	k = i ? cohort_queue_direct(q, NULL, len, i, &d) : 0;
+	if (!k)
+		return 0;
+	w = (const void *)*p;
+	for (i = 0; i < k; i++, w = wire_qmsg_next(w)) {
+		if (rx_direct_one(&d, w))
+			break;
+	}
+	/* The others' records were the last reserved: taken back. */
+	if (i < k)
+		cohort_qring_unreserve(d.c->ring, d.pos);
+	mutex_unlock(&d.actor->lock);
+	fput(d.file);
+	cohort_queue_direct_done(q, k - i);
+	*p = (const u8 *)w;
+	return i;
+}
+
+/*
+ * As many of @count checked publishes at *@p as go into rings at once:
+ * none while some of this opener's wait parked (they would be overtaken);
+ * nothing parks meanwhile, as only this frame's publishes could.
+ */
+static u32 rx_pub_direct(struct cohort_qrh *rh, const u8 **p, u32 count)
+{
+	u32 done = 0, k;
+
+	if (rh->n_parked)
+		return 0;
+	while (done < count && cohort_queue_may_direct(rh->q)) {
+		k = rx_pub_direct_run(rh->q, p, count - done);
+		done += k;
+		if (k < RX_DIRECT_CHUNK)
+			break;
+	}
+	return done;
+}
+
 /* A PUB frame that passed qmsgs_check(): @count publishes, in order. */
 static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 		  const u8 *body)
@@ -598,6 +721,12 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 
 	if (!(rh->role & COHORT_QR_PRODUCE))
 		return -EINVAL;
+	done = rx_pub_direct(rh, &body, count);
+	rh->pub_due += done;
+	count -= done;
+	done = 0;
+	if (!count)
+		goto credit;
 	err = msgs_from_wire(&msgs, count, body, true);
 	if (err) {
 		/*
@@ -635,6 +764,7 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 		list_del(&m->list);
 		rx_pub_one(qm, rh, m);
 	}
+credit:
 	/*
 	 * Credit goes back in batches: at once from a quarter of the window
 	 * (the opener still holds the rest), else a little later, so that a
