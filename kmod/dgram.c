@@ -47,7 +47,6 @@ static int stamp(struct cohort_transport *tp, struct cohort_wire_routed *r,
 {
 	struct cohort_node *node = tp->node;
 	struct cohort_clocks *c = &node->clocks;
-	u32 i;
 	int err;
 
 	err = node_clock_event(tp, COHORT_CLOCK_SEND, 0, NULL, 0);
@@ -56,10 +55,7 @@ static int stamp(struct cohort_transport *tp, struct cohort_wire_routed *r,
 	spin_lock_bh(&node->clock_lock);
 	r->lamport = cpu_to_be64(c->lamport);
 	r->vc_len = cpu_to_be16(c->vc.len);
-	for (i = 0; i < c->vc.len; i++) {
-		vc[i].id = cpu_to_be64(c->vc.entry[i].id);
-		vc[i].counter = cpu_to_be64(c->vc.entry[i].counter);
-	}
+	cohort_wire_vc_put(vc, c->vc.entry, c->vc.len);
 	spin_unlock_bh(&node->clock_lock);
 	return 0;
 }
@@ -230,12 +226,7 @@ static int body_check(u8 kind, u32 len)
 static int vc_from_wire(struct cohort_transport *tp,
 			const struct cohort_wire_vc *vc, u32 n)
 {
-	u32 i;
-
-	for (i = 0; i < n; i++) {
-		tp->vc_in[i].id = get_unaligned_be64(&vc[i].id);
-		tp->vc_in[i].counter = get_unaligned_be64(&vc[i].counter);
-	}
+	cohort_wire_vc_get(tp->vc_in, vc, n);
 	return cohort_vector_validate(tp->vc_in, n);
 }
 

@@ -1587,6 +1587,25 @@ out:
 }
 
 /*
+ * The record at d->pos, its stamps, payload, sender, Lamport stamp,
+ * priority and expiry written, is a first delivery: committed, and d->pos
+ * moves to the next.
+ */
+void cohort_queue_direct_commit(struct cohort_qdirect *d)
+{
+	struct cohort_qring *r = d->c->ring;
+	struct cohort_qrec *rec = cohort_qring_rec(r, d->pos);
+
+	rec->flags = 0;
+	rec->msg_id = d->id++;
+	rec->delivery_id = 0;
+	rec->enqueue_ns = d->enqueue_ns;
+	rec->deliveries = 1;
+	cohort_qring_commit(r, d->pos);
+	d->pos += rec->len;
+}
+
+/*
  * The records of cohort_queue_direct() are committed, but for the last
  * @untaken, which were taken back (the sender's memory was not at hand).
  */

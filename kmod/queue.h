@@ -8,6 +8,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/timekeeping.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -42,6 +43,12 @@ struct cohort_qmsg {
 	u8 *data;
 	struct cohort_vc_entry vc[];
 };
+
+/* CLOCK_MONOTONIC expiry of a message sent now with @ttl_ms; 0: never. */
+static inline u64 cohort_qmsg_expiry(u32 ttl_ms)
+{
+	return ttl_ms ? ktime_get_ns() + (u64)ttl_ms * NSEC_PER_MSEC : 0;
+}
 
 /* Bytes a message holds against its store's max_bytes. */
 static inline u32 cohort_qmsg_size(const struct cohort_qmsg *m)
@@ -211,6 +218,7 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *len, u32 n, struct cohort_qdirect *d);
+void cohort_queue_direct_commit(struct cohort_qdirect *d);
 void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken);
 bool cohort_queue_may_direct(struct cohort_queue *q);
 bool cohort_queue_ring_flow(struct cohort_queue *q);

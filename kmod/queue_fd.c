@@ -101,8 +101,7 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 	memcpy(m->vc, c->vc.entry, c->vc.len * sizeof(*m->vc));
 	m->sender = a->id;
 	m->prio = o->prio;
-	m->expire_ns = o->ttl_ms ? ktime_get_ns() + o->ttl_ms * NSEC_PER_MSEC :
-				   0;
+	m->expire_ns = cohort_qmsg_expiry(o->ttl_ms);
 	return m;
 free:
 	cohort_qmsg_free(m);
@@ -157,25 +156,18 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 				  a->id);
 	if (WARN_ON_ONCE(err || a->clocks.vc.len != vc_len))
 		return -EOVERFLOW;
-	rec->flags = 0;
 	rec->data_len = o->len;
 	rec->vc_len = vc_len;
-	rec->msg_id = d->id++;
-	rec->delivery_id = 0;
 	rec->sender = a->id;
-	rec->enqueue_ns = d->enqueue_ns;
 	rec->lamport = a->clocks.lamport;
-	rec->expire_ns = o->ttl_ms ? ktime_get_ns() +
-				     o->ttl_ms * NSEC_PER_MSEC : 0;
+	rec->expire_ns = cohort_qmsg_expiry(o->ttl_ms);
 	rec->prio = o->prio;
-	rec->deliveries = 1;
 	memcpy(vc, a->clocks.vc.entry, vc_len * sizeof(*vc));
 	err = cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
 				  vc, vc_len, c->id);
 	if (WARN_ON_ONCE(err))
 		return err;
-	cohort_qring_commit(r, d->pos);
-	d->pos += cohort_qring_rec_len(vc_len, o->len);
+	cohort_queue_direct_commit(d);
 	return 0;
 }
 

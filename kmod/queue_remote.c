@@ -160,7 +160,6 @@ static u8 *qmsg_hdr_to_wire(struct cohort_wire_qmsg *w,
 			    u32 ttl_or_deliveries)
 {
 	struct cohort_wire_vc *wvc = (void *)(w + 1);
-	u32 i;
 
 	put_unaligned_be64(m->id, &w->id);
 	put_unaligned_be64(m->tag, &w->tag);
@@ -172,10 +171,7 @@ static u8 *qmsg_hdr_to_wire(struct cohort_wire_qmsg *w,
 	put_unaligned_be16(m->vc_len, &w->vc_len);
 	w->prio = m->prio;
 	memset(w->reserved, 0, sizeof(w->reserved));
-	for (i = 0; i < m->vc_len; i++) {
-		put_unaligned_be64(vc[i].id, &wvc[i].id);
-		put_unaligned_be64(vc[i].counter, &wvc[i].counter);
-	}
+	cohort_wire_vc_put(wvc, vc, m->vc_len);
 	return (u8 *)(wvc + m->vc_len);
 }
 
@@ -266,17 +262,14 @@ static struct cohort_qmsg *msg_from_wire(const u8 **p, bool pub)
 	const struct cohort_wire_qmsg *w = (const void *)*p;
 	const struct cohort_wire_vc *vc = (const void *)(w + 1);
 	struct cohort_qmsg *m;
-	u32 n, plen, i, ttl;
+	u32 n, plen, ttl;
 
 	n = get_unaligned_be16(&w->vc_len);
 	plen = get_unaligned_be32(&w->len);
 	m = cohort_qmsg_alloc(plen, n, GFP_KERNEL);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
-	for (i = 0; i < n; i++) {
-		m->vc[i].id = get_unaligned_be64(&vc[i].id);
-		m->vc[i].counter = get_unaligned_be64(&vc[i].counter);
-	}
+	cohort_wire_vc_get(m->vc, vc, n);
 	m->vc_len = n;
 	if (cohort_vector_validate(m->vc, n)) {
 		cohort_qmsg_free(m);
@@ -289,7 +282,7 @@ static struct cohort_qmsg *msg_from_wire(const u8 **p, bool pub)
 	m->prio = w->prio;
 	ttl = get_unaligned_be32(&w->ttl_ms);
 	if (pub) {
-		m->expire_ns = ttl ? ktime_get_ns() + ttl * NSEC_PER_MSEC : 0;
+		m->expire_ns = cohort_qmsg_expiry(ttl);
 		return m;
 	}
 	m->expire_ns = 0;
@@ -612,14 +605,11 @@ static int rx_direct_one(struct cohort_qdirect *d,
 	const struct cohort_wire_vc *wvc = (const void *)(w + 1);
 	struct cohort_qrec *rec = cohort_qring_rec(d->c->ring, d->pos);
 	struct cohort_vc_entry *vc = (void *)(rec + 1);
-	u32 n = get_unaligned_be16(&w->vc_len), i, ttl;
+	u32 n = get_unaligned_be16(&w->vc_len);
 	struct cohort_afile *c = d->actor;
 	int err;
 
-	for (i = 0; i < n; i++) {
-		vc[i].id = get_unaligned_be64(&wvc[i].id);
-		vc[i].counter = get_unaligned_be64(&wvc[i].counter);
-	}
+	cohort_wire_vc_get(vc, wvc, n);
 	rec->lamport = get_unaligned_be64(&w->lamport);
 	err = cohort_vector_validate(vc, n) ?:
 	      cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
@@ -632,18 +622,11 @@ static int rx_direct_one(struct cohort_qdirect *d,
 	}
 	rec->data_len = get_unaligned_be32(&w->len);
 	memcpy(vc + n, wvc + n, rec->data_len);
-	ttl = get_unaligned_be32(&w->ttl_ms);
-	rec->flags = 0;
 	rec->vc_len = n;
-	rec->msg_id = d->id++;
-	rec->delivery_id = 0;
 	rec->sender = get_unaligned_be64(&w->sender);
-	rec->enqueue_ns = d->enqueue_ns;
-	rec->expire_ns = ttl ? ktime_get_ns() + ttl * NSEC_PER_MSEC : 0;
+	rec->expire_ns = cohort_qmsg_expiry(get_unaligned_be32(&w->ttl_ms));
 	rec->prio = w->prio;
-	rec->deliveries = 1;
-	cohort_qring_commit(d->c->ring, d->pos);
-	d->pos += rec->len;
+	cohort_queue_direct_commit(d);
 	return 0;
 }
 

@@ -38,6 +38,8 @@
 #include <linux/types.h>
 #include <linux/cohort.h>
 
+#include "compat.h"
+
 #define COHORT_WIRE_MAGIC	0xC047
 #define COHORT_WIRE_VERSION	1
 #define COHORT_WIRE_MAX_HOPS	32
@@ -104,6 +106,30 @@ struct cohort_wire_vc {
 	__be64 id;
 	__be64 counter;
 };
+
+/* @n vector entries onto the wire, which may be unaligned. */
+static inline void cohort_wire_vc_put(struct cohort_wire_vc *w,
+				      const struct cohort_vc_entry *vc, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		put_unaligned_be64(vc[i].id, &w[i].id);
+		put_unaligned_be64(vc[i].counter, &w[i].counter);
+	}
+}
+
+/* @n vector entries off the wire: still to be validated. */
+static inline void cohort_wire_vc_get(struct cohort_vc_entry *vc,
+				      const struct cohort_wire_vc *w, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		vc[i].id = get_unaligned_be64(&w[i].id);
+		vc[i].counter = get_unaligned_be64(&w[i].counter);
+	}
+}
 
 struct cohort_wire_msg {
 	__be32 port;
