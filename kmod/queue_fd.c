@@ -176,8 +176,9 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
  * into a consumer's ring, when the queue has one to take them
  * (cohort_queue_direct()): how many went; *@full when none did because
  * every ring was full. The rest go through the store, from a record that
- * could not be filled on: then they cannot overtake it. Payloads are
- * faulted in first, with no lock held.
+ * could not be filled on, or a message the store would refuse (too large,
+ * which fails there): then they cannot overtake it. Payloads are faulted
+ * in first, with no lock held.
  */
 static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
 			   u32 n, bool *full)
@@ -200,9 +201,16 @@ static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
 	if (!cohort_clocks_roomy(&a->clocks))
 		goto out;
 	vc_len = cohort_clocks_send_len(&a->clocks, a->id);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* Not even an empty store would take it: it fails there. */
+		if (o[i].len + vc_len * sizeof(struct cohort_vc_entry) >
+		    h->q->attr.max_bytes)
+			break;
 		len[i] = cohort_qring_rec_len(vc_len, o[i].len);
-	k = cohort_queue_direct(h->q, a, len, n, &d);
+	}
+	if (!i)
+		goto out;
+	k = cohort_queue_direct(h->q, a, len, i, &d);
 	*full = d.full;
 	for (i = 0; i < k; i++) {
 		if (qfd_direct_one(a, &d, &o[i], vc_len))

@@ -520,6 +520,54 @@ TEST_F(q, ring_bad_pointer)
 }
 
 /*
+ * A message whose payload and stamps exceed the queue's max_bytes is
+ * refused with EMSGSIZE, as the store would: a ring with room does not
+ * take it either. The one before it in the batch went.
+ */
+TEST_F(q, ring_too_big_for_queue)
+{
+	const char *name = qname(self, "rbig");
+	struct cohort_queue_attr a = {
+		.flags = COHORT_QA_PERSISTENT,
+		.max_bytes = 1024,
+	};
+	static uint8_t buf[1024];
+	struct cohort_qmsg_out o[2];
+	uint32_t sent;
+	struct ring r;
+	int prod, cons;
+
+	ASSERT_FD(prod, q_open(self->dev, name, COHORT_QUEUE,
+			       COHORT_QR_PRODUCE, 0, &a));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	memset(o, 0, sizeof(o));
+	o[0].data = (uintptr_t)buf;
+	o[0].len = 512;
+	o[1].data = (uintptr_t)buf;
+	o[1].len = sizeof(buf);		/* with its stamp, over 1024 */
+	ASSERT_RET(0, q_send(prod, o, 2, 0, &sent));
+	ASSERT_EQ(1U, sent);
+	ASSERT_RET(-EMSGSIZE, q_send(prod, &o[1], 1, 0, NULL));
+	ASSERT_RET(-EMSGSIZE, q_send(prod, &o[1], 1, 1000, NULL));
+	ASSERT_EQ(-1, write(prod, buf, sizeof(buf)));
+	EXPECT_EQ(EMSGSIZE, errno);
+	ASSERT_NE(NULL, ring_peek(&r));
+	EXPECT_EQ(512U, ring_peek(&r)->data_len);
+	ring_take(&r, ring_peek(&r));
+	EXPECT_EQ(NULL, ring_peek(&r));
+	EXPECT_EQ(r.head, ring_tail(&r));
+	EXPECT_EQ(1ULL, QSTAT(name, ENQUEUED));
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	/* Each refusal counts, the one at the end of the batch too. */
+	EXPECT_EQ(4ULL, QSTAT(name, REJECTED));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/*
  * Sizes that fill a 64 KiB ring but for @room bytes: @n records of
  * payload @len (stamps of one entry).
  */
