@@ -231,6 +231,18 @@ out:
 	return i;
 }
 
+/*
+ * Bytes @o holds in a store at least, known without the actor's lock: the
+ * payload and a stamp of as many entries as the vector has (vectors only
+ * grow), and at least the sender's own.
+ */
+static u32 qfd_size_min(const struct qfd *h, const struct cohort_qmsg_out *o)
+{
+	u32 vc_len = max_t(u32, READ_ONCE(h->actor->clocks.vc.len), 1);
+
+	return o->len + vc_len * sizeof(struct cohort_vc_entry);
+}
+
 /* Remaining wait in jiffies: MAX_SCHEDULE_TIMEOUT forever, 0 none. */
 static long qfd_timeout(struct file *file, s32 ms)
 {
@@ -336,7 +348,7 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 {
 	long ring_budget = QFD_RING_WAIT;
 	bool blocking = *left, full;
-	u32 sent = 0, n, done;
+	u32 sent = 0, n, done, size;
 	LIST_HEAD(msgs);
 	int err = 0;
 
@@ -378,9 +390,11 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 			 * once a fill has emptied it, the rings come first
 			 * again. A chunk built before the wait would go into
 			 * the store after it, and keep every later one there.
+			 * One too large for any store is not waited for.
 			 */
-			if (*left && cohort_queue_must_wait(h->q, o[sent].len)) {
-				err = qfd_wait_room(h->q, o[sent].len, left);
+			size = qfd_size_min(h, &o[sent]);
+			if (*left && cohort_queue_must_wait(h->q, size)) {
+				err = qfd_wait_room(h->q, size, left);
 				continue;
 			}
 		}

@@ -1852,6 +1852,13 @@ TEST_F(q, larger_than_max_bytes)
 	m.len = 1000 - STAMP1;
 	ASSERT_RET(0, q_send(pfd, &m, 1, 0, NULL));
 	ASSERT_EQ(1U, QSTAT(qn, DEPTH));
+	/* Too large with its stamp: no wait for room in the full store. */
+	m.len = 1000;
+	t0 = mono_ms();
+	ASSERT_RET(-EMSGSIZE, q_send(pfd, &m, 1, 5000, NULL));
+	ASSERT_GT(AT_ONCE_MS, mono_ms() - t0);
+	ASSERT_EQ(3U, QSTAT(qn, REJECTED));
+	ASSERT_EQ(1U, QSTAT(qn, DEPTH));
 
 	/* A topic refuses it too, and drops nothing to make room. */
 	ASSERT_FD(tfd, q_open(self->dev, tn, COHORT_TOPIC, COHORT_QR_PRODUCE, 0,
