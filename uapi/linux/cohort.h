@@ -204,7 +204,9 @@
  *	EEXIST	COHORT_QO_EXCL and the queue exists, or kind differs
  *	EACCES	mode refuses the role
  *	EBADF	role not opened for (send on a consumer-only descriptor)
- *	EMSGSIZE message above attr.max_msg_size; read(2) buffer too short
+ *	EMSGSIZE message above attr.max_msg_size, or with its stamps above
+ *		attr.max_bytes (no store could hold it: not waited for);
+ *		read(2) buffer too short
  *	ESTALE	ack or nack of an attempt this descriptor does not hold
  *		(acked already, or taken back after the ack timeout)
  *	EIDRM	the queue was deleted; across nodes, also when the home node
