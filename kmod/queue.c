@@ -1482,15 +1482,16 @@ int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
 
 /* ---- straight into a ring ---- */
 
-/* Records for as many of the @n records of @len bytes as fit in @r. */
-static u32 ring_reserve_run(struct cohort_qring *r, const u32 *len, u32 n,
+/* Records for as many of the @n messages of @size bytes as fit in @r. */
+static u32 ring_reserve_run(struct cohort_qring *r, const u32 *size, u32 n,
 			    u64 *first)
 {
 	u32 k;
 	u64 pos;
 
 	for (k = 0; k < n; k++) {
-		if (!cohort_qring_reserve(r, len[k], &pos))
+		if (!cohort_qring_reserve(r, cohort_qring_rec_size(size[k]),
+					  &pos))
 			break;
 		if (!k)
 			*first = pos;
@@ -1527,12 +1528,14 @@ bool cohort_queue_may_direct(struct cohort_queue *q)
 }
 
 /*
- * Records for up to @n messages of @len bytes each, sent by @a (NULL: by
- * an actor on another node), straight in the ring of one of @q's
- * consumers: when nothing waits in the store, so that they cannot
- * overtake anything. Their ids, and their counts as enqueued and
- * delivered, are given here; the caller writes and commits the records,
- * then calls cohort_queue_direct_done().
+ * Records for up to @n messages of @size bytes each (payload and stamps,
+ * as the store counts them), sent by @a (NULL: by an actor on another
+ * node), straight in the ring of one of @q's consumers: when nothing waits
+ * in the store, so that they cannot overtake anything. A message no store
+ * of @q could hold ends the run: it goes the store's way and is refused
+ * there. Their ids, and their counts as enqueued and delivered, are given
+ * here; the caller writes and commits the records, then calls
+ * cohort_queue_direct_done().
  *
  * The consumer's actor receives them, so the caller needs it locked; that
  * lock comes after @a's and q->lock, so it is only tried, and its file is
@@ -1545,15 +1548,18 @@ bool cohort_queue_may_direct(struct cohort_queue *q)
  * through the store; d->full if that is because every ring was full).
  */
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
-			const u32 *len, u32 n, struct cohort_qdirect *d)
+			const u32 *size, u32 n, struct cohort_qdirect *d)
 {
 	struct cohort_mq *mq = q->mq;
 	bool busy = false, any = false;
 	struct cohort_qcons *c;
-	u32 k = 0;
+	u32 i, k = 0;
 
 	d->full = false;
-	if (!cohort_queue_may_direct(q))
+	for (i = 0; i < n && size[i] <= q->attr.max_bytes; i++)
+		;
+	n = i;
+	if (!n || !cohort_queue_may_direct(q))
 		return 0;
 	spin_lock(&q->lock);
 	if (q->dead || mq->depth)
@@ -1562,7 +1568,7 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 		if (!direct_to(c, a, &busy))
 			continue;
 		any = true;
-		k = ring_reserve_run(c->ring, len, n, &d->pos);
+		k = ring_reserve_run(c->ring, size, n, &d->pos);
 		if (k)
 			break;
 		if (c->actor != a)

@@ -217,7 +217,7 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
-			const u32 *len, u32 n, struct cohort_qdirect *d);
+			const u32 *size, u32 n, struct cohort_qdirect *d);
 void cohort_queue_direct_commit(struct cohort_qdirect *d);
 void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken);
 bool cohort_queue_may_direct(struct cohort_queue *q);

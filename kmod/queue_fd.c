@@ -186,7 +186,7 @@ static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
 	struct cohort_afile *a = h->actor;
 	struct cohort_qdirect d;
 	u32 vc_len, k = 0, i = 0;
-	u32 len[QFD_CHUNK];
+	u32 size[QFD_CHUNK];
 
 	*full = false;
 	if (!cohort_queue_may_direct(h->q))
@@ -201,16 +201,9 @@ static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
 	if (!cohort_clocks_roomy(&a->clocks))
 		goto out;
 	vc_len = cohort_clocks_send_len(&a->clocks, a->id);
-	for (i = 0; i < n; i++) {
-		/* Not even an empty store would take it: it fails there. */
-		if (o[i].len + vc_len * sizeof(struct cohort_vc_entry) >
-		    h->q->attr.max_bytes)
-			break;
-		len[i] = cohort_qring_rec_len(vc_len, o[i].len);
-	}
-	if (!i)
-		goto out;
-	k = cohort_queue_direct(h->q, a, len, i, &d);
+	for (i = 0; i < n; i++)
+		size[i] = o[i].len + vc_len * sizeof(struct cohort_vc_entry);
+	k = cohort_queue_direct(h->q, a, size, n, &d);
 	*full = d.full;
 	for (i = 0; i < k; i++) {
 		if (qfd_direct_one(a, &d, &o[i], vc_len))

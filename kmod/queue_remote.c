@@ -33,8 +33,11 @@
  * says how peers are trusted.
  *
  * Lock order: transport lock, then qm->lock, then a queue's or a proxy's
- * spinlock. Frames from the home go out from the push work, which also
- * retries when a link pushes back.
+ * spinlock. An actor's mutex comes before all of them (a sender holds its
+ * own while it sends); a consumer's is only tried under them, when a
+ * publish is written straight into its ring (rx_pub_direct_run()). Frames
+ * from the home go out from the push work, which also retries when a link
+ * pushes back.
  */
 #include <linux/cred.h>
 #include <linux/pagemap.h>
@@ -641,21 +644,19 @@ static int rx_direct_one(struct cohort_qdirect *d,
 static u32 rx_pub_direct_run(struct cohort_queue *q, const u8 **p, u32 n)
 {
 	const struct cohort_wire_qmsg *w = (const void *)*p;
-	u32 len[RX_DIRECT_CHUNK], plen, vc_len, i, k;
+	u32 size[RX_DIRECT_CHUNK], plen, i, k;
 	struct cohort_qdirect d;
 
 	n = min(n, RX_DIRECT_CHUNK);
 	for (i = 0; i < n; i++, w = wire_qmsg_next(w)) {
 		plen = get_unaligned_be32(&w->len);
-		vc_len = get_unaligned_be16(&w->vc_len);
 		if (plen > q->attr.max_msg_size ||
-		    plen + vc_len * sizeof(struct cohort_vc_entry) >
-		    q->attr.max_bytes ||
 		    get_unaligned_be64(&w->lamport) == U64_MAX)
 			break;
-		len[i] = cohort_qring_rec_len(vc_len, plen);
+		size[i] = plen + get_unaligned_be16(&w->vc_len) *
+				 sizeof(struct cohort_vc_entry);
 	}
-	k = i ? cohort_queue_direct(q, NULL, len, i, &d) : 0;
+	k = cohort_queue_direct(q, NULL, size, i, &d);
 	if (!k)
 		return 0;
 	w = (const void *)*p;
@@ -698,16 +699,15 @@ static int rx_pub(struct cohort_qmgr *qm, struct cohort_qrh *rh, u32 count,
 		  const u8 *body)
 {
 	struct cohort_qmsg *m, *t;
+	u32 done = 0, direct;
 	LIST_HEAD(msgs);
-	u32 done = 0;
 	int err;
 
 	if (!(rh->role & COHORT_QR_PRODUCE))
 		return -EINVAL;
-	done = rx_pub_direct(rh, &body, count);
-	rh->pub_due += done;
-	count -= done;
-	done = 0;
+	direct = rx_pub_direct(rh, &body, count);
+	rh->pub_due += direct;
+	count -= direct;
 	if (!count)
 		goto credit;
 	err = msgs_from_wire(&msgs, count, body, true);

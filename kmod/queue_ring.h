@@ -36,11 +36,17 @@ struct cohort_qring {
 	u64 kstart;			/* the first record not known taken */
 };
 
+/* Bytes a record takes for a message of @size (payload and stamps). */
+static inline u32 cohort_qring_rec_size(u32 size)
+{
+	return ALIGN(sizeof(struct cohort_qrec) + size, 8);
+}
+
 /* Bytes a record of @data_len bytes and @vc_len stamp entries takes. */
 static inline u32 cohort_qring_rec_len(u32 vc_len, u32 data_len)
 {
-	return ALIGN(sizeof(struct cohort_qrec) +
-		     vc_len * sizeof(struct cohort_vc_entry) + data_len, 8);
+	return cohort_qring_rec_size(vc_len * sizeof(struct cohort_vc_entry) +
+				     data_len);
 }
 
 static inline struct cohort_qrec *cohort_qring_rec(struct cohort_qring *r,
