@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 
+#include "buf.h"
 #include "chardev.h"
 #include "genl.h"
 #include "node.h"
@@ -38,6 +39,7 @@ err_pernet:
 	unregister_pernet_device(&cohort_node_net_ops);
 err_transport:
 	cohort_transport_module_exit();
+	cohort_buf_module_exit();
 	return err;
 }
 
@@ -47,6 +49,7 @@ static void __exit cohort_exit(void)
 	cohort_chardev_exit();
 	unregister_pernet_device(&cohort_node_net_ops);
 	cohort_transport_module_exit();
+	cohort_buf_module_exit();
 }
 
 module_init(cohort_init);

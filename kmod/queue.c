@@ -25,6 +25,7 @@
 #include <linux/stringhash.h>
 #include <linux/timekeeping.h>
 
+#include "buf.h"
 #include "chardev.h"
 #include "genl.h"
 #include "node.h"
@@ -98,23 +99,20 @@ void cohort_queue_budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
 }
 
 /*
- * A payload of half a page or more that fits its own slab size class
- * better than together with the header gets its own allocation, as POSIX
- * mq splits its messages: otherwise a 4 KiB payload takes an 8 KiB object
- * (a 16 KiB one, 32 KiB), all of it zeroed on allocation when the kernel
- * runs with init_on_alloc.
+ * A payload of more than half a page gets its own buffer, as POSIX mq
+ * splits its messages: otherwise a 4 KiB payload takes an 8 KiB object (a
+ * 16 KiB one, 32 KiB). The buffer comes from the recycled ones (buf.c),
+ * which init_on_alloc does not zero again.
  */
-static bool qmsg_split(size_t head, u32 len)
+static bool qmsg_split(u32 len)
 {
-	return len >= PAGE_SIZE / 2 &&
-	       kmalloc_size_roundup(head + len) >
-	       kmalloc_size_roundup(head) + kmalloc_size_roundup(len);
+	return len > PAGE_SIZE / 2;
 }
 
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
 {
 	size_t head = struct_size_t(struct cohort_qmsg, vc, vc_room);
-	bool split = qmsg_split(head, len);
+	bool split = qmsg_split(len);
 	struct cohort_qmsg *m;
 
 	m = kmalloc(split ? head : head + len, gfp);
@@ -123,7 +121,7 @@ struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
 	m->own_data = split;
 	m->data = (u8 *)&m->vc[vc_room];
 	if (split) {
-		m->data = kmalloc(len, gfp);
+		m->data = cohort_buf_alloc(len, gfp);
 		if (!m->data) {
 			kfree(m);
 			return NULL;
@@ -139,7 +137,7 @@ struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
 void cohort_qmsg_free(struct cohort_qmsg *m)
 {
 	if (m->own_data)
-		kfree(m->data);
+		cohort_buf_free(m->data, m->len);
 	kfree(m);
 }
 
@@ -168,13 +166,13 @@ static noinline void qmsg_free_bulk(struct list_head *head)
 	size_t n = 0;
 
 	list_for_each_entry_safe(m, t, head, list) {
-		if (n + 2 > ARRAY_SIZE(p)) {
+		if (n == ARRAY_SIZE(p)) {
 			kfree_bulk(n, p);
 			n = 0;
 		}
 		p[n++] = m;
 		if (m->own_data)
-			p[n++] = m->data;
+			cohort_buf_free(m->data, m->len);
 	}
 	kfree_bulk(n, p);
 }

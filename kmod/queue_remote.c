@@ -224,7 +224,11 @@ static int wq_msgs(struct cohort_qmgr *qm, u32 dst, u8 op, u64 handle,
 		p = qmsg_to_wire(p, op, m, &now);
 		m = list_next_entry(m, list);
 	}
-	WARN_ON_ONCE(p != (u8 *)body + body_len);
+	/* A gap would send what the recycled buffer held before. */
+	if (WARN_ON_ONCE(p != (u8 *)body + body_len)) {
+		cohort_dgram_frame_drop(tp, f);
+		return -EOVERFLOW;
+	}
 	return cohort_dgram_frame_send(tp, dst, f);
 }
 

@@ -28,6 +28,7 @@
 #include <net/inet_sock.h>
 #include <net/tcp.h>
 
+#include "buf.h"
 #include "compat.h"
 #include "dgram.h"
 #include "genl.h"
@@ -64,11 +65,13 @@ static void peer_kick(struct cohort_peer *peer);
 
 struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
 {
+	size_t size = struct_size_t(struct cohort_frame, data, len);
 	struct cohort_frame *f;
 
-	f = kvmalloc(struct_size(f, data, len), gfp);
+	f = cohort_buf_alloc(size, gfp);
 	if (!f)
 		return NULL;
+	f->size = size;
 	f->len = len;
 	f->seq = 0;
 	f->sent = false;
@@ -78,7 +81,7 @@ struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
 
 void cohort_frame_free(struct cohort_frame *f)
 {
-	kvfree(f);
+	cohort_buf_free(f, f->size);
 }
 
 void cohort_frame_hdr(struct cohort_transport *tp, struct cohort_frame *f,

@@ -38,6 +38,7 @@ struct cohort_sk_cb {
 struct cohort_frame {
 	struct list_head list;
 	u64 seq;
+	u32 size;			/* allocated */
 	u32 len;
 	bool sent;			/* went out on some connection */
 	u8 data[] __aligned(8);
