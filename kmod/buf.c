@@ -45,7 +45,8 @@ static struct buf_pool pools[POOL_CLASSES] = {
 /* The class of @size, or -1: too small to be worth it, or too large. */
 static int buf_class(size_t size)
 {
-	if (size <= PAGE_SIZE / 2 || size > (PAGE_SIZE << (POOL_CLASSES - 1)))
+	if (size <= COHORT_BUF_RECYCLED_ABOVE ||
+	    size > (PAGE_SIZE << (POOL_CLASSES - 1)))
 		return -1;
 	return order_base_2(DIV_ROUND_UP(size, PAGE_SIZE));
 }

@@ -2,7 +2,11 @@
 #ifndef COHORT_BUF_H
 #define COHORT_BUF_H
 
+#include <linux/mm.h>
 #include <linux/types.h>
+
+/* Buffers larger than this (up to PAGE_SIZE << 3) are recycled. */
+#define COHORT_BUF_RECYCLED_ABOVE	(PAGE_SIZE / 2)
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp);
 void cohort_buf_free(void *p, size_t size);

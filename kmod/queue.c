@@ -106,7 +106,7 @@ void cohort_queue_budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes)
  */
 static bool qmsg_split(u32 len)
 {
-	return len > PAGE_SIZE / 2;
+	return len > COHORT_BUF_RECYCLED_ABOVE;
 }
 
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
