@@ -1252,6 +1252,14 @@ bool cohort_queue_must_wait(struct cohort_queue *q, u32 size)
 
 	if (q->kind != COHORT_QUEUE || size > q->attr.max_bytes)
 		return false;
+	/*
+	 * Most senders find room: a look without the lock says so, and costs
+	 * a small message less than the lock. A wrong "room" only means the
+	 * enqueue finds the store full, and waits there.
+	 */
+	if (READ_ONCE(mq->depth) + READ_ONCE(mq->inflight) < q->attr.max_msgs &&
+	    READ_ONCE(mq->bytes) + size <= q->attr.max_bytes)
+		return false;
 	spin_lock(&q->lock);
 	/* What outlived its TTL gives way, as at an enqueue. */
 	if (!q->dead && mq_keeps(mq) && mq_full(mq, size) &&
