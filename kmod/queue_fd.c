@@ -172,31 +172,18 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 }
 
 /*
- * Send the first of the @n (at most QFD_CHUNK) messages at @o straight
- * into a consumer's ring, when the queue has one to take them
- * (cohort_queue_direct()): how many went; *@full when none did because
- * every ring was full. The rest go through the store, from a record that
- * could not be filled on, or a message the store would refuse (too large,
- * which fails there): then they cannot overtake it. Payloads are faulted
- * in first, with no lock held.
+ * The run of qfd_send_direct(), payloads at hand. Its arrays are here, not
+ * there: the kernel zeroes a function's locals on every call
+ * (CONFIG_INIT_STACK_ALL_ZERO), and most sends find no ring to take them.
  */
-static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
-			   u32 n, bool *full)
+static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
+			  u32 n, bool *full)
 {
 	struct cohort_afile *a = h->actor;
 	struct cohort_qdirect d;
-	u32 vc_len, k = 0, i = 0;
+	u32 vc_len, k = 0, i;
 	u32 size[QFD_CHUNK];
 
-	*full = false;
-	if (!cohort_queue_may_direct(h->q))
-		return 0;
-	while (i < n && !fault_in_readable(u64_to_user_ptr(o[i].data),
-					   o[i].len))
-		i++;
-	n = i;
-	if (!n)
-		return 0;
 	mutex_lock(&a->lock);
 	if (!cohort_clocks_roomy(&a->clocks))
 		goto out;
@@ -222,6 +209,29 @@ out:
 		fput(d.file);
 	cohort_queue_direct_done(h->q, k - i);
 	return i;
+}
+
+/*
+ * Send the first of the @n (at most QFD_CHUNK) messages at @o straight
+ * into a consumer's ring, when the queue has one to take them
+ * (cohort_queue_direct()): how many went; *@full when none did because
+ * every ring was full. The rest go through the store, from a record that
+ * could not be filled on, or a message the store would refuse (too large,
+ * which fails there): then they cannot overtake it. Payloads are faulted
+ * in first, with no lock held.
+ */
+static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
+			   u32 n, bool *full)
+{
+	u32 i = 0;
+
+	*full = false;
+	if (!cohort_queue_may_direct(h->q))
+		return 0;
+	while (i < n && !fault_in_readable(u64_to_user_ptr(o[i].data),
+					   o[i].len))
+		i++;
+	return i ? qfd_direct_run(h, o, i, full) : 0;
 }
 
 /*
@@ -524,6 +534,29 @@ static int qfd_recv_event(struct cohort_afile *a, const struct cohort_qmsg *m)
 }
 
 /*
+ * A stamp into user memory, entry by entry in one access window: a checked
+ * copy looks up the slab object each time (hardened usercopy), which costs
+ * a small message more than its payload does.
+ */
+static int qfd_put_vc(u64 uptr, const struct cohort_vc_entry *vc, u32 n)
+{
+	struct cohort_vc_entry __user *u = u64_to_user_ptr(uptr);
+	u32 i;
+
+	if (!user_access_begin(u, n * sizeof(*u)))
+		return -EFAULT;
+	for (i = 0; i < n; i++) {
+		unsafe_put_user(vc[i].id, &u[i].id, efault);
+		unsafe_put_user(vc[i].counter, &u[i].counter, efault);
+	}
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/*
  * One message into the caller's descriptor @ui; under the actor's lock.
  * The descriptor is read and written field by field in one user access
  * window each: two checked copies per message cost more than the payload.
@@ -553,8 +586,7 @@ static int qfd_copy_out(struct qfd *h, const struct cohort_qmsg *m,
 	}
 	if (copy_to_user(u64_to_user_ptr(data), m->data, m->len))
 		return -EFAULT;
-	if (vc_ptr && copy_to_user(u64_to_user_ptr(vc_ptr), m->vc,
-				   m->vc_len * sizeof(*m->vc)))
+	if (vc_ptr && qfd_put_vc(vc_ptr, m->vc, m->vc_len))
 		return -EFAULT;
 	if (!user_access_begin(ui, sizeof(*ui)))
 		return -EFAULT;
