@@ -21,10 +21,12 @@
 # throughput run, default 3), BENCH_RTT_N (timed round trips, default 1000),
 # BENCH_WARMUP (untimed round trips first, default 50), BENCH_QDEPTH
 # (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024),
-# BENCH_QREPEAT (runs of each one-node queue throughput figure, cohort and
-# baselines alike, of which the median counts; default 3). Runs with a
-# receive ring size it to hold no more than the queue depth holds: the
-# largest power of two up to depth x record size (BENCH_QRING overrides).
+# BENCH_QREPEAT and BENCH_XREPEAT (rounds of the queue throughput runs on
+# one node and across nodes, each round running every figure once,
+# baselines and cohort in turn; each figure's median run counts; default
+# 3 each). Runs with a receive ring size it to hold no more than the queue
+# depth holds: the largest power of two up to depth x record size
+# (BENCH_QRING overrides).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
 # baselines still run. Exit status 1 when a baseline could not be measured.
 set -u
@@ -325,26 +327,49 @@ qmedian() {
 	cp "$tmp/$name.$r.q" "$tmp/$name.q"
 }
 
+# srvmedian NAME N: of runs NAME.1..N, the one whose server rate is the
+# median becomes run NAME (none when no run has a rate).
+srvmedian() {
+	local name=$1 n=$2 r rate list=
+
+	for r in $(seq "$n"); do
+		rate=$(kv "$tmp/$name.$r.srv" rate)
+		[ -n "$rate" ] && list+="$rate $r"$'\n'
+	done
+	[ -n "$list" ] || return 0
+	r=$(printf '%s' "$list" | sort -n |
+		awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }')
+	cp "$tmp/$name.$r.srv" "$tmp/$name.srv"
+}
+
+# qrounds S NAME...: run NAME_S of each NAME is the median of its rounds
+# NAME_S.1, NAME_S.2, ... (those that ran).
+qrounds() {
+	local s=$1 n r
+
+	shift
+	for n in "$@"; do
+		r=0
+		while [ -f "$tmp/${n}_$s.$((r + 1)).q" ]; do
+			r=$((r + 1))
+		done
+		[ $r = 0 ] || qmedian "${n}_$s" "$r"
+	done
+}
+
 # qrun NAME NS ARGS...: a cohort-qbench run inside namespace NS ("" for
 # this one), its lines in $tmp/NAME.q, shown as comments; qbench's status.
-# Throughput runs are made QREP times (stopping at a failure), and the
-# median one counts.
 qrun() {
-	local name=$1 ns=$2 rc r reps=1
+	local name=$1 ns=$2 rc
 
 	shift 2
-	[ "$1" = tput ] && reps=$QREP
-	for r in $(seq "$reps"); do
-		if [ -n "$ns" ]; then
-			timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.$r.q" 2>&1
-		else
-			timeout 300 "$QB" "$@" >"$tmp/$name.$r.q" 2>&1
-		fi
-		rc=$?
-		sed "s/^/# $name ($r): /" "$tmp/$name.$r.q"
-		[ $rc = 0 ] || break
-	done
-	qmedian "$name" "$r"
+	if [ -n "$ns" ]; then
+		timeout 300 ip netns exec "$ns" "$QB" "$@" >"$tmp/$name.q" 2>&1
+	else
+		timeout 300 "$QB" "$@" >"$tmp/$name.q" 2>&1
+	fi
+	rc=$?
+	sed "s/^/# $name: /" "$tmp/$name.q"
 	return $rc
 }
 
@@ -408,22 +433,27 @@ ring_for() {
 NSA=/run/netns/$A
 NSB=/run/netns/$B
 
-# One node (A): each cohort figure right after its baselines, each the
-# median of BENCH_QREPEAT runs.
-QREP=${BENCH_QREPEAT:-3}
+# One node (A): BENCH_QREPEAT rounds, each running every throughput figure
+# once, baselines and cohort in turn; of its rounds, each figure's median
+# run counts, so that cohort and its baselines see the same spells of a
+# busy host.
+LREP=${BENCH_QREPEAT:-3}
 for s in 64 4096; do
 	[ -x "$QB" ] || break
 	RING=(-R "$(ring_for $s)")
-	qbase mq_$s "$A" tput -k mq -s $s "${QT[@]}"
-	qbase sp_$s "$A" tput -k seqpacket -s $s "${QT[@]}"
-	qbase sp64_$s "$A" tput -k seqpacket -s $s -b 64 "${QT[@]}"
-	qcohort qlocal crw_$s "$A" tput -k cohort-rw -s $s "${QT[@]}"
-	qcohort qlocal c1_$s "$A" tput -k cohort -s $s "${QT[@]}"
-	qcohort qlocal c64_$s "$A" tput -k cohort -s $s -b 64 "${QT[@]}"
-	qcohort qlocal c256_$s "$A" tput -k cohort -s $s -b 256 "${QT[@]}"
-	qcohort qlocal crwr_$s "$A" tput -k cohort-rw -s $s "${RING[@]}" "${QT[@]}"
-	qcohort qlocal c64r_$s "$A" tput -k cohort -s $s -b 64 "${RING[@]}" "${QT[@]}"
-	qcohort qlocal c64z_$s "$A" tput -k cohort -s $s -b 64 "${RING[@]}" -Z "${QT[@]}"
+	for r in $(seq "$LREP"); do
+		qbase "mq_$s.$r" "$A" tput -k mq -s $s "${QT[@]}"
+		qbase "sp_$s.$r" "$A" tput -k seqpacket -s $s "${QT[@]}"
+		qbase "sp64_$s.$r" "$A" tput -k seqpacket -s $s -b 64 "${QT[@]}"
+		qcohort qlocal "crw_$s.$r" "$A" tput -k cohort-rw -s $s "${QT[@]}"
+		qcohort qlocal "c1_$s.$r" "$A" tput -k cohort -s $s "${QT[@]}"
+		qcohort qlocal "c64_$s.$r" "$A" tput -k cohort -s $s -b 64 "${QT[@]}"
+		qcohort qlocal "c256_$s.$r" "$A" tput -k cohort -s $s -b 256 "${QT[@]}"
+		qcohort qlocal "crwr_$s.$r" "$A" tput -k cohort-rw -s $s "${RING[@]}" "${QT[@]}"
+		qcohort qlocal "c64r_$s.$r" "$A" tput -k cohort -s $s -b 64 "${RING[@]}" "${QT[@]}"
+		qcohort qlocal "c64z_$s.$r" "$A" tput -k cohort -s $s -b 64 "${RING[@]}" -Z "${QT[@]}"
+	done
+	qrounds $s mq sp sp64 crw c1 c64 c256 crwr c64r c64z
 	qbase mqrtt_$s "$A" rtt -k mq -s $s "${QR[@]}"
 	qbase sprtt_$s "$A" rtt -k seqpacket -s $s "${QR[@]}"
 	qcohort qlocal crwrtt_$s "$A" rtt -k cohort-rw -s $s "${QR[@]}"
@@ -431,33 +461,39 @@ for s in 64 4096; do
 	qcohort qlocal crwrrtt_$s "$A" rtt -k cohort-rw -s $s "${RING[@]}" "${QR[@]}"
 done
 [ $qlocal = 1 ] || qremote=0
-# Across nodes TCP runs once, and so does cohort.
-QREP=1
-
 # Across the veth: the queue lives on A (node 1). "ba": producer in B,
 # consumer in A; "ab": producer in A, consumer in B. Raw TCP framed (one
-# and 64 messages per write) and TIPC right before, same sizes.
+# and 64 messages per write) and TIPC right before, same sizes. A round
+# runs each once; of XREP rounds, each figure's median run counts, so
+# that cohort and its baselines see the same spells of a busy host.
+XREP=${BENCH_XREPEAT:-3}
 for s in 64 4096; do
 	[ $qremote = 1 ] || break
 	RING=(-R "$(ring_for $s)")
-	run tcpq1_$s "$B" "tcp-recv -p 7411 -t $S" "$A" "tcp-send -a $ADDR_B -p 7411 -t $SECS -s $s -b 1" ||
-		failed=$((failed + 1))
-	run tcpq64_$s "$B" "tcp-recv -p 7412 -t $S" "$A" "tcp-send -a $ADDR_B -p 7412 -t $SECS -s $s -b 64" ||
-		failed=$((failed + 1))
-	[ $tipc = 1 ] && run tipcq_$s "$B" "tipc-recv -t $S" "$A" "tipc-send -t $SECS -s $s"
-	qcohort qremote xba_$s "" tput -k cohort-rw -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
-	qcohort qremote xba64_$s "" tput -k cohort -b 64 -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
-	qcohort qremote xab_$s "" tput -k cohort-rw -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
-	qcohort qremote xab64_$s "" tput -k cohort -b 64 -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
-	qcohort qremote xbar_$s "" tput -k cohort-rw -s $s "${RING[@]}" -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
-	qcohort qremote xabr_$s "" tput -k cohort-rw -s $s "${RING[@]}" -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+	for r in $(seq "$XREP"); do
+		run "tcpq1_$s.$r" "$B" "tcp-recv -p 7411 -t $S" "$A" "tcp-send -a $ADDR_B -p 7411 -t $SECS -s $s -b 1" ||
+			failed=$((failed + 1))
+		run "tcpq64_$s.$r" "$B" "tcp-recv -p 7412 -t $S" "$A" "tcp-send -a $ADDR_B -p 7412 -t $SECS -s $s -b 64" ||
+			failed=$((failed + 1))
+		[ $tipc = 1 ] && run "tipcq_$s.$r" "$B" "tipc-recv -t $S" "$A" "tipc-send -t $SECS -s $s"
+		qcohort qremote "xba_$s.$r" "" tput -k cohort-rw -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
+		qcohort qremote "xba64_$s.$r" "" tput -k cohort -b 64 -s $s -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
+		qcohort qremote "xab_$s.$r" "" tput -k cohort-rw -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+		qcohort qremote "xab64_$s.$r" "" tput -k cohort -b 64 -s $s -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+		qcohort qremote "xbar_$s.$r" "" tput -k cohort-rw -s $s "${RING[@]}" -H cons -P "$NSB" -C "$NSA" "${QT[@]}"
+		qcohort qremote "xabr_$s.$r" "" tput -k cohort-rw -s $s "${RING[@]}" -H prod -P "$NSA" -C "$NSB" "${QT[@]}"
+	done
+	for n in tcpq1 tcpq64 tipcq; do
+		srvmedian ${n}_$s "$XREP"
+	done
+	qrounds $s xba xba64 xab xab64 xbar xabr
 done
 # Round trips from B through two queues on A; raw UDP is the one above.
 [ $qremote = 1 ] &&
 	qcohort qremote xrtt_64 "" rtt -k cohort-rw -s 64 -H cons -P "$NSB" -C "$NSA" "${QR[@]}"
 
 echo
-echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages, rings $(ring_for 64) bytes for 64 B and $(ring_for 4096) for 4 KiB, no more than the queue; one node: the median of ${BENCH_QREPEAT:-3} runs each)"
+echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages, rings $(ring_for 64) bytes for 64 B and $(ring_for 4096) for 4 KiB, no more than the queue; the median of $LREP rounds on one node, $XREP across nodes)"
 [ -n "$qreason" ] && echo "cohort queues: ${qreason#*: }"
 [ -n "$qfailed" ] && echo "cohort queues: runs that failed (n/a below; see their lines above):$qfailed"
 grep -qo 'slub_debug=[^ ]*' /proc/cmdline &&
