@@ -1257,8 +1257,7 @@ bool cohort_queue_must_wait(struct cohort_queue *q, u32 size)
 	 * a small message less than the lock. A wrong "room" only means the
 	 * enqueue finds the store full, and waits there.
 	 */
-	if (READ_ONCE(mq->depth) + READ_ONCE(mq->inflight) < q->attr.max_msgs &&
-	    READ_ONCE(mq->bytes) + size <= q->attr.max_bytes)
+	if (!data_race(mq_full(mq, size)))
 		return false;
 	spin_lock(&q->lock);
 	/* What outlived its TTL gives way, as at an enqueue. */

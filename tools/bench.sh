@@ -311,6 +311,11 @@ echo "# wall: user-observed time of one cohort_ping() call; kernel-measured: the
 
 # ---- queues: cohort-qbench, producer and consumer in two processes ----
 
+# median_run: of "RATE RUN" lines on stdin, the RUN of the median rate.
+median_run() {
+	sort -n | awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }'
+}
+
 # qmedian NAME N: of runs NAME.1..N, the one whose consumer rate is the
 # median becomes run NAME (the last one if any has no rate).
 qmedian() {
@@ -322,8 +327,7 @@ qmedian() {
 		list+="$rate $r"$'\n'
 	done
 	r=$n
-	[ -n "$list" ] && r=$(printf '%s' "$list" | sort -n |
-		awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }')
+	[ -n "$list" ] && r=$(printf '%s' "$list" | median_run)
 	cp "$tmp/$name.$r.q" "$tmp/$name.q"
 }
 
@@ -337,8 +341,7 @@ srvmedian() {
 		[ -n "$rate" ] && list+="$rate $r"$'\n'
 	done
 	[ -n "$list" ] || return 0
-	r=$(printf '%s' "$list" | sort -n |
-		awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }')
+	r=$(printf '%s' "$list" | median_run)
 	cp "$tmp/$name.$r.srv" "$tmp/$name.srv"
 }
 
