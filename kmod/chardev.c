@@ -30,15 +30,14 @@ static_assert(sizeof(struct cohort_vclock) == 40);
 /* Ioctl arguments larger than this are refused even with a zero tail. */
 #define ARG_MAX_SIZE PAGE_SIZE
 
-int cohort_get_arg(void *karg, size_t ksize, void __user *uarg, u32 *usize)
+int cohort_get_arg_sized(void *karg, size_t ksize, void __user *uarg,
+			 u32 usize)
 {
-	if (get_user(*usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (*usize < ksize)
+	if (usize < ksize)
 		return -EINVAL;
-	if (*usize > ARG_MAX_SIZE)
+	if (usize > ARG_MAX_SIZE)
 		return -E2BIG;
-	return copy_struct_from_user(karg, ksize, uarg, *usize);
+	return copy_struct_from_user(karg, ksize, uarg, usize);
 }
 
 /* Copy back no more than the caller's structure holds. */
