@@ -9,6 +9,8 @@
 # match one of the patterns (a development aid; CI runs them all).
 # COHORT_KVM=1 uses KVM (default: TCG, since nested KVM hangs at boot on
 # many CI machines). COHORT_VM_TIMEOUT bounds one VM run (seconds).
+# The benchmark's BENCH_* variables (tools/bench.sh) reach the guest too:
+# virtme-ng passes no environment of its own.
 # The last line of "check" is "N passed, N failed" over all kernels plus the
 # host-only tests.
 set -u
@@ -47,12 +49,22 @@ build_ko() {
 	cp "$top/kmod/cohort.ko" "$dst/cohort.ko"
 }
 
+# The guest's environment, as shell words: COHORT_TESTS and any BENCH_*.
+guest_env() {
+	local v
+
+	printf "COHORT_TESTS=%q" "${COHORT_TESTS:-}"
+	for v in $(compgen -v BENCH_); do
+		printf " %s=%q" "$v" "${!v}"
+	done
+}
+
 run_vm() {
 	local kver=$1 dst=$2
 
 	(cd / && timeout "$timeout_s" vng "${vng_opts[@]}" -r "/boot/vmlinuz-$kver" \
 		--rwdir="$dst" \
-		--exec "COHORT_TESTS='${COHORT_TESTS:-}' $top/tools/vm-guest.sh $mode $dst" \
+		--exec "$(guest_env) $top/tools/vm-guest.sh $mode $dst" \
 		>"$dst/console.log" 2>&1)
 }
 
