@@ -454,11 +454,9 @@ static long qfd_send_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	if (!(h->role & COHORT_QR_PRODUCE))
 		return -EBADF;
 	uo = u64_to_user_ptr(s.msgs);
-	/* One message, the common call: a copy of a size known at build. */
 	if (s.count > ARRAY_SIZE(stack))
 		o = vmemdup_user(uo, s.count * sizeof(*o));
-	else if (s.count == 1 ? copy_from_user(stack, uo, sizeof(*o)) :
-		 copy_from_user(stack, uo, s.count * sizeof(*o)))
+	else if (copy_from_user(stack, uo, s.count * sizeof(*o)))
 		o = ERR_PTR(-EFAULT);
 	if (IS_ERR(o))
 		return PTR_ERR(o);
