@@ -28,7 +28,8 @@
 # depth holds: the largest power of two up to depth x record size
 # (BENCH_QRING overrides).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
-# baselines still run. Exit status 1 when a baseline could not be measured.
+# baselines still run. Exit status 1 when a baseline or an available cohort
+# run could not be measured, 2 for a setting that is not a whole number.
 set -u
 build=${COHORT_BUILD:?}
 NB=$build/cohort-netbench
@@ -43,6 +44,20 @@ WARM=${BENCH_WARMUP:-50}
 SIZE=64
 QB=$build/cohort-qbench
 QDEPTH=${BENCH_QDEPTH:-1024}
+
+# whole NAME MIN: NAME, when set, is a whole number of at least MIN; the
+# runs and the arithmetic below take no other (no fractions, no octal).
+whole() {
+	[ -z "${!1+set}" ] && return 0
+	[[ ${!1} =~ ^(0|[1-9][0-9]{0,8})$ ]] && [ "${!1}" -ge "$2" ] && return 0
+	echo "bench.sh: $1=${!1}: not a whole number of at least $2" >&2
+	exit 2
+}
+for v in BENCH_SECS BENCH_RTT_N BENCH_QDEPTH BENCH_QREPEAT BENCH_XREPEAT \
+	BENCH_QRING; do
+	whole $v 1
+done
+whole BENCH_WARMUP 0
 tmp=$(mktemp -d /tmp/cohort-bench.XXXXXX)
 failed=0
 
@@ -396,7 +411,8 @@ qcohort() {
 	2) printf -v "$var" 0
 	   qreason=$(grep -m 1 ': unavailable' "$tmp/$name.q") ;;
 	*) echo "# $name: failed (exit $rc)"
-	   qfailed="$qfailed $name" ;;
+	   qfailed="$qfailed $name"
+	   failed=$((failed + 1)) ;;
 	esac
 }
 

@@ -100,8 +100,10 @@ run_check() {
 dmesg -C
 case "$mode" in
 check)	run_check ;;
-demo)	load && "$top/tools/demo.sh" >&3 2>&1; rmmod cohort ;;
-bench)	load && "$top/tools/bench.sh" >&3 2>&1; rmmod cohort ;;
+demo|bench)
+	load && "$top/tools/$mode.sh" >&3 2>&1
+	echo $? >"$out/status"
+	rmmod cohort ;;
 *)	echo "unknown mode $mode" >&3 ;;
 esac
 dmesg >"$out/dmesg.log"
