@@ -434,14 +434,13 @@ static bool mq_keeps(const struct cohort_mq *mq)
 
 /*
  * An attempt is over without an ack: back first in line, or to the dead
- * letters once it had its deliveries.
+ * letters once it had its deliveries. @m's bytes are in mq->bytes.
  */
-static void mq_requeue(struct cohort_mq *mq, struct cohort_qmsg *m)
+static void mq_retry(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	struct cohort_queue *q = mq->q;
 	u32 limit = q->attr.max_deliveries;
 
-	mq->inflight--;
 	m->tag = 0;
 	if (limit && m->deliveries >= limit) {
 		mq->bytes -= cohort_qmsg_size(m);
@@ -453,6 +452,13 @@ static void mq_requeue(struct cohort_mq *mq, struct cohort_qmsg *m)
 	mq_push_front(mq, m);
 	mq->stats[COHORT_A_QSTATS_REDELIVERED]++;
 	mq_ready(mq);
+}
+
+/* The attempt in flight @m is over without an ack. */
+static void mq_requeue(struct cohort_mq *mq, struct cohort_qmsg *m)
+{
+	mq->inflight--;
+	mq_retry(mq, m);
 }
 
 /* @m did not reach a user: first in line, and not counted (m->list free). */
@@ -469,6 +475,23 @@ static void mq_unget_one(struct cohort_qcons *c, struct cohort_qmsg *m)
 		mq->bytes += cohort_qmsg_size(m);
 	}
 	mq_push_front(mq, m);
+}
+
+/*
+ * @m's stamp is too wide for any receiver outside it: a failed attempt,
+ * counted as a nack counts one, so that the message ends with the dead
+ * letters instead of blocking its queue.
+ */
+static void mq_fail_one(struct cohort_qcons *c, struct cohort_qmsg *m)
+{
+	struct cohort_mq *mq = c->mq;
+
+	if (c->explicit_ack) {
+		mq_requeue(mq, m);
+		return;
+	}
+	mq->bytes += cohort_qmsg_size(m);	/* left with the take */
+	mq_retry(mq, m);
 }
 
 /*
@@ -1406,12 +1429,13 @@ static void mq_unget(struct cohort_qcons *c, struct list_head *back)
 
 /*
  * After the copy to the user: @got reached it (in flight now, or the
- * caller frees them without explicit acks), @back did not. Dequeue
- * counted them delivered: without acks and with nothing back, that was
- * all there is to do.
+ * caller frees them without explicit acks), @back did not, and @failed
+ * (or NULL), before @back, was an attempt no receiver could take.
+ * Dequeue counted them delivered: without acks and with nothing back,
+ * that was all there is to do.
  */
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
-			struct list_head *back)
+			struct list_head *back, struct cohort_qmsg *failed)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
@@ -1420,7 +1444,7 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 	LIST_HEAD(freed);
 	u32 n = 0;
 
-	if (!c->explicit_ack && list_empty(back))
+	if (!c->explicit_ack && list_empty(back) && !failed)
 		return;
 	deadline = jiffies + msecs_to_jiffies(q->attr.ack_timeout_ms);
 	spin_lock(&q->lock);
@@ -1428,12 +1452,16 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 		list_splice_init(back, &freed);
 		if (c->explicit_ack)
 			list_splice_init(got, &freed);
+		if (failed)
+			list_add(&failed->list, &freed);
 		goto out;
 	}
 	list_for_each_entry(m, got, list)
 		n++;
 	if (!list_empty(back))
 		mq_unget(c, back);
+	if (failed)
+		mq_fail_one(c, failed);
 	if (c->explicit_ack && n) {
 		list_for_each_entry(m, got, list)
 			m->deadline = deadline;

@@ -214,7 +214,7 @@ bool cohort_queue_must_wait(struct cohort_queue *q, u32 size);
 u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
 			 struct list_head *out, u32 max, int *err);
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
-			struct list_head *back);
+			struct list_head *back, struct cohort_qmsg *failed);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *size, u32 n, struct cohort_qdirect *d);

@@ -534,6 +534,18 @@ static int qfd_recv_event(struct cohort_afile *a, const struct cohort_qmsg *m)
 }
 
 /*
+ * Whose the refusal @err of @m is. A stamp of COHORT_VC_MAX_ENTRIES ids
+ * leaves no room for a receiver outside it: @m's, no consumer would ever
+ * take it (senders do not stamp a Lamport time no one can follow). Any
+ * other refusal is the receiver's, whose clocks are at a limit: @m stays
+ * for others.
+ */
+static bool qfd_unreceivable(const struct cohort_qmsg *m, int err)
+{
+	return err == -E2BIG && m->vc_len >= COHORT_VC_MAX_ENTRIES;
+}
+
+/*
  * A stamp into user memory, entry by entry in one access window: a checked
  * copy looks up the slab object each time (hardened usercopy), which costs
  * a small message more than its payload does.
@@ -557,11 +569,11 @@ efault:
 }
 
 /*
- * One message into the caller's descriptor @ui; under the actor's lock.
- * The descriptor is read and written field by field in one user access
- * window each: two checked copies per message cost more than the payload.
+ * One message into the caller's descriptor @ui. The descriptor is read and
+ * written field by field in one user access window each: two checked
+ * copies per message cost more than the payload.
  */
-static int qfd_copy_out(struct qfd *h, const struct cohort_qmsg *m,
+static int qfd_copy_out(const struct cohort_qmsg *m,
 			struct cohort_qmsg_in __user *ui)
 {
 	u32 cap, vc_cap, reserved;
@@ -602,30 +614,49 @@ static int qfd_copy_out(struct qfd *h, const struct cohort_qmsg *m,
 	unsafe_put_user(m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0,
 			&ui->flags, efault);
 	user_access_end();
-	return qfd_recv_event(h->actor, m);
+	return 0;
 efault:
 	user_access_end();
 	return -EFAULT;
 }
 
-/* Hand back what the user did not get; free what it got without acks. */
+/*
+ * Hand back what the user did not get, and @failed (or NULL), an attempt
+ * of a message no receiver could take; free what it got without acks.
+ */
 static void qfd_settle(struct qfd *h, struct list_head *got,
-		       struct list_head *back)
+		       struct list_head *back, struct cohort_qmsg *failed)
 {
 	if (h->px) {
-		cohort_qproxy_taken(h->qm, h->px, got, back);
+		cohort_qproxy_taken(h->qm, h->px, got, back, failed);
 		return;
 	}
-	cohort_queue_taken(&h->cons, got, back);
+	cohort_queue_taken(&h->cons, got, back, failed);
 	if (!h->cons.explicit_ack)
 		cohort_qmsg_free_list(got);
 }
 
+/*
+ * @m did not reach the user: it and what follows it on @got go to @back,
+ * or @m is the attempt that failed (@failed) and only what follows does.
+ */
+static void qfd_cut(struct list_head *got, struct list_head *back,
+		    struct cohort_qmsg *m, bool failed)
+{
+	LIST_HEAD(first);
+
+	list_cut_before(&first, got, &m->list);
+	if (failed)
+		list_del(&m->list);
+	list_splice_init(got, back);
+	list_splice_init(&first, got);
+}
+
 static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
+	struct cohort_qmsg *m, *failed = NULL;
 	struct cohort_qmsg_in __user *ui;
 	struct cohort_qrecv r;
-	struct cohort_qmsg *m;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
 	u32 usize, n = 0;
@@ -646,21 +677,19 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	ui = u64_to_user_ptr(r.msgs);
 	mutex_lock(&h->actor->lock);
 	list_for_each_entry(m, &got, list) {
-		err = qfd_copy_out(h, m, &ui[n]);
+		err = qfd_copy_out(m, &ui[n]);
+		if (!err) {
+			err = qfd_recv_event(h->actor, m);
+			failed = qfd_unreceivable(m, err) ? m : NULL;
+		}
 		if (err)
 			break;
 		n++;
 	}
 	mutex_unlock(&h->actor->lock);
-	if (err) {
-		/* @m and what follows did not reach the user */
-		LIST_HEAD(first);
-
-		list_cut_before(&first, &got, &m->list);
-		list_splice_init(&got, &back);
-		list_splice_init(&first, &got);
-	}
-	qfd_settle(h, &got, &back);
+	if (err)
+		qfd_cut(&got, &back, m, !!failed);
+	qfd_settle(h, &got, &back, failed);
 	if (!n)
 		return err;
 	return put_user(n, &((struct cohort_qrecv __user *)arg)->count);
@@ -670,7 +699,7 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 			loff_t *ppos)
 {
 	struct qfd *h = file->private_data;
-	struct cohort_qmsg *m;
+	struct cohort_qmsg *m, *failed = NULL;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
 	int err;
@@ -686,17 +715,19 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 		return err;
 	m = list_first_entry(&got, struct cohort_qmsg, list);
 	mutex_lock(&h->actor->lock);
-	if (m->len > len)
+	if (m->len > len) {
 		err = -EMSGSIZE;
-	else if (copy_to_user(buf, m->data, m->len))
+	} else if (copy_to_user(buf, m->data, m->len)) {
 		err = -EFAULT;
-	else
+	} else {
 		err = qfd_recv_event(h->actor, m);
+		failed = qfd_unreceivable(m, err) ? m : NULL;
+	}
 	mutex_unlock(&h->actor->lock);
 	len = m->len;
 	if (err)
-		list_splice_init(&got, &back);
-	qfd_settle(h, &got, &back);
+		qfd_cut(&got, &back, m, !!failed);
+	qfd_settle(h, &got, &back, failed);
 	return err ?: len;
 }
 
@@ -756,12 +787,14 @@ out:
 
 /*
  * The messages of @got into the records reserved for them, one after the
- * other from @pos on, each a receive event of the actor: from the first
- * the actor cannot receive, they go to @back and their records are taken
- * back. Under the actor's lock.
+ * other from @pos on, each a receive event of the actor. From the first
+ * the actor cannot receive on, they go to @back (that one to *@failed if
+ * no receiver could take it), and their records are taken back. Under
+ * the actor's lock.
  */
 static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
-			    struct list_head *back, u64 pos, int *err)
+			    struct list_head *back, u64 pos,
+			    struct cohort_qmsg **failed, int *err)
 {
 	struct cohort_qring *r = h->ring;
 	struct cohort_qmsg *m, *t;
@@ -770,12 +803,10 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 	list_for_each_entry_safe(m, t, got, list) {
 		*err = qfd_recv_event(h->actor, m);
 		if (*err) {
-			LIST_HEAD(fits);
-
 			cohort_qring_unreserve(r, pos);
-			list_cut_before(&fits, got, &m->list);
-			list_splice_init(got, back);
-			list_splice_init(&fits, got);
+			if (qfd_unreceivable(m, *err))
+				*failed = m;
+			qfd_cut(got, back, m, !!*failed);
 			break;
 		}
 		cohort_qring_put_msg(r, pos, m);
@@ -805,11 +836,7 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 		if (!cohort_qring_reserve(h->ring,
 					  cohort_qring_rec_len(m->vc_len,
 							       m->len), &pos)) {
-			LIST_HEAD(fits);
-
-			list_cut_before(&fits, got, &m->list);
-			list_splice_init(got, back);
-			list_splice_init(&fits, got);
+			qfd_cut(got, back, m, false);
 			break;
 		}
 		if (!any)
@@ -825,6 +852,7 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
  */
 static int qfd_fill_once(struct qfd *h)
 {
+	struct cohort_qmsg *failed = NULL;
 	struct cohort_afile *a = h->actor;
 	bool room = false;
 	LIST_HEAD(got);
@@ -845,15 +873,15 @@ static int qfd_fill_once(struct qfd *h)
 	}
 	if (!list_empty(&got)) {
 		err = 0;
-		n = qfd_fill_records(h, &got, &back, pos, &err);
+		n = qfd_fill_records(h, &got, &back, pos, &failed, &err);
 	}
 out:
 	mutex_unlock(&a->lock);
 	/* Senders waiting for room find it now (and the actor free). */
 	if (room && !h->px)
 		cohort_queue_ring_room(h->q);
-	if (!list_empty(&got) || !list_empty(&back))
-		qfd_settle(h, &got, &back);
+	if (!list_empty(&got) || !list_empty(&back) || failed)
+		qfd_settle(h, &got, &back, failed);
 	return n ?: err ?: -EAGAIN;
 }
 

@@ -6,7 +6,8 @@
 # up in the cluster; the stamps, priority and TTL a remote publish
 # carries, and a batch with an unreadable payload; competing consumers on two nodes; topic fan-out to
 # local and remote subscribers; a persistent queue filled before its
-# consumer exists; a remote consumer killed while it holds messages; and
+# consumer exists; a remote consumer killed while it holds messages; a
+# message whose stamp no consumer's clocks can take; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
 # remote consumers that receive through rings, sharing a queue and dying
 # with records they never took;
@@ -63,7 +64,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 38
+ktap_plan 40
 
 # ---- the cluster ----
 rc=0
@@ -217,6 +218,42 @@ bgq c pre-c consume pre $((N - 1)) -t 5000 && finish pre-c &&
 	[ "$(qstat b pre delivered)" = $N ] && [ "$(qstat b pre redelivered)" = 0 ] &&
 	drained b pre
 ktap_result $? "after kill -9: c gets the $((N - 1)) a never read, in order, as first deliveries; the one it held is dead-lettered ($(msgs pre-c | wc -l) received, $(qstat b pre dead_lettered) dead-lettered, $(qstat b pre delivered) delivered)"
+
+# ---- 5a: a message no consumer's clocks can take ----
+# a's stamp is COHORT_VC_MAX_ENTRIES wide, and the entry c's actor would
+# add makes one too many: each receive of it fails with E2BIG. With acks
+# the refusal is a nack, so that the delivery limit (1 here) moves it to
+# the dead letters instead of blocking the queue; without, the home let go
+# of it at delivery and it goes. The three after it arrive either way.
+depth_is()
+{
+	[ "$(qstat b "$1" depth)" = "$2" ]
+}
+dead_is()
+{
+	[ "$(qstat b "$1" dead_lettered)" = "$2" ]
+}
+# wide_case QUEUE ACK: send the wide message (prio 7: first in line) and
+# three others to QUEUE on b, then consume on c with ACK.
+wide_case()
+{
+	cl_ctl b queue add "$1.dead" persistent >/dev/null &&
+		cl_ctl b queue add "$1" persistent max-deliveries 1 dlq "$1.dead" >/dev/null &&
+		qt a produce "$1@82" 1 -V 255 -p 7 -i 7 >/dev/null 2>&1 &&
+		qt a produce "$1@82" 3 -i 8 >/dev/null 2>&1 &&
+		cl_wait 10 depth_is "$1" 4 &&
+		bgq c "$1-c" consume "$1" 3 -a "$2" -t 5000 && finish "$1-c" &&
+		[ "$(msgs "$1-c" | awk '$2 == 8' | wc -l)" = 3 ] &&
+		[ "$(msgs "$1-c" | wc -l)" = 3 ] &&
+		grep -q "recv: Argument list too long, refused" "$CL_TMP/$1-c.err" &&
+		[ "$(field "$1-c" refused)" = 1 ] &&
+		[ "$(field "$1-c" reopens)" = 0 ] && drained b "$1"
+}
+wide_case wide ack && cl_wait 10 dead_is wide 1 &&
+	[ "$(qstat b wide.dead depth)" = 1 ]
+ktap_result $? "with acks, a's stamp too wide for c's clocks is refused (E2BIG) and dead-lettered at b ($(qstat b wide dead_lettered)); c gets the 3 behind it"
+wide_case wide2 none && sleep 0.5 && dead_is wide2 0
+ktap_result $? "without acks, the same message is refused once and goes; c gets the 3 behind it"
 
 # ---- 5b: remote consumers reading receive rings ----
 N=2000

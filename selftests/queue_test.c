@@ -700,7 +700,8 @@ TEST_F(q, round_trip_metadata)
  * A receive that would overflow the consumer's own counter fails and
  * leaves both its clocks as they were, whether the stamp holds only ids
  * the consumer knows or brings a new one; the message stays queued for
- * another consumer.
+ * another consumer, and the refusal is no attempt: the consumer's clocks
+ * are at fault, not the message.
  */
 TEST_F(q, stamp_overflow)
 {
@@ -744,12 +745,93 @@ TEST_F(q, stamp_overflow)
 		ASSERT_RET(0, recv1(other, rx, 1000));
 		ASSERT_EQ(sizeof(i), rx->m[0].len);
 		ASSERT_EQ(0, memcmp(&i, rx->data[0], sizeof(i)));
+		ASSERT_EQ(1U, rx->m[0].deliveries);
+		ASSERT_EQ(0U, rx->m[0].flags);
 		close(other);
 	}
 	free(rx);
 	for (i = 0; i < 2; i++) {
 		close(pfd[i]);
 		close(cfd[i]);
+	}
+	close(dev3);
+}
+
+/*
+ * A stamp of COHORT_VC_MAX_ENTRIES entries, none the consumer's, is one
+ * entry too wide for any consumer outside it: each receive fails with
+ * E2BIG and counts as an attempt, as a nack does, so that the delivery
+ * limit moves the message to the dead letters instead of it blocking the
+ * queue; with acks or without, by read() or QRECV.
+ */
+TEST_F(q, stamp_too_wide)
+{
+	struct cohort_vc_entry in[COHORT_VC_MAX_ENTRIES - 1];
+	struct cohort_queue_attr attr = { .max_deliveries = 2 };
+	struct pollfd pfd_dlq;
+	const char *name, *dlq;
+	int pfd, pfd2, cfd, dfd, dev3, ack, i, v;
+	char buf[RXSZ];
+	struct cohort_qmsg_in m = { .data = (uintptr_t)buf, .cap = sizeof(buf) };
+
+	for (i = 0; i < (int)ARRAY_SIZE(in); i++) {
+		in[i].id = (1ULL << 63) + i + 1;
+		in[i].counter = 1;
+	}
+	ASSERT_FD(dev3, open(DEV, O_RDWR | O_CLOEXEC));
+	ASSERT_RET(0, vclock_recv(dev3, in, ARRAY_SIZE(in)));
+	for (ack = 0; ack < 2; ack++) {
+		name = qname(self, ack ? "wide-ack" : "wide");
+		dlq = qname(self, ack ? "wide-ack.dead" : "wide.dead");
+		/* dev3's actor is in the stamp: the dead letters take it. */
+		ASSERT_FD(dfd, q_open(dev3, dlq, COHORT_QUEUE, COHORT_QR_CONSUME,
+				      COHORT_ACK_NONE,
+				      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT }));
+		snprintf(attr.dlq, sizeof(attr.dlq), "%s", dlq);
+		ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE,
+				      COHORT_QR_CONSUME,
+				      ack ? COHORT_ACK_EXPLICIT : COHORT_ACK_NONE,
+				      &attr));
+		ASSERT_FD(pfd, q_open(dev3, name, COHORT_QUEUE,
+				      COHORT_QR_PRODUCE, 0, NULL));
+		ASSERT_FD(pfd2, q_open(self->dev, name, COHORT_QUEUE,
+				       COHORT_QR_PRODUCE, 0, NULL));
+		v = 0;
+		ASSERT_EQ((ssize_t)sizeof(v), write(pfd, &v, sizeof(v)));
+		v = 1;
+		ASSERT_EQ((ssize_t)sizeof(v), write(pfd2, &v, sizeof(v)));
+
+		if (ack) {
+			ASSERT_RET(-E2BIG, q_recv(cfd, &m, 1, 0, NULL));
+		} else {
+			ASSERT_EQ(-1, read(cfd, buf, sizeof(buf)));
+			ASSERT_EQ(E2BIG, errno);
+		}
+		ASSERT_EQ(1U, QSTAT(name, REDELIVERED));
+		ASSERT_RET(-E2BIG, q_recv(cfd, &m, 1, 0, NULL));
+		/* Twice delivered: the dead letters have it; 1 is next. */
+		ASSERT_RET(0, q_recv(cfd, &m, 1, 0, NULL));
+		ASSERT_EQ(sizeof(v), m.len);
+		ASSERT_EQ(1, *(int *)buf);
+		ASSERT_EQ(1U, m.deliveries);
+		if (ack)
+			ASSERT_RET(0, ack1(cfd, m.delivery_id));
+		ASSERT_RET(-EAGAIN, q_recv(cfd, &m, 1, 0, NULL));
+		ASSERT_EQ(0U, QSTAT(name, DEPTH));
+		ASSERT_EQ(0U, QSTAT(name, INFLIGHT));
+		ASSERT_EQ(0U, QSTAT(name, BYTES));
+		/* Attempts, as with a nack: two refused, one taken. */
+		ASSERT_EQ(3U, QSTAT(name, DELIVERED));
+
+		pfd_dlq = (struct pollfd){ .fd = dfd, .events = POLLIN };
+		ASSERT_EQ(1, poll(&pfd_dlq, 1, 2000));
+		ASSERT_EQ((ssize_t)sizeof(v), read(dfd, buf, sizeof(buf)));
+		ASSERT_EQ(0, *(int *)buf);
+		ASSERT_EQ(1U, QSTAT(name, DEAD_LETTERED));
+		close(pfd);
+		close(pfd2);
+		close(cfd);
+		close(dfd);
 	}
 	close(dev3);
 }

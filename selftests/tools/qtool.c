@@ -19,6 +19,10 @@
  *		--create makes the queue (mode 0666) when missing, with
  *		MAX_MSGS and MAX_BYTES if given. -F: message SEQ points
  *		at an unreadable page (bad input: the send fails there).
+ *		-V WIDE: the actor's vector first takes WIDE entries of
+ *		ids no actor has, so that its stamps are WIDE + 1 entries
+ *		wide (at COHORT_VC_MAX_ENTRIES, no other actor can take
+ *		one).
  *	qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic]
  *		[--sub SUB] [--create persistent|transient] [-b BATCH]
  *		[--hold N] [-w OPEN_MS] [-q] [-s mixed] [-r RING_BYTES]
@@ -32,8 +36,10 @@
  *		length is not the one its sequence number implies counts
  *		as bad. -r: receive through a ring of RING_BYTES
  *		(COHORT_IOC_QRING), each record copied out and given back at
- *		once. A descriptor that fails
- *		(other than for lack of messages) is opened again.
+ *		once. A message the actor's clocks cannot take (E2BIG,
+ *		EOVERFLOW) is counted as refused and the next one taken;
+ *		a descriptor that fails otherwise (other than for lack of
+ *		messages) is opened again.
  *	qtool stat NAME
  *		the queue's QUEUE_GET counters, "KEY VALUE" per line (depth,
  *		bytes, inflight, consumers, producers, enqueued, delivered,
@@ -97,6 +103,7 @@ struct opts {
 	uint64_t pause_ms;
 	uint32_t ring;
 	uint64_t fault_seq;
+	uint32_t wide;
 };
 
 static uint64_t now_ms(void)
@@ -113,6 +120,7 @@ static int usage(void)
 		"usage: qtool produce NAME COUNT [-s SIZE|mixed] [-b BATCH] [-p PRIO] [-i ID]\n"
 		"                     [--create persistent|transient [-m MAX_MSGS] [-B MAX_BYTES]]\n"
 		"                     [--topic] [-P PAUSE_MS] [-w OPEN_MS] [-W GIVEUP_MS] [-F SEQ]\n"
+		"                     [-V WIDE]\n"
 		"       qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic] [--sub SUB]\n"
 		"                     [--create persistent|transient] [-b BATCH] [--hold N] [-w OPEN_MS] [-q]\n"
 		"                     [-s mixed] [-r RING_BYTES]\n"
@@ -197,6 +205,10 @@ static int parse_opt(struct opts *o, int argc, char **argv, int *i)
 		o->pause_ms = n;
 	} else if (!strcmp(a, "-F")) {
 		o->fault_seq = n;
+	} else if (!strcmp(a, "-V")) {
+		if (n >= COHORT_VC_MAX_ENTRIES)
+			return -1;
+		o->wide = n;
 	} else if (!strcmp(a, "-m")) {
 		o->max_msgs = n;
 	} else if (!strcmp(a, "-B")) {
@@ -238,6 +250,29 @@ static int parse_args(struct opts *o, int argc, char **argv)
 }
 
 /* ---- the queue descriptor ---- */
+
+/* A receive of @wide entries whose ids no actor has (top bit set). */
+static int widen_vector(int dev, uint32_t wide)
+{
+	struct cohort_vc_entry in[COHORT_VC_MAX_ENTRIES];
+	struct cohort_vclock v = {
+		.size = sizeof(v),
+		.op = COHORT_CLOCK_RECV,
+		.in_ptr = (uintptr_t)in,
+		.in_len = wide,
+	};
+	uint32_t i;
+
+	for (i = 0; i < wide; i++) {
+		in[i].id = (1ULL << 63) + i + 1;
+		in[i].counter = 1;
+	}
+	if (ioctl(dev, COHORT_IOC_VCLOCK, &v)) {
+		perror("qtool: VCLOCK");
+		return -errno;
+	}
+	return 0;
+}
 
 static uint64_t actor_id(int dev)
 {
@@ -411,6 +446,10 @@ static int do_produce(int argc, char **argv)
 		return 1;
 	}
 	id = o.have_id ? o.id : actor_id(dev);
+	if (o.wide && widen_vector(dev, o.wide)) {
+		close(dev);
+		return 1;
+	}
 	buf = malloc((size_t)o.batch * slot_size(&o));
 	m = calloc(o.batch, sizeof(*m));
 	if (o.fault_seq)
@@ -528,7 +567,7 @@ static int seen_add(struct seen *s, uint64_t id, uint64_t seq)
 }
 
 struct tally {
-	uint64_t got, distinct, dups, bad, redelivered;
+	uint64_t got, distinct, dups, bad, redelivered, refused;
 	bool nomem;
 };
 
@@ -751,6 +790,13 @@ static int consume_loop(int dev, int *fd, const struct opts *o,
 			return ret;
 		if (ret == -ETIMEDOUT || ret == -EAGAIN || ret == -EINTR)
 			continue;
+		/* One message's stamp, not the descriptor's fault. */
+		if (ret == -E2BIG || ret == -EOVERFLOW) {
+			fprintf(stderr, "qtool: recv: %s, refused\n",
+				strerror(-ret));
+			t->refused++;
+			continue;
+		}
 		/* Anything else: this descriptor is done; open another. */
 		fprintf(stderr, "qtool: recv: %s, opening again\n",
 			strerror(-ret));
@@ -776,7 +822,8 @@ static int do_consume(int argc, char **argv)
 	int dev, fd = -1, ret;
 	bool ok;
 
-	if (parse_args(&o, argc, argv) || o.prio || o.have_id || o.pause_ms)
+	if (parse_args(&o, argc, argv) || o.prio || o.have_id || o.pause_ms ||
+	    o.wide)
 		return usage();
 	dev = open("/dev/cohort", O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
@@ -805,9 +852,10 @@ static int do_consume(int argc, char **argv)
 	fflush(stdout);
 	printf("# qtool consume: %s got %" PRIu64 " distinct %" PRIu64
 	       " dups %" PRIu64 " redelivered %" PRIu64 " bad %" PRIu64
-	       " reopens %" PRIu64 " in %" PRIu64 " ms: %s\n", o.name, t.got,
-	       t.distinct, t.dups, t.redelivered, t.bad, reopens,
-	       now_ms() - start, ok ? "ok" : "FAILED");
+	       " refused %" PRIu64 " reopens %" PRIu64 " in %" PRIu64
+	       " ms: %s\n", o.name, t.got, t.distinct, t.dups, t.redelivered,
+	       t.bad, t.refused, reopens, now_ms() - start,
+	       ok ? "ok" : "FAILED");
 	if (r)
 		ring_unmap(&r->ring);
 	if (fd >= 0)

@@ -217,8 +217,15 @@
  *	ETIMEDOUT nothing within timeout_ms
  *	EOVERFLOW QSEND: the actor's Lamport clock is at U64_MAX - 1, so the
  *		message would carry U64_MAX, which no receive can follow;
- *		QRECV, QFILL: the receiver's own clock cannot take the
- *		stamp (the message stays for others)
+ *		QRECV, QFILL, read(2): a counter of the receiver's clocks
+ *		cannot take the stamp (the message stays for others)
+ *	E2BIG	QRECV, QFILL, read(2): the stamp and the receiver's vector
+ *		together have more than COHORT_VC_MAX_ENTRIES ids. If the
+ *		stamp alone has that many, no receiver outside it can take
+ *		the message: the refusal is a failed attempt, counted as a
+ *		nack (to the dead letters at attr.max_deliveries); across
+ *		nodes without acks, the home let go of the message when it
+ *		delivered it, and it is gone. Otherwise it stays for others.
  *
  * Generic netlink family "cohort" (COHORT_GENL_NAME, netnsok)
  * -----------------------------------------------------------
