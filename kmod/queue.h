@@ -213,6 +213,18 @@ bool cohort_queue_room(struct cohort_queue *q, u32 size);
 bool cohort_queue_must_wait(struct cohort_queue *q, u32 size);
 u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
 			 struct list_head *out, u32 max, int *err);
+/* From @m on, the messages of @got go to the front of @back. */
+static inline void cohort_qmsg_cut(struct list_head *got,
+				   struct list_head *back,
+				   struct cohort_qmsg *m)
+{
+	LIST_HEAD(first);
+
+	list_cut_before(&first, got, &m->list);
+	list_splice_init(got, back);
+	list_splice_init(&first, got);
+}
+
 void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 			struct list_head *back, struct cohort_qmsg *failed);
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);

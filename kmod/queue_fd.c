@@ -636,22 +636,6 @@ static void qfd_settle(struct qfd *h, struct list_head *got,
 		cohort_qmsg_free_list(got);
 }
 
-/*
- * @m did not reach the user: it and what follows it on @got go to @back,
- * or @m is the attempt that failed (@failed) and only what follows does.
- */
-static void qfd_cut(struct list_head *got, struct list_head *back,
-		    struct cohort_qmsg *m, bool failed)
-{
-	LIST_HEAD(first);
-
-	list_cut_before(&first, got, &m->list);
-	if (failed)
-		list_del(&m->list);
-	list_splice_init(got, back);
-	list_splice_init(&first, got);
-}
-
 static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
 	struct cohort_qmsg *m, *failed = NULL;
@@ -688,7 +672,9 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	}
 	mutex_unlock(&h->actor->lock);
 	if (err)
-		qfd_cut(&got, &back, m, !!failed);
+		cohort_qmsg_cut(&got, &back, m);
+	if (failed)
+		list_del(&failed->list);
 	qfd_settle(h, &got, &back, failed);
 	if (!n)
 		return err;
@@ -726,7 +712,9 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 	mutex_unlock(&h->actor->lock);
 	len = m->len;
 	if (err)
-		qfd_cut(&got, &back, m, !!failed);
+		cohort_qmsg_cut(&got, &back, m);
+	if (failed)
+		list_del(&failed->list);
 	qfd_settle(h, &got, &back, failed);
 	return err ?: len;
 }
@@ -804,9 +792,11 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 		*err = qfd_recv_event(h->actor, m);
 		if (*err) {
 			cohort_qring_unreserve(r, pos);
-			if (qfd_unreceivable(m, *err))
+			cohort_qmsg_cut(got, back, m);
+			if (qfd_unreceivable(m, *err)) {
+				list_del(&m->list);
 				*failed = m;
-			qfd_cut(got, back, m, !!*failed);
+			}
 			break;
 		}
 		cohort_qring_put_msg(r, pos, m);
@@ -836,7 +826,7 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 		if (!cohort_qring_reserve(h->ring,
 					  cohort_qring_rec_len(m->vc_len,
 							       m->len), &pos)) {
-			qfd_cut(got, back, m, false);
+			cohort_qmsg_cut(got, back, m);
 			break;
 		}
 		if (!any)

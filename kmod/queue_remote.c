@@ -912,13 +912,8 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 		for (i = 0; i < k; i++)
 			m = list_next_entry(m, list);
 	}
-	if (err) {
-		LIST_HEAD(first);
-
-		list_cut_before(&first, &got, &m->list);
-		list_splice_init(&got, &back);
-		list_splice_init(&first, &got);
-	}
+	if (err)
+		cohort_qmsg_cut(&got, &back, m);
 	cohort_queue_taken(c, &got, &back, NULL);
 	if (!c->explicit_ack) {
 		rh->outstanding += n;

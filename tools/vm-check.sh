@@ -115,9 +115,12 @@ for kver in "$@"; do
 	[ -r "$dst/output.log" ] && cat "$dst/output.log"
 	if [ "$mode" = check ]; then
 		count "$dst"
-	elif [ "$(cat "$dst/status" 2>/dev/null)" != 0 ]; then
-		echo "# $kver: $mode failed (status $(cat "$dst/status" 2>/dev/null || echo none))"
-		failed=$((failed + 1))
+	else
+		status=$(cat "$dst/status" 2>/dev/null)
+		[ "$status" = 0 ] || {
+			echo "# $kver: $mode failed (status ${status:-none})"
+			failed=$((failed + 1))
+		}
 	fi
 done
 make -s -C "$top" clean-kmod >/dev/null
