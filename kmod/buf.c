@@ -11,23 +11,31 @@
  *
  * With init_on_free nothing is kept: freed data must not stay readable.
  *
- * Each stack holds at most POOL_BYTES, for all nodes. A buffer stays
- * charged to the cgroup that allocated it until it is freed for good, at
- * module exit at the latest, whoever uses it in between; that is at most
- * POOL_BYTES per class. Callers may hold mutexes, not spinlocks: freeing
- * a buffer that came from vmalloc may sleep.
+ * Each stack holds at most POOL_BYTES, for all nodes: a backlog of a
+ * thousand 4 KiB payloads taken at once, or a publication window of 4 KiB
+ * messages (COHORT_QREMOTE_PUB_WINDOW frames of 8 KiB) acked at once, comes
+ * back whole for the next one. With less, every such burst overflowed the
+ * stack and the next one went to the allocator again. Memory pressure
+ * empties the stacks (the shrinker). A buffer stays charged to the cgroup
+ * that allocated it until it is freed for good, whoever uses it in
+ * between. Callers may hold mutexes, not spinlocks: freeing a buffer that
+ * came from vmalloc may sleep.
  */
+#include <linux/debugfs.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/shrinker.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
 #include "buf.h"
+#include "compat.h"
 
 #define POOL_CLASSES	4		/* PAGE_SIZE << 0 .. 3 */
-#define POOL_BYTES	SZ_1M
+#define POOL_BYTES	SZ_4M
 #define POOL_MAX	(POOL_BYTES / PAGE_SIZE)
 
 struct buf_pool {
@@ -100,12 +108,82 @@ void cohort_buf_free(void *p, size_t size)
 	kvfree(p);
 }
 
-/* After every user is gone. */
+/* Free up to @max buffers of @pool, a few at a time; how many. */
+static unsigned long pool_drain(struct buf_pool *pool, unsigned long max)
+{
+	unsigned long freed = 0;
+	unsigned int i, k;
+	void *batch[16];
+
+	do {
+		spin_lock(&pool->lock);
+		k = min_t(unsigned long, pool->n,
+			  min_t(unsigned long, ARRAY_SIZE(batch), max - freed));
+		pool->n -= k;
+		memcpy(batch, &pool->buf[pool->n], k * sizeof(*batch));
+		spin_unlock(&pool->lock);
+		for (i = 0; i < k; i++)
+			kvfree(batch[i]);
+		freed += k;
+	} while (k && freed < max);
+	return freed;
+}
+
+static unsigned long buf_shrink_count(struct shrinker *s,
+				      struct shrink_control *sc)
+{
+	unsigned long n = 0;
+	int c;
+
+	for (c = 0; c < POOL_CLASSES; c++)
+		n += READ_ONCE(pools[c].n);
+	return n ?: SHRINK_EMPTY;
+}
+
+/* The largest buffers go first: each gives back the most. */
+static unsigned long buf_shrink_scan(struct shrinker *s,
+				     struct shrink_control *sc)
+{
+	unsigned long freed = 0;
+	int c;
+
+	for (c = POOL_CLASSES - 1; c >= 0 && freed < sc->nr_to_scan; c--)
+		freed += pool_drain(&pools[c], sc->nr_to_scan - freed);
+	return freed ?: SHRINK_STOP;
+}
+
+/* debugfs "buffers": per class, its size, buffers kept and the most kept. */
+static int buf_show(struct seq_file *s, void *unused)
+{
+	int c;
+
+	seq_puts(s, "size\tkept\tmax\n");
+	for (c = 0; c < POOL_CLASSES; c++)
+		seq_printf(s, "%lu\t%u\t%u\n", PAGE_SIZE << c,
+			   READ_ONCE(pools[c].n),
+			   want_init_on_free() ? 0 : pool_cap(c));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(buf);
+
+static struct shrinker *buf_shrinker;
+
+int cohort_buf_module_init(struct dentry *debugfs)
+{
+	buf_shrinker = cohort_shrinker_new("cohort-buf", buf_shrink_count,
+					   buf_shrink_scan);
+	if (!buf_shrinker)
+		return -ENOMEM;
+	debugfs_create_file("buffers", 0400, debugfs, NULL, &buf_fops);
+	return 0;
+}
+
+/* After every user is gone, and the debugfs file. */
 void cohort_buf_module_exit(void)
 {
 	int c;
 
+	cohort_shrinker_free(buf_shrinker);
 	for (c = 0; c < POOL_CLASSES; c++)
-		while (pools[c].n)
-			kvfree(pools[c].buf[--pools[c].n]);
+		pool_drain(&pools[c], ULONG_MAX);
 }

@@ -10,6 +10,9 @@
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp);
 void cohort_buf_free(void *p, size_t size);
+struct dentry;
+
+int cohort_buf_module_init(struct dentry *debugfs);
 void cohort_buf_module_exit(void);
 
 #endif

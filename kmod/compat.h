@@ -25,4 +25,59 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
+/*
+ * 6.7 allocates shrinkers (shrinker_alloc()); before, the caller provided
+ * one and registered it. Either way: registered, or NULL.
+ */
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+
+typedef unsigned long (*cohort_shrink_fn)(struct shrinker *,
+					  struct shrink_control *);
+
+#ifdef COHORT_HAVE_SHRINKER_ALLOC
+static inline struct shrinker *cohort_shrinker_new(const char *name,
+						   cohort_shrink_fn count,
+						   cohort_shrink_fn scan)
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void cohort_shrinker_free(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *cohort_shrinker_new(const char *name,
+						   cohort_shrink_fn count,
+						   cohort_shrink_fn scan)
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+static inline void cohort_shrinker_free(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
+}
+#endif
+
 #endif /* _COHORT_COMPAT_H */

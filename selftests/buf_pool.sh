@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The module's recycled buffers (kmod/buf.c), read through debugfs
+# (cohort/buffers: per size class, buffers kept and the most kept): a
+# backlog of 4 KiB payloads taken at once fills its stack to the cap and
+# no further; 8 KiB frames of 4 KiB messages sent across a link come back
+# when the link acks them; memory pressure (drop_caches, which runs every
+# shrinker) empties every stack; traffic after that works and refills it.
+#
+#   a (41) ======= link ======= b (42)
+#   queue big, its producer     producer of far@41
+#   and consumer; queue far
+#   and its consumer
+
+DIR=$(cd "$(dirname "$0")" && pwd)
+. "$DIR/ktap.sh"
+. "$DIR/lib_cluster.sh"
+
+cl_init bufpool
+. "$DIR/lib_queue.sh"
+
+DBG=/sys/kernel/debug
+mountpoint -q $DBG || mount -t debugfs none $DBG 2>/dev/null
+BUFS=$DBG/cohort/buffers
+[ -r $BUFS ] || ktap_skip_all "no $BUFS (debugfs)"
+
+# kept SIZE / cap SIZE: buffers of SIZE kept now, and the most kept.
+kept()
+{
+	awk -v s="$1" '$1 == s { print $2 }' $BUFS
+}
+
+cap()
+{
+	awk -v s="$1" '$1 == s { print $3 }' $BUFS
+}
+
+[ "$(cap 4096)" -gt 0 ] 2>/dev/null ||
+	ktap_skip_all "nothing is kept (init_on_free): $(tr '\n' ' ' <$BUFS)"
+
+# Every stack empty, after asking the shrinkers for everything.
+all_empty()
+{
+	echo 2 >/proc/sys/vm/drop_caches &&
+		awk 'NR > 1 && $2 != 0 { bad = 1 } END { exit bad }' $BUFS
+}
+
+frames_back()
+{
+	[ "$(kept 8192)" -gt 0 ]
+}
+
+big()
+{
+	[ "$(kept 4096)" -gt 0 ] && [ "$(kept 4096)" -le "$(cap 4096)" ]
+}
+
+ktap_plan 9
+
+cl_node a 41 && cl_node b 42 && cl_link a b &&
+	cl_wait 60 cl_all_up a b && cl_wait 30 cl_all_reachable a b
+ktap_result $? "a and b linked (${CL_WAITED} ms)"
+
+# ---- a backlog taken at once ----
+N=2000
+qt a produce big $N -s 4096 -b 64 --create persistent -m 4096 \
+	-B 16777216 >/dev/null 2>&1 && [ "$(qstat a big depth)" = $N ] &&
+	bgq a big-c consume big $N -a none -b 64 -q && finish big-c &&
+	[ "$(field big-c distinct)" = $N ]
+ktap_result $? "$N messages of 4 KiB sent to big on a, then taken"
+ktap_info "after the backlog: $(tr '\n' ' ' <$BUFS)"
+[ "$(kept 4096)" = "$(cap 4096)" ]
+ktap_result $? "the 4 KiB stack is full, and no fuller: kept $(kept 4096) of $(cap 4096) after $N freed at once"
+
+# ---- frames across the link ----
+N=300
+qt a produce far 0 --create persistent -m 4096 -B 16777216 >/dev/null 2>&1 &&
+	bgq b far-p produce far@41 $N -s 4096 -b 1 && finish far-p &&
+	bgq a far-c consume far $N -a none -b 64 -q && finish far-c &&
+	[ "$(field far-c distinct)" = $N ]
+ktap_result $? "b sends $N messages of 4 KiB to far@41 one per call, a takes them"
+cl_wait 10 frames_back
+ktap_result $? "b's 8 KiB frames came back once a acked them: kept $(kept 8192) of $(cap 8192)"
+
+# ---- memory pressure ----
+cl_wait 10 all_empty
+ktap_result $? "drop_caches empties every stack: $(tr '\n' ' ' <$BUFS)"
+
+N=100
+qt a produce big $N -s 4096 -b 64 >/dev/null 2>&1 &&
+	bgq a big-c2 consume big $N -a none -b 64 -q && finish big-c2 &&
+	[ "$(field big-c2 distinct)" = $N ] && big
+ktap_result $? "afterwards $N more go through big, and the stack refills: kept $(kept 4096)"
+
+cl_final_checks
+ktap_finish
