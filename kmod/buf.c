@@ -11,15 +11,17 @@
  *
  * With init_on_free nothing is kept: freed data must not stay readable.
  *
- * Each stack holds at most POOL_BYTES, for all nodes: a backlog of a
- * thousand 4 KiB payloads taken at once, or a publication window of 4 KiB
- * messages (COHORT_QREMOTE_PUB_WINDOW frames of 8 KiB) acked at once, comes
- * back whole for the next one. With less, every such burst overflowed the
- * stack and the next one went to the allocator again. Memory pressure
- * empties the stacks (the shrinker). A buffer stays charged to the cgroup
- * that allocated it until it is freed for good, whoever uses it in
- * between. Callers may hold mutexes, not spinlocks: freeing a buffer that
- * came from vmalloc may sleep.
+ * The stacks are for all nodes, and hold 10 MiB at most (pool_bytes): a
+ * backlog of a thousand 4 KiB payloads taken at once, or 8 KiB frames of
+ * 4 KiB messages acked a publication window (COHORT_QREMOTE_PUB_WINDOW) at
+ * a time by several homes, comes back whole for the next burst. With a
+ * quarter of that, every such burst overflowed its stack and the next one
+ * went to the allocator again. Global memory pressure empties the stacks
+ * (the shrinker). A buffer stays charged to the cgroup that allocated it
+ * until it is freed for good, whoever uses it in between; the shrinker is
+ * not memcg-aware, so a cgroup at its own limit does not get back what
+ * waits here. Callers may hold mutexes, not spinlocks: freeing a buffer
+ * that came from vmalloc may sleep.
  */
 #include <linux/debugfs.h>
 #include <linux/log2.h>
@@ -35,13 +37,17 @@
 #include "compat.h"
 
 #define POOL_CLASSES	4		/* PAGE_SIZE << 0 .. 3 */
-#define POOL_BYTES	SZ_4M
-#define POOL_MAX	(POOL_BYTES / PAGE_SIZE)
+
+/* Bytes each class keeps at most (see above). */
+static const unsigned int pool_bytes[POOL_CLASSES] = {
+	SZ_4M, SZ_4M, SZ_1M, SZ_1M
+};
 
 struct buf_pool {
 	spinlock_t lock;		/* n and buf */
 	unsigned int n;
-	void *buf[POOL_MAX];
+	unsigned int cap;		/* the length of buf; 0 before init */
+	void **buf;
 };
 
 static struct buf_pool pools[POOL_CLASSES] = {
@@ -50,6 +56,9 @@ static struct buf_pool pools[POOL_CLASSES] = {
 	},
 };
 
+static struct shrinker *buf_shrinker;
+static struct dentry *buf_debugfs;
+
 /* The class of @size, or -1: too small to be worth it, or too large. */
 static int buf_class(size_t size)
 {
@@ -57,11 +66,6 @@ static int buf_class(size_t size)
 	    size > (PAGE_SIZE << (POOL_CLASSES - 1)))
 		return -1;
 	return order_base_2(DIV_ROUND_UP(size, PAGE_SIZE));
-}
-
-static unsigned int pool_cap(int c)
-{
-	return POOL_MAX >> c;
 }
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp)
@@ -77,8 +81,10 @@ void *cohort_buf_alloc(size_t size, gfp_t gfp)
 	/* Recycled buffers are not zeroed. */
 	if (!(gfp & __GFP_ZERO) && READ_ONCE(pool->n)) {
 		spin_lock(&pool->lock);
-		if (pool->n)
-			p = pool->buf[--pool->n];
+		if (pool->n) {
+			p = pool->buf[pool->n - 1];
+			WRITE_ONCE(pool->n, pool->n - 1);
+		}
 		spin_unlock(&pool->lock);
 	}
 	return p ?: kvmalloc(PAGE_SIZE << c, gfp);
@@ -99,8 +105,9 @@ void cohort_buf_free(void *p, size_t size)
 	if (c >= 0 && !want_init_on_free()) {
 		pool = &pools[c];
 		spin_lock(&pool->lock);
-		if (pool->n < pool_cap(c)) {
-			pool->buf[pool->n++] = p;
+		if (pool->n < pool->cap) {
+			pool->buf[pool->n] = p;
+			WRITE_ONCE(pool->n, pool->n + 1);
 			p = NULL;
 		}
 		spin_unlock(&pool->lock);
@@ -119,7 +126,7 @@ static unsigned long pool_drain(struct buf_pool *pool, unsigned long max)
 		spin_lock(&pool->lock);
 		k = min_t(unsigned long, pool->n,
 			  min_t(unsigned long, ARRAY_SIZE(batch), max - freed));
-		pool->n -= k;
+		WRITE_ONCE(pool->n, pool->n - k);
 		memcpy(batch, &pool->buf[pool->n], k * sizeof(*batch));
 		spin_unlock(&pool->lock);
 		for (i = 0; i < k; i++)
@@ -149,7 +156,7 @@ static unsigned long buf_shrink_scan(struct shrinker *s,
 
 	for (c = POOL_CLASSES - 1; c >= 0 && freed < sc->nr_to_scan; c--)
 		freed += pool_drain(&pools[c], sc->nr_to_scan - freed);
-	return freed ?: SHRINK_STOP;
+	return freed;
 }
 
 /* debugfs "buffers": per class, its size, buffers kept and the most kept. */
@@ -161,29 +168,45 @@ static int buf_show(struct seq_file *s, void *unused)
 	for (c = 0; c < POOL_CLASSES; c++)
 		seq_printf(s, "%lu\t%u\t%u\n", PAGE_SIZE << c,
 			   READ_ONCE(pools[c].n),
-			   want_init_on_free() ? 0 : pool_cap(c));
+			   want_init_on_free() ? 0 : pools[c].cap);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(buf);
 
-static struct shrinker *buf_shrinker;
-
+/* The stacks, and the shrinker that empties them. */
 int cohort_buf_module_init(struct dentry *debugfs)
 {
+	int c;
+
+	for (c = 0; c < POOL_CLASSES; c++) {
+		pools[c].buf = kcalloc(pool_bytes[c] >> (PAGE_SHIFT + c),
+				       sizeof(void *), GFP_KERNEL);
+		if (!pools[c].buf)
+			goto err;
+		pools[c].cap = pool_bytes[c] >> (PAGE_SHIFT + c);
+	}
 	buf_shrinker = cohort_shrinker_new("cohort-buf", buf_shrink_count,
 					   buf_shrink_scan);
 	if (!buf_shrinker)
-		return -ENOMEM;
-	debugfs_create_file("buffers", 0400, debugfs, NULL, &buf_fops);
+		goto err;
+	buf_debugfs = debugfs_create_file("buffers", 0400, debugfs, NULL,
+					  &buf_fops);
 	return 0;
+err:
+	while (c--)
+		kfree(pools[c].buf);
+	return -ENOMEM;
 }
 
-/* After every user is gone, and the debugfs file. */
+/* After every user is gone. */
 void cohort_buf_module_exit(void)
 {
 	int c;
 
+	debugfs_remove(buf_debugfs);
 	cohort_shrinker_free(buf_shrinker);
-	for (c = 0; c < POOL_CLASSES; c++)
+	for (c = 0; c < POOL_CLASSES; c++) {
 		pool_drain(&pools[c], ULONG_MAX);
+		kfree(pools[c].buf);
+	}
 }

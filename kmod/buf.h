@@ -5,13 +5,13 @@
 #include <linux/mm.h>
 #include <linux/types.h>
 
+struct dentry;
+
 /* Buffers larger than this (up to PAGE_SIZE << 3) are recycled. */
 #define COHORT_BUF_RECYCLED_ABOVE	(PAGE_SIZE / 2)
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp);
 void cohort_buf_free(void *p, size_t size);
-struct dentry;
-
 int cohort_buf_module_init(struct dentry *debugfs);
 void cohort_buf_module_exit(void);
 

@@ -7,6 +7,9 @@
 #ifndef _COHORT_COMPAT_H
 #define _COHORT_COMPAT_H
 
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #ifdef COHORT_HAVE_LINUX_UNALIGNED_H
 #include <linux/unaligned.h>
@@ -27,11 +30,9 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 
 /*
  * 6.7 allocates shrinkers (shrinker_alloc()); before, the caller provided
- * one and registered it. Either way: registered, or NULL.
+ * one and registered it. Either way: registered, or NULL; freeing NULL is
+ * nothing.
  */
-#include <linux/shrinker.h>
-#include <linux/slab.h>
-
 typedef unsigned long (*cohort_shrink_fn)(struct shrinker *,
 					  struct shrink_control *);
 
@@ -75,6 +76,8 @@ static inline struct shrinker *cohort_shrinker_new(const char *name,
 
 static inline void cohort_shrinker_free(struct shrinker *s)
 {
+	if (!s)
+		return;
 	unregister_shrinker(s);
 	kfree(s);
 }
