@@ -46,7 +46,7 @@ static const unsigned int pool_bytes[POOL_CLASSES] = {
 struct buf_pool {
 	spinlock_t lock;		/* n and buf */
 	unsigned int n;
-	unsigned int cap;		/* the length of buf; 0 before init */
+	unsigned int cap;		/* the length of buf */
 	void **buf;
 };
 
@@ -179,11 +179,11 @@ int cohort_buf_module_init(struct dentry *debugfs)
 	int c;
 
 	for (c = 0; c < POOL_CLASSES; c++) {
-		pools[c].buf = kcalloc(pool_bytes[c] >> (PAGE_SHIFT + c),
-				       sizeof(void *), GFP_KERNEL);
+		pools[c].cap = pool_bytes[c] >> (PAGE_SHIFT + c);
+		pools[c].buf = kcalloc(pools[c].cap, sizeof(void *),
+				       GFP_KERNEL);
 		if (!pools[c].buf)
 			goto err;
-		pools[c].cap = pool_bytes[c] >> (PAGE_SHIFT + c);
 	}
 	buf_shrinker = cohort_shrinker_new("cohort-buf", buf_shrink_count,
 					   buf_shrink_scan);
