@@ -88,11 +88,14 @@ kv() {
 
 # run NAME SERVER_NS "SERVER ARGS" CLIENT_NS "CLIENT ARGS": the server's
 # result in $tmp/NAME.srv, the client's in NAME.cli, packets in NAME.pkts.
+# SPIN and CPIN, when set, are commands the server and the client run under.
+SPIN=()
+CPIN=()
 run() {
 	local name=$1 sns=$2 sargs=$3 cns=$4 cargs=$5 spid p0 rc
 
 	# shellcheck disable=SC2086 # word splitting of the argument strings
-	ip netns exec "$sns" "$NB" $sargs >"$tmp/$name.srv" 2>&1 &
+	ip netns exec "$sns" "${SPIN[@]}" "$NB" $sargs >"$tmp/$name.srv" 2>&1 &
 	spid=$!
 	for _ in $(seq 100); do
 		grep -q '^ready' "$tmp/$name.srv" && break
@@ -107,7 +110,7 @@ run() {
 	fi
 	p0=$(pkts)
 	# shellcheck disable=SC2086
-	timeout 120 ip netns exec "$cns" "$NB" $cargs >"$tmp/$name.cli" 2>&1
+	timeout 120 ip netns exec "$cns" "${CPIN[@]}" "$NB" $cargs >"$tmp/$name.cli" 2>&1
 	rc=$?
 	# A server outlives its client by its idle timeout at most; one whose
 	# client failed, or that missed the end marker, is stopped.
@@ -439,6 +442,18 @@ qfailed=
 [ -x "$QB" ] || qlocal=0
 QT=(-t "$SECS" -W 0.5 -d "$QDEPTH")
 QR=(-n "$RTT_N" -w "$WARM" -d "$QDEPTH")
+# Each side of every queue figure and of the raw TCP it is compared with
+# keeps one CPU, the sender 0 and the receiver 1: left to the scheduler,
+# whether the two share a CPU changed a figure by up to a half from one run
+# to the next, for cohort and its baselines alike.
+qpin=
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	qpin="sender on CPU 0, receiver on CPU 1"
+	QT+=(-c 0,1)
+	QR+=(-c 0,1)
+	SPIN=(taskset -c 1)
+	CPIN=(taskset -c 0)
+fi
 # ring_for SIZE: ring bytes for SIZE-byte messages (record: header, one or
 # two stamp entries, payload, padded).
 ring_for() {
@@ -513,6 +528,7 @@ done
 
 echo
 echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages, rings $(ring_for 64) bytes for 64 B and $(ring_for 4096) for 4 KiB, no more than the queue; the median of $LREP rounds on one node, $XREP across nodes)"
+[ -n "$qpin" ] && echo "cohort queues: each side pinned, $qpin (baselines alike)"
 [ -n "$qreason" ] && echo "cohort queues: ${qreason#*: }"
 [ -n "$qfailed" ] && echo "cohort queues: runs that failed (n/a below; see their lines above):$qfailed"
 grep -qo 'slub_debug=[^ ]*' /proc/cmdline &&

@@ -6,7 +6,7 @@
  *
  *   cohort-qbench tput|rtt -k KIND [-s SIZE] [-b BATCH] [-t SECS] [-W SECS]
  *                 [-n COUNT] [-w WARMUP] [-d DEPTH] [-P NETNS] [-C NETNS]
- *                 [-H prod|cons] [-R BYTES [-Z]]
+ *                 [-H prod|cons] [-R BYTES [-Z]] [-c PCPU,CCPU]
  *
  * This process is the producer (round trips: the client); it forks the
  * consumer (the echo server). Before opening anything each may enter a
@@ -14,7 +14,9 @@
  * as /run/netns/NAME), so that a cohort queue homed on one node is used from
  * another. The side -H names (default the consumer) creates the queues by
  * bare name; the other opens them as "name@home", home being the node the
- * creator was told, which the result lines show (home=).
+ * creator was told, which the result lines show (home=). With -c each
+ * side first binds itself to one CPU, the producer to PCPU and the
+ * consumer to CCPU.
  *
  * KIND:
  *   mq          mq_send/mq_receive, one message per call
@@ -87,6 +89,7 @@ struct opts {
 	uint64_t count;
 	double secs, warm_s;
 	const char *ns[2];		/* producer, consumer */
+	int cpu[2];			/* -c: CPU of each side, -1: any */
 	int creator;			/* SIDE_PROD or SIDE_CONS */
 	char name[2][48];		/* queue to the consumer, and back */
 };
@@ -764,12 +767,26 @@ static int ping(const struct opts *o, const struct side *s)
 
 /* ---- main ---- */
 
+/* Keep this side on @cpu (-1: wherever the scheduler puts it). */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity %d: %s", cpu, strerror(errno));
+}
+
 static int run_side(const struct opts *o, struct side *s)
 {
 	int ret;
 
 	/* A blocked side whose peer died ends here at the latest. */
 	alarm((unsigned int)(o->warm_s + o->secs) + SLACK_S);
+	pin(o->cpu[s->who]);
 	enter_ns(o->ns[s->who]);
 	ret = handshake(o, s);
 	if (ret)
@@ -844,11 +861,12 @@ static void usage(FILE *f)
 		"Usage: cohort-qbench tput|rtt -k mq|seqpacket|cohort|cohort-rw\n"
 		"         [-s SIZE] [-b BATCH] [-t SECS] [-W WARMUP_SECS] [-n COUNT]\n"
 		"         [-w WARMUP_ROUNDS] [-d DEPTH] [-P NETNS] [-C NETNS] [-H prod|cons]\n"
-		"         [-R RING_BYTES [-Z]]\n"
+		"         [-R RING_BYTES [-Z]] [-c PROD_CPU,CONS_CPU]\n"
 		"  -t  tput: timed sending; rtt: deadline    -d  queue depth (messages)\n"
 		"  -P, -C  network namespace (path) of the producer, the consumer\n"
 		"  -H  which side creates and homes the queues (default cons)\n"
-		"  -R  cohort consumers receive through a ring; -Z read it in place\n");
+		"  -R  cohort consumers receive through a ring; -Z read it in place\n"
+		"  -c  pin the producer and the consumer each to one CPU\n");
 }
 
 static unsigned long num(const char *s, unsigned long min, unsigned long max)
@@ -903,11 +921,25 @@ static void check_opts(const struct opts *o, bool kind_set)
 		    o->size);
 }
 
+/* -c P,C: a CPU number for each side. */
+static void parse_cpus(const char *arg, int *cpu)
+{
+	unsigned int p, c;
+	int end = 0;
+
+	if (sscanf(arg, "%u,%u%n", &p, &c, &end) != 2 || arg[end] ||
+	    p >= CPU_SETSIZE || c >= CPU_SETSIZE)
+		die("-c takes two CPU numbers: PROD,CONS");
+	cpu[SIDE_PROD] = (int)p;
+	cpu[SIDE_CONS] = (int)c;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {
 		.size = 64, .batch = 1, .depth = 1024, .warm_n = 100,
 		.count = 2000, .secs = 3, .warm_s = 0.5, .creator = SIDE_CONS,
+		.cpu = { -1, -1 },
 	};
 	bool kind_set = false;
 	int ch;
@@ -919,7 +951,7 @@ int main(int argc, char **argv)
 	o.rtt = !strcmp(argv[1], "rtt");
 	if (o.rtt)
 		o.secs = 60;
-	while ((ch = getopt(argc - 1, argv + 1, "k:s:b:t:W:n:w:d:P:C:H:R:Z")) != -1) {
+	while ((ch = getopt(argc - 1, argv + 1, "k:s:b:t:W:n:w:d:P:C:H:R:Zc:")) != -1) {
 		switch (ch) {
 		case 'k':
 			o.kind = parse_kind(optarg);
@@ -959,6 +991,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Z':
 			o.in_place = true;
+			break;
+		case 'c':
+			parse_cpus(optarg, o.cpu);
 			break;
 		case 'H':
 			if (strcmp(optarg, "prod") && strcmp(optarg, "cons"))
