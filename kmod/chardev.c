@@ -30,10 +30,10 @@ static_assert(sizeof(struct cohort_vclock) == 40);
 /* Ioctl arguments larger than this are refused even with a zero tail. */
 #define ARG_MAX_SIZE PAGE_SIZE
 
-int cohort_get_arg_sized(void *karg, size_t ksize, void __user *uarg,
-			 u32 usize)
+int cohort_get_arg_sized(void *karg, size_t ksize, size_t min,
+			 void __user *uarg, u32 usize)
 {
-	if (usize < ksize)
+	if (usize < min)
 		return -EINVAL;
 	if (usize > ARG_MAX_SIZE)
 		return -E2BIG;

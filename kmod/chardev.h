@@ -26,8 +26,8 @@ int cohort_chardev_init(void);
 void cohort_chardev_exit(void);
 
 int cohort_afile_bind(struct cohort_afile *a);
-int cohort_get_arg_sized(void *karg, size_t ksize, void __user *uarg,
-			 u32 usize);
+int cohort_get_arg_sized(void *karg, size_t ksize, size_t min,
+			 void __user *uarg, u32 usize);
 
 /*
  * An ioctl argument whose first u32 is its size: a caller built for an
@@ -43,7 +43,19 @@ static __always_inline int cohort_get_arg(void *karg, size_t ksize,
 		return -EFAULT;
 	if (likely(*usize == ksize))
 		return copy_from_user(karg, uarg, ksize) ? -EFAULT : 0;
-	return cohort_get_arg_sized(karg, ksize, uarg, *usize);
+	return cohort_get_arg_sized(karg, ksize, ksize, uarg, *usize);
+}
+
+/*
+ * The same for a structure that grew at its end: a caller built for its
+ * first layout passes @min bytes, and the fields it does not know are 0.
+ */
+static inline int cohort_get_arg_min(void *karg, size_t ksize, size_t min,
+				     void __user *uarg, u32 *usize)
+{
+	if (get_user(*usize, (u32 __user *)uarg))
+		return -EFAULT;
+	return cohort_get_arg_sized(karg, ksize, min, uarg, *usize);
 }
 
 int cohort_put_arg(void __user *uarg, u32 usize, const void *karg,

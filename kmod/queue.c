@@ -152,6 +152,7 @@ static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
 	c->expire_ns = m->expire_ns;
 	c->lamport = m->lamport;
 	c->prio = m->prio;
+	c->key = m->key;
 	c->vc_len = m->vc_len;
 	memcpy(c->data, m->data, m->len);
 	memcpy(c->vc, m->vc, m->vc_len * sizeof(*m->vc));
@@ -230,7 +231,8 @@ int cohort_queue_attr_check(struct cohort_queue_attr *a, u32 kind,
 
 /* ---- stores ---- */
 
-static struct cohort_mq *mq_alloc(struct cohort_queue *q, const char *sub)
+static struct cohort_mq *mq_alloc(struct cohort_queue *q, const char *sub,
+				  const struct cohort_qfilter *filter)
 {
 	struct cohort_mq *mq = kzalloc(sizeof(*mq), GFP_KERNEL_ACCOUNT);
 	int i;
@@ -239,6 +241,8 @@ static struct cohort_mq *mq_alloc(struct cohort_queue *q, const char *sub)
 		return NULL;
 	mq->q = q;
 	strscpy(mq->sub, sub, sizeof(mq->sub));
+	if (filter)
+		mq->filter = *filter;
 	for (i = 0; i <= COHORT_QPRIO_MAX; i++)
 		INIT_LIST_HEAD(&mq->prio[i]);
 	INIT_LIST_HEAD(&mq->cons);
@@ -548,7 +552,7 @@ static struct cohort_queue *queue_alloc(struct cohort_qmgr *qm,
 	init_waitqueue_head(&q->wwait);
 	INIT_DELAYED_WORK(&q->work, queue_work_fn);
 	if (s->kind == COHORT_QUEUE) {
-		q->mq = mq_alloc(q, "");
+		q->mq = mq_alloc(q, "", NULL);
 		if (!q->mq) {
 			kfree(q);
 			return NULL;
@@ -799,7 +803,8 @@ int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
 
 /* A new subscription's reservation, made before the queue lock. */
 static struct cohort_mq *sub_new(struct cohort_qmgr *qm,
-				 struct cohort_queue *q, const char *sub)
+				 struct cohort_queue *q, const char *sub,
+				 const struct cohort_qfilter *filter)
 {
 	struct cohort_mq *mq;
 	int err;
@@ -811,7 +816,7 @@ static struct cohort_mq *sub_new(struct cohort_qmgr *qm,
 	err = budget_take(qm, q->uid, q->attr.max_bytes);
 	if (err)
 		return ERR_PTR(err);
-	mq = mq_alloc(q, sub);
+	mq = mq_alloc(q, sub, filter);
 	if (!mq) {
 		budget_give(qm, q->uid, q->attr.max_bytes);
 		return ERR_PTR(-ENOMEM);
@@ -829,8 +834,13 @@ static void sub_undo(struct cohort_qmgr *qm, struct cohort_mq *mq)
 	kfree(mq);
 }
 
-/* Find or make the store @c consumes from and attach it there. */
+/*
+ * Find or make the store @c consumes from and attach it there. A topic's
+ * named subscription keeps the @filter it was made with: another is
+ * EINVAL. A queue's consumers compete for every message: no filter.
+ */
 struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
+				      const struct cohort_qfilter *filter,
 				      struct cohort_qcons *c, bool explicit_ack,
 				      struct cohort_qrh *rh)
 {
@@ -845,13 +855,19 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 	c->rh = rh;
 	c->ring = NULL;
 	c->ring_direct = false;
+	if (q->kind != COHORT_TOPIC && (filter->mask || filter->value))
+		return ERR_PTR(-EINVAL);
 	mutex_lock(&qm->lock);
 	if (q->kind == COHORT_TOPIC) {
 		spin_lock(&q->lock);
 		mq = *sub ? find_sub(q, sub) : NULL;
 		spin_unlock(&q->lock);
+		if (mq && memcmp(&mq->filter, filter, sizeof(*filter))) {
+			err = -EINVAL;
+			goto out;
+		}
 		if (!mq) {
-			fresh = sub_new(qm, q, sub);
+			fresh = sub_new(qm, q, sub, filter);
 			if (IS_ERR(fresh)) {
 				err = PTR_ERR(fresh);
 				goto out;
@@ -1012,16 +1028,29 @@ static bool sub_room(struct cohort_mq *mq, u32 size, struct list_head *freed)
 	return !mq_full(mq, size);
 }
 
+/* Subscriptions of @q whose filter keeps @key; under q->lock. */
+static u32 topic_takers(struct cohort_queue *q, u32 key)
+{
+	struct cohort_mq *mq;
+	u32 n = 0;
+
+	list_for_each_entry(mq, &q->subs, sub_node)
+		n += cohort_qfilter_match(&mq->filter, key);
+	return n;
+}
+
 static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 				struct list_head *copies,
 				struct list_head *freed)
 {
 	u32 size = cohort_qmsg_size(m);
 	struct cohort_mq *mq, *last = NULL;
+	bool filtered = false;
 
 	if (q->attr.overflow == COHORT_OVERFLOW_REJECT) {
 		list_for_each_entry(mq, &q->subs, sub_node) {
-			if (mq_keeps(mq) && !sub_room(mq, size, freed)) {
+			if (cohort_qfilter_match(&mq->filter, m->key) &&
+			    mq_keeps(mq) && !sub_room(mq, size, freed)) {
 				mq->stats[COHORT_A_QSTATS_REJECTED]++;
 				q->stats[COHORT_A_QSTATS_REJECTED]++;
 				return -EAGAIN;
@@ -1031,6 +1060,11 @@ static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 	m->id = ++q->next_id;
 	q->stats[COHORT_A_QSTATS_ENQUEUED]++;
 	list_for_each_entry(mq, &q->subs, sub_node) {
+		if (!cohort_qfilter_match(&mq->filter, m->key)) {
+			mq->stats[COHORT_A_QSTATS_FILTERED]++;
+			filtered = true;
+			continue;
+		}
 		if (!mq_keeps(mq) || !sub_room(mq, size, freed)) {
 			mq->stats[COHORT_A_QSTATS_DROPPED]++;
 			continue;
@@ -1049,15 +1083,21 @@ static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 	if (last) {
 		mq_add(last, m);
 		mq_ready(last);
-	} else {
-		list_add(&m->list, freed);
+		return 0;
 	}
-	if (!last)
+	list_add(&m->list, freed);
+	/* Kept nowhere: by choice when a filter refused it. */
+	if (filtered && !topic_takers(q, m->key))
+		q->stats[COHORT_A_QSTATS_FILTERED]++;
+	else
 		q->stats[COHORT_A_QSTATS_DROPPED]++;
 	return 0;
 }
 
-/* Copies for every subscription but one, made before taking the lock. */
+/*
+ * Copies for every subscription that keeps @m but one, made before taking
+ * the lock.
+ */
 static int topic_copies(struct cohort_queue *q, const struct cohort_qmsg *m,
 			struct list_head *copies, u32 *n)
 {
@@ -1065,7 +1105,8 @@ static int topic_copies(struct cohort_queue *q, const struct cohort_qmsg *m,
 	u32 want;
 
 	spin_lock(&q->lock);
-	want = q->n_subs ? q->n_subs - 1 : 0;
+	want = topic_takers(q, m->key);
+	want = want ? want - 1 : 0;
 	spin_unlock(&q->lock);
 	while (*n < want) {
 		c = qmsg_clone(m, GFP_KERNEL_ACCOUNT);
@@ -1092,7 +1133,7 @@ static int topic_publish(struct cohort_queue *q, struct cohort_qmsg *m)
 		spin_lock(&q->lock);
 		if (q->dead) {
 			err = -EIDRM;
-		} else if (have + 1 < q->n_subs) {
+		} else if (have + 1 < topic_takers(q, m->key)) {
 			spin_unlock(&q->lock);
 			continue;	/* a subscription came: copy again */
 		} else {
@@ -1627,8 +1668,8 @@ out:
 
 /*
  * The record at d->pos, its stamps, payload, sender, Lamport stamp,
- * priority and expiry written, is a first delivery: committed, and d->pos
- * moves to the next.
+ * priority, key and expiry written, is a first delivery: committed, and
+ * d->pos moves to the next.
  */
 void cohort_queue_direct_commit(struct cohort_qdirect *d)
 {
@@ -1640,6 +1681,7 @@ void cohort_queue_direct_commit(struct cohort_qdirect *d)
 	rec->delivery_id = 0;
 	rec->enqueue_ns = d->enqueue_ns;
 	rec->deliveries = 1;
+	rec->__reserved = 0;
 	cohort_qring_commit(r, d->pos);
 	d->pos += rec->len;
 }

@@ -40,9 +40,22 @@ struct cohort_qmsg {
 	u16 vc_len;
 	u8 prio;
 	bool own_data;			/* @data is a separate allocation */
+	u32 key;			/* for subscription filters */
 	u8 *data;
 	struct cohort_vc_entry vc[];
 };
+
+/* What a subscription keeps: keys with (key & mask) == value. */
+struct cohort_qfilter {
+	u32 mask;
+	u32 value;
+};
+
+static inline bool cohort_qfilter_match(const struct cohort_qfilter *f,
+					u32 key)
+{
+	return (key & f->mask) == f->value;
+}
 
 /* CLOCK_MONOTONIC expiry of a message sent now with @ttl_ms; 0: never. */
 static inline u64 cohort_qmsg_expiry(u32 ttl_ms)
@@ -66,6 +79,7 @@ struct cohort_mq {
 	struct cohort_queue *q;
 	struct list_head sub_node;	/* q->subs */
 	char sub[COHORT_NAME_MAX];	/* subscription name; "": none */
+	struct cohort_qfilter filter;	/* set when made */
 	bool dead;			/* deleted: consumers get EIDRM */
 	struct list_head prio[COHORT_QPRIO_MAX + 1];
 	u32 depth, bytes, inflight;
@@ -198,6 +212,7 @@ bool cohort_queue_may_id(const struct cohort_queue *q, u32 role, kuid_t uid,
 			 kgid_t gid);
 
 struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
+				      const struct cohort_qfilter *filter,
 				      struct cohort_qcons *c, bool explicit_ack,
 				      struct cohort_qrh *rh);
 void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from,

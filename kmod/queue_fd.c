@@ -24,7 +24,9 @@
 #include "queue_ring.h"
 
 static_assert(sizeof(struct cohort_queue_attr) == 96);
-static_assert(sizeof(struct cohort_queue_open) == 268);
+static_assert(sizeof(struct cohort_queue_open) == 276);
+static_assert(offsetof(struct cohort_queue_open, filter_mask) ==
+	      COHORT_QUEUE_OPEN_SIZE_VER0);
 static_assert(sizeof(struct cohort_qmsg_out) == 24);
 static_assert(sizeof(struct cohort_qmsg_in) == 88);
 static_assert(sizeof(struct cohort_qsend) == 24);
@@ -101,6 +103,7 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 	memcpy(m->vc, c->vc.entry, c->vc.len * sizeof(*m->vc));
 	m->sender = a->id;
 	m->prio = o->prio;
+	m->key = o->key;
 	m->expire_ns = cohort_qmsg_expiry(o->ttl_ms);
 	return m;
 free:
@@ -162,6 +165,7 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 	rec->lamport = a->clocks.lamport;
 	rec->expire_ns = cohort_qmsg_expiry(o->ttl_ms);
 	rec->prio = o->prio;
+	rec->key = o->key;
 	memcpy(vc, a->clocks.vc.entry, vc_len * sizeof(*vc));
 	err = cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
 				  vc, vc_len, c->id);
@@ -429,7 +433,7 @@ static int qfd_send_check(const struct qfd *h, const struct cohort_qmsg_out *o,
 	u32 i;
 
 	for (i = 0; i < count; i++) {
-		if (o[i].__reserved || o[i].prio > COHORT_QPRIO_MAX)
+		if (o[i].prio > COHORT_QPRIO_MAX)
 			return -EINVAL;
 		if (o[i].len > qfd_attr(h)->max_msg_size)
 			return -EMSGSIZE;
@@ -576,7 +580,7 @@ efault:
 static int qfd_copy_out(const struct cohort_qmsg *m,
 			struct cohort_qmsg_in __user *ui)
 {
-	u32 cap, vc_cap, reserved;
+	u32 cap, vc_cap;
 	u64 data, vc_ptr;
 
 	if (!user_access_begin(ui, sizeof(*ui)))
@@ -585,10 +589,7 @@ static int qfd_copy_out(const struct cohort_qmsg *m,
 	unsafe_get_user(cap, &ui->cap, efault);
 	unsafe_get_user(vc_ptr, &ui->vc_ptr, efault);
 	unsafe_get_user(vc_cap, &ui->vc_cap, efault);
-	unsafe_get_user(reserved, &ui->__reserved, efault);
 	user_access_end();
-	if (reserved)
-		return -EINVAL;
 	if (m->len > cap || (vc_ptr && m->vc_len > vc_cap)) {
 		/* Tell the caller how much room the message needs. */
 		if (put_user(m->len, &ui->len) ||
@@ -613,6 +614,7 @@ static int qfd_copy_out(const struct cohort_qmsg *m,
 	unsafe_put_user(m->deliveries, &ui->deliveries, efault);
 	unsafe_put_user(m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0,
 			&ui->flags, efault);
+	unsafe_put_user(m->key, &ui->key, efault);
 	user_access_end();
 	return 0;
 efault:
@@ -980,6 +982,7 @@ static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qrec *rec)
 	m->expire_ns = rec->expire_ns;
 	m->lamport = rec->lamport;
 	m->prio = rec->prio;
+	m->key = rec->key;
 	m->deliveries = rec->deliveries;
 	m->vc_len = rec->vc_len;
 	memcpy(m->vc, vc, rec->vc_len * sizeof(*vc));
@@ -1249,6 +1252,11 @@ static int qopen_check(struct cohort_queue_open *o, u32 *home)
 	if (o->sub[0] && (o->kind != COHORT_TOPIC ||
 			  !(o->role & COHORT_QR_CONSUME)))
 		return -EINVAL;
+	/* A filter says which keys a subscription keeps; one can match. */
+	if ((o->filter_mask || o->filter_value) &&
+	    (o->kind != COHORT_TOPIC || !(o->role & COHORT_QR_CONSUME) ||
+	     o->filter_value & ~o->filter_mask))
+		return -EINVAL;
 	return cohort_queue_attr_check(&o->attr, o->kind, o->name);
 }
 
@@ -1256,11 +1264,15 @@ static int qopen_check(struct cohort_queue_open *o, u32 *home)
 static int qfd_attach(struct qfd *h, struct cohort_queue *q,
 		      const struct cohort_queue_open *o)
 {
+	struct cohort_qfilter f = {
+		.mask = o->filter_mask,
+		.value = o->filter_value,
+	};
 	struct cohort_mq *mq;
 
 	if (o->role & COHORT_QR_CONSUME) {
-		mq = cohort_queue_attach(q, o->sub, &h->cons, h->explicit_ack,
-					 NULL);
+		mq = cohort_queue_attach(q, o->sub, &f, &h->cons,
+					 h->explicit_ack, NULL);
 		if (IS_ERR(mq)) {
 			cohort_queue_put(q);
 			return PTR_ERR(mq);
@@ -1341,7 +1353,8 @@ int cohort_qfd_open(struct file *afile, struct cohort_afile *a,
 	u32 usize, home;
 	int fd, err;
 
-	err = cohort_get_arg(&o, sizeof(o), arg, &usize);
+	err = cohort_get_arg_min(&o, sizeof(o), COHORT_QUEUE_OPEN_SIZE_VER0,
+				 arg, &usize);
 	if (err)
 		return err;
 	err = qopen_check(&o, &home);

@@ -135,6 +135,7 @@ static size_t queue_msg_size(u32 n_subs)
 	return nla_total_size(COHORT_NAME_MAX) * 2 +
 	       nla_total_size(sizeof(u32)) * 12 + qstats_size() +
 	       n_subs * nla_total_size(nla_total_size(COHORT_NAME_MAX) +
+				       nla_total_size(sizeof(u32)) * 2 +
 				       qstats_size());
 }
 
@@ -169,7 +170,10 @@ static void mq_levels(const struct cohort_mq *mq, u32 producers, u32 *level)
 	level[4] = producers;
 }
 
-/* A topic's totals: its own counters and its subscriptions' sums. */
+/*
+ * A topic's totals: its own counters and its subscriptions' sums; but
+ * FILTERED is the topic's own, publishes no subscription kept.
+ */
 static void topic_totals(struct cohort_queue *q, u64 *sum, u32 *level)
 {
 	struct cohort_mq *mq;
@@ -183,7 +187,8 @@ static void topic_totals(struct cohort_queue *q, u64 *sum, u32 *level)
 			level[i] += l[i];
 		for (i = COHORT_A_QSTATS_DELIVERED; i <= COHORT_A_QSTATS_MAX; i++)
 			if (i != COHORT_A_QSTATS_REJECTED &&
-			    i != COHORT_A_QSTATS_DEAD_LETTERED)
+			    i != COHORT_A_QSTATS_DEAD_LETTERED &&
+			    i != COHORT_A_QSTATS_FILTERED)
 				sum[i] += mq->stats[i];
 	}
 	level[4] = q->producers;
@@ -202,6 +207,11 @@ static int put_subs(struct sk_buff *skb, struct cohort_queue *q)
 			return -EMSGSIZE;
 		if ((mq->sub[0] &&
 		     nla_put_string(skb, COHORT_A_SUB_NAME, mq->sub)) ||
+		    (mq->filter.mask &&
+		     (nla_put_u32(skb, COHORT_A_SUB_FILTER_MASK,
+				  mq->filter.mask) ||
+		      nla_put_u32(skb, COHORT_A_SUB_FILTER_VALUE,
+				  mq->filter.value))) ||
 		    put_qstats(skb, COHORT_A_SUB_STATS, mq->stats, l)) {
 			nla_nest_cancel(skb, nest);
 			return -EMSGSIZE;

@@ -173,7 +173,8 @@ static u8 *qmsg_hdr_to_wire(struct cohort_wire_qmsg *w,
 	put_unaligned_be32(m->len, &w->len);
 	put_unaligned_be16(m->vc_len, &w->vc_len);
 	w->prio = m->prio;
-	memset(w->reserved, 0, sizeof(w->reserved));
+	w->reserved = 0;
+	put_unaligned_be32(m->key, &w->key);
 	cohort_wire_vc_put(wvc, vc, m->vc_len);
 	return (u8 *)(wvc + m->vc_len);
 }
@@ -248,7 +249,7 @@ static int qmsgs_check(u64 count, u32 max, const u8 *p, u32 len)
 	for (i = 0; i < count; i++) {
 		w = (const void *)p;
 		if (len < sizeof(*w) || w->prio > COHORT_QPRIO_MAX ||
-		    memchr_inv(w->reserved, 0, sizeof(w->reserved)))
+		    w->reserved)
 			return -EINVAL;
 		n = get_unaligned_be16(&w->vc_len);
 		plen = get_unaligned_be32(&w->len);
@@ -287,6 +288,7 @@ static struct cohort_qmsg *msg_from_wire(const u8 **p, bool pub)
 	m->sender = get_unaligned_be64(&w->sender);
 	m->lamport = get_unaligned_be64(&w->lamport);
 	m->prio = w->prio;
+	m->key = get_unaligned_be32(&w->key);
 	ttl = get_unaligned_be32(&w->ttl_ms);
 	if (pub) {
 		m->expire_ns = cohort_qmsg_expiry(ttl);
@@ -423,6 +425,10 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 				 const char *sub)
 {
 	struct cohort_qrh *rh = kzalloc(sizeof(*rh), GFP_KERNEL);
+	struct cohort_qfilter f = {
+		.mask = be32_to_cpu(w->filter_mask),
+		.value = be32_to_cpu(w->filter_value),
+	};
 	struct cohort_mq *mq;
 
 	if (!rh)
@@ -433,7 +439,7 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 	rh->role = be32_to_cpu(w->role);
 	INIT_LIST_HEAD(&rh->parked);
 	if (rh->role & COHORT_QR_CONSUME) {
-		mq = cohort_queue_attach(q, sub, &rh->cons,
+		mq = cohort_queue_attach(q, sub, &f, &rh->cons,
 					 be32_to_cpu(w->ack) == COHORT_ACK_EXPLICIT,
 					 rh);
 		if (IS_ERR(mq)) {
@@ -454,17 +460,21 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 	struct cohort_queue *q = NULL;
 	struct cohort_qspec spec = {};
 	struct cohort_qrh *rh;
-	u32 role, ack;
+	u32 role, ack, fmask, fvalue;
 	int err;
 
 	if (len != sizeof(*w))
 		return -EINVAL;
 	role = be32_to_cpu(w->role);
 	ack = be32_to_cpu(w->ack);
+	fmask = be32_to_cpu(w->filter_mask);
+	fvalue = be32_to_cpu(w->filter_value);
 	err = qopen_spec(qm_tp(qm)->net, w, &spec, name, sub);
 	if (err || !role || role & ~(COHORT_QR_PRODUCE | COHORT_QR_CONSUME) ||
 	    (ack != COHORT_ACK_NONE && ack != COHORT_ACK_EXPLICIT) ||
-	    (*sub && (spec.kind != COHORT_TOPIC || !(role & COHORT_QR_CONSUME)))) {
+	    ((*sub || fmask || fvalue) &&
+	     (spec.kind != COHORT_TOPIC || !(role & COHORT_QR_CONSUME))) ||
+	    fvalue & ~fmask) {
 		opened_reply(qm, src, handle, -EINVAL, NULL);
 		return 0;
 	}
@@ -633,6 +643,7 @@ static int rx_direct_one(struct cohort_qdirect *d,
 	rec->sender = get_unaligned_be64(&w->sender);
 	rec->expire_ns = cohort_qmsg_expiry(get_unaligned_be32(&w->ttl_ms));
 	rec->prio = w->prio;
+	rec->key = get_unaligned_be32(&w->key);
 	cohort_queue_direct_commit(d);
 	return 0;
 }
@@ -1287,6 +1298,8 @@ static void qopen_to_wire(struct cohort_wire_qopen *w,
 	w->window = cpu_to_be32(window);
 	strscpy(w->name, o->name, sizeof(w->name));
 	strscpy(w->sub, o->sub, sizeof(w->sub));
+	w->filter_mask = cpu_to_be32(o->filter_mask);
+	w->filter_value = cpu_to_be32(o->filter_value);
 	w->attr.flags = cpu_to_be32(a->flags);
 	w->attr.max_msgs = cpu_to_be32(a->max_msgs);
 	w->attr.max_msg_size = cpu_to_be32(a->max_msg_size);
@@ -1599,6 +1612,7 @@ static u8 *wq_user_stamp(u8 *body, struct cohort_afile *a,
 		m.len = o[i].len;
 		m.vc_len = vc_len;
 		m.prio = o[i].prio;
+		m.key = o[i].key;
 		ttl = o[i].ttl_ms ?
 		      max(o[i].ttl_ms - min(o[i].ttl_ms, waited_ms), 1U) : 0;
 		p = qmsg_hdr_to_wire((void *)p, &m, c->vc.entry, ttl);

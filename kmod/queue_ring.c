@@ -30,7 +30,7 @@
 #define QRING_META	2
 
 static_assert(sizeof(struct cohort_qring_setup) == 40);
-static_assert(sizeof(struct cohort_qrec) == 72);
+static_assert(sizeof(struct cohort_qrec) == 80);
 static_assert(sizeof(struct cohort_qfill) == 24);
 /* The largest record fits in the smallest ring, whatever its position. */
 static_assert(sizeof(struct cohort_qrec) + COHORT_VC_MAX_ENTRIES *
@@ -200,6 +200,8 @@ static void qring_put_hdr(struct cohort_qrec *rec, const struct cohort_qmsg *m)
 	rec->expire_ns = m->expire_ns;
 	rec->prio = m->prio;
 	rec->deliveries = m->deliveries;
+	rec->key = m->key;
+	rec->__reserved = 0;
 }
 
 /* @m into the record reserved at @pos, not yet committed. */

@@ -190,6 +190,8 @@ struct cohort_wire_qopen {
 	char name[COHORT_NAME_MAX];
 	char sub[COHORT_NAME_MAX];
 	struct cohort_wire_qattr attr;
+	__be32 filter_mask;	/* the subscription's filter */
+	__be32 filter_value;
 };
 
 struct cohort_wire_qmsg {
@@ -202,7 +204,8 @@ struct cohort_wire_qmsg {
 	__be32 len;		/* payload bytes, <= COHORT_QMSG_MAX */
 	__be16 vc_len;		/* <= COHORT_VC_MAX_ENTRIES */
 	__u8 prio;
-	__u8 reserved[5];	/* 0 */
+	__u8 reserved;		/* 0 */
+	__be32 key;		/* for subscription filters */
 };
 
 static_assert(sizeof(struct cohort_wire_hdr) == 24);
@@ -212,7 +215,7 @@ static_assert(sizeof(struct cohort_wire_routed) == 24);
 static_assert(sizeof(struct cohort_wire_ping) == 24);
 static_assert(sizeof(struct cohort_wire_q) == 24);
 static_assert(sizeof(struct cohort_wire_qattr) == 96);
-static_assert(sizeof(struct cohort_wire_qopen) == 256);
+static_assert(sizeof(struct cohort_wire_qopen) == 264);
 static_assert(sizeof(struct cohort_wire_qmsg) == 56);
 
 /*

@@ -113,6 +113,20 @@ static inline int t_sub(int dev, const char *name, const char *sub,
 	return qo_open(dev, &o);
 }
 
+/* A subscription to @name keeping the keys with (key & @mask) == @value. */
+static inline int t_sub_filter(int dev, const char *name, const char *sub,
+			       uint32_t ack, uint32_t mask, uint32_t value)
+{
+	struct cohort_queue_open o;
+
+	qo_init(&o, name, COHORT_TOPIC, COHORT_QO_CREATE, COHORT_QR_CONSUME);
+	o.ack = ack;
+	o.filter_mask = mask;
+	o.filter_value = value;
+	snprintf(o.sub, sizeof(o.sub), "%s", sub);
+	return qo_open(dev, &o);
+}
+
 static inline int q_send(int fd, struct cohort_qmsg_out *m, uint32_t n,
 			 int timeout, uint32_t *sent)
 {
@@ -206,6 +220,31 @@ static inline int send_seqs_ttl(int fd, uint32_t first, uint32_t n,
 			m[i].ttl_ms = ttl;
 		}
 		ret = q_send(fd, m, n, timeout, sent);
+	}
+	free(m);
+	free(p);
+	return ret;
+}
+
+/* Messages @first.. in one call, message i with key @keys[i]. */
+static inline int send_keys(int fd, uint32_t first, const uint32_t *keys,
+			    uint32_t n)
+{
+	struct cohort_qmsg_out *m = calloc(n, sizeof(*m));
+	struct pl *p = calloc(n, sizeof(*p));
+	uint32_t i, sent = 0;
+	int ret = -ENOMEM;
+
+	if (m && p) {
+		for (i = 0; i < n; i++) {
+			p[i].seq = first + i;
+			m[i].data = (uintptr_t)&p[i];
+			m[i].len = sizeof(p[i]);
+			m[i].key = keys[i];
+		}
+		ret = q_send(fd, m, n, 0, &sent);
+		if (!ret && sent != n)
+			ret = -EPROTO;
 	}
 	free(m);
 	free(p);
@@ -327,6 +366,8 @@ struct qinfo {
 	unsigned int nsub;
 	struct {
 		char name[COHORT_NAME_MAX];	/* "" when not durable */
+		bool filtered;			/* FILTER_MASK and _VALUE came */
+		uint32_t mask, value;
 		struct qstats st;
 	} sub[MAX_SUBS];
 };
@@ -373,11 +414,22 @@ static inline void parse_sub(struct qinfo *qi, struct nlattr *nest)
 	if (qi->nsub >= MAX_SUBS)
 		return;
 	nla_for_each_nested(a, nest, rem) {
-		if (nla_type(a) == COHORT_A_SUB_NAME)
+		switch (nla_type(a)) {
+		case COHORT_A_SUB_NAME:
 			snprintf(qi->sub[qi->nsub].name, COHORT_NAME_MAX, "%s",
 				 nla_get_string(a));
-		else if (nla_type(a) == COHORT_A_SUB_STATS)
+			break;
+		case COHORT_A_SUB_STATS:
 			parse_stats(&qi->sub[qi->nsub].st, a);
+			break;
+		case COHORT_A_SUB_FILTER_MASK:
+			qi->sub[qi->nsub].mask = nla_get_u32(a);
+			break;
+		case COHORT_A_SUB_FILTER_VALUE:
+			qi->sub[qi->nsub].value = nla_get_u32(a);
+			qi->sub[qi->nsub].filtered = true;
+			break;
+		}
 	}
 	qi->nsub++;
 }

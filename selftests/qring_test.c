@@ -361,6 +361,52 @@ TEST_F(q, ring_direct_delivery)
 	close(prod);
 }
 
+/*
+ * Keys reach a ring through each way in: a sender's direct write, a fill
+ * from the store; and survive records that go back to the store unread.
+ */
+TEST_F(q, ring_keys)
+{
+	const char *name = qname(self, "rkeys");
+	uint32_t keys[3] = { 0xa0, 0xa1, UINT32_MAX }, count, i;
+	const struct cohort_qrec *rec;
+	struct ring r, r2;
+	int prod, other;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ASSERT_RET(0, send_keys(prod, 0, keys, 3));
+	for (i = 0; i < 3; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		EXPECT_EQ(i, rec_seq(rec));
+		EXPECT_EQ(keys[i], rec->key);
+		EXPECT_EQ(0U, rec->__reserved);
+		if (i)
+			break;
+		ring_take(&r, rec);
+	}
+	/* Two unread go back to the store, keys and all. */
+	close(r.fd);
+	ring_unmap(&r);
+	ASSERT_FD(other, q_open(self->dev, name, COHORT_QUEUE,
+				COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup(other, SMALL, &r2));
+	ASSERT_RET(0, ring_fill(other, 1000, &count));
+	ASSERT_EQ(2U, count);
+	for (i = 1; i < 3; i++) {
+		rec = ring_peek(&r2);
+		ASSERT_NE(NULL, rec);
+		EXPECT_EQ(i, rec_seq(rec));
+		EXPECT_EQ(keys[i], rec->key);
+		EXPECT_EQ(0U, rec->__reserved);
+		ring_take(&r2, rec);
+	}
+	ASSERT_EQ(NULL, ring_peek(&r2));
+	ring_unmap(&r2);
+	close(other);
+	close(prod);
+}
+
 TEST_F(q, ring_fill_from_store)
 {
 	const char *name = qname(self, "rfill");

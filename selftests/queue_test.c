@@ -301,7 +301,7 @@ TEST_F(q, sizes)
 		ASSERT_RET(-EINVAL, xioctl(fd, COHORT_IOC_QRECV, &r));
 		ASSERT_RET(-EINVAL, xioctl(fd, COHORT_IOC_QACK, &a));
 	}
-	o.size = sizeof(o) - 4;
+	o.size = COHORT_QUEUE_OPEN_SIZE_VER0 - 4;
 	ASSERT_RET(-EINVAL, xioctl(self->dev, COHORT_IOC_QUEUE_OPEN, &o));
 	s.size = sizeof(s) - 8;
 	ASSERT_RET(-EINVAL, xioctl(fd, COHORT_IOC_QSEND, &s));
@@ -382,9 +382,6 @@ TEST_F(q, send_bad_input)
 	m[0].prio = UINT32_MAX;
 	ASSERT_RET(-EINVAL, q_send(fd, m, 1, 0, NULL));
 	m[0].prio = 0;
-	m[0].__reserved = 1;
-	ASSERT_RET(-EINVAL, q_send(fd, m, 1, 0, NULL));
-	m[0].__reserved = 0;
 
 	/* Above the queue's limit, and above any limit. */
 	m[0].len = 101;
@@ -408,9 +405,6 @@ TEST_F(q, send_bad_input)
 	m[3].prio = COHORT_QPRIO_MAX + 1;
 	ASSERT_RET(-EINVAL, q_send(fd, m, 4, 0, NULL));
 	m[3].prio = 0;
-	m[3].__reserved = 1;
-	ASSERT_RET(-EINVAL, q_send(fd, m, 4, 0, NULL));
-	m[3].__reserved = 0;
 	m[3].len = 101;
 	ASSERT_RET(-EMSGSIZE, q_send(fd, m, 4, 0, NULL));
 	ASSERT_EQ(1U, QSTAT(name, DEPTH));
@@ -458,10 +452,6 @@ TEST_F(q, recv_bad_input)
 
 	/* A message to look at; each failure below must leave it queued. */
 	ASSERT_RET(0, send1(p, 42, 0, 0));
-
-	in[0] = (struct cohort_qmsg_in){ .data = (uintptr_t)buf, .cap = RXSZ,
-					 .__reserved = 1 };
-	ASSERT_RET(-EINVAL, q_recv(c, in, 1, 0, NULL));
 
 	/* Payload buffer too short: EMSGSIZE, len says what is needed. */
 	in[0] = (struct cohort_qmsg_in){ .data = (uintptr_t)buf,
@@ -626,9 +616,11 @@ TEST_F(q, round_trip_metadata)
 	ASSERT_LE(0, nb);
 
 	m[0] = (struct cohort_qmsg_out){ .data = (uintptr_t)&p[0],
-					 .len = sizeof(p[0]), .prio = 5 };
+					 .len = sizeof(p[0]), .prio = 5,
+					 .key = 0x1234 };
 	m[1] = (struct cohort_qmsg_out){ .data = (uintptr_t)&p[1],
-					 .len = sizeof(p[1]) - 2, .prio = 5 };
+					 .len = sizeof(p[1]) - 2, .prio = 5,
+					 .key = UINT32_MAX };
 	t0 = real_ns();
 	ASSERT_RET(0, q_send(pfd, m, 2, 0, &sent));
 	t1 = real_ns();
@@ -653,6 +645,7 @@ TEST_F(q, round_trip_metadata)
 		ASSERT_EQ(1ULL, in->sender >> 32);
 		ASSERT_EQ(la0 + 1 + i, in->lamport);
 		ASSERT_EQ(5U, in->prio);
+		ASSERT_EQ(m[i].key, in->key);
 		ASSERT_EQ(1U, in->deliveries);
 		ASSERT_EQ(0U, in->flags);
 		ASSERT_LE(t0 - SLACK_NS, in->enqueue_ns);
@@ -683,6 +676,7 @@ TEST_F(q, round_trip_metadata)
 	ASSERT_EQ((ssize_t)sizeof(p[0]), write(pfd, &p[0], sizeof(p[0])));
 	ASSERT_RET(0, recv1(cfd, rx, 1000));
 	ASSERT_EQ(0U, rx->m[0].prio);
+	ASSERT_EQ(0U, rx->m[0].key);
 	ASSERT_EQ(la0 + 3, rx->m[0].lamport);
 	ASSERT_LT(rx->m[1].msg_id, rx->m[0].msg_id);
 	/* B knew both ids: its counter and A's moved, nothing was added. */
@@ -1267,6 +1261,182 @@ TEST_F(q, durable_subscription)
 	ASSERT_EQ(1U, qi->sub[0].st.v[COHORT_A_QSTATS_DEPTH]);
 	ASSERT_FD(s, t_sub(self->dev2, name, "d1", COHORT_ACK_NONE));
 	ASSERT_RET(-EAGAIN, recv1(s, rx, 0));
+	close(s);
+	free(rx);
+	close(pfd);
+}
+
+/*
+ * Subscription filters: each subscription keeps the keys its filter
+ * matches and counts the others as filtered; a publish no subscription
+ * keeps counts as filtered for the topic, not as dropped. Keys travel
+ * with the message, copies included.
+ */
+TEST_F(q, topic_filter)
+{
+	const char *name = qname(self, "filt");
+	uint32_t keys[32], want[3] = { 0 }, got, i, k;
+	struct rx *rx[3], *spare = rx_new();
+	struct qinfo *qi;
+	int pfd, sub[3];
+
+	ASSERT_NE(NULL, spare);
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_TOPIC, COHORT_QR_PRODUCE,
+			      0, NULL));
+	/* Low nibble 1; bit 8 set; everything. */
+	ASSERT_FD(sub[0], t_sub_filter(self->dev2, name, "", COHORT_ACK_NONE,
+				       0xf, 1));
+	ASSERT_FD(sub[1], t_sub_filter(self->dev2, name, "nine",
+				       COHORT_ACK_EXPLICIT, 0x100, 0x100));
+	ASSERT_FD(sub[2], t_sub(self->dev, name, "", COHORT_ACK_NONE));
+	for (i = 0; i < 32; i++) {
+		keys[i] = i | (i % 2 ? 0 : 0x100);
+		want[0] += (keys[i] & 0xf) == 1;
+		want[1] += !!(keys[i] & 0x100);
+	}
+	want[2] = 32;
+	ASSERT_EQ(2U, want[0]);
+	ASSERT_EQ(16U, want[1]);
+	ASSERT_RET(0, send_keys(pfd, 0, keys, 32));
+	for (k = 0; k < 3; k++) {
+		rx[k] = rx_new();
+		ASSERT_NE(NULL, rx[k]);
+		ASSERT_RET(0, recvn(sub[k], rx[k], 64, 1000, &got));
+		ASSERT_EQ(want[k], got) {
+			TH_LOG("subscriber %u", k);
+		}
+		ASSERT_RET(-EAGAIN, recv1(sub[k], spare, 0));
+	}
+	/* The catch-all has them in order; the others, the keys they match. */
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < want[k]; i++) {
+			struct cohort_qmsg_in *m = &rx[k]->m[i];
+			uint32_t seq = seq_of(m);
+
+			ASSERT_GT(32U, seq);
+			ASSERT_EQ(keys[seq], m->key);
+			/* A copy is the message: same id and stamp. */
+			ASSERT_EQ(rx[2]->m[seq].msg_id, m->msg_id);
+			ASSERT_EQ(rx[2]->m[seq].lamport, m->lamport);
+			ASSERT_TRUE(k != 0 || (m->key & 0xf) == 1);
+			ASSERT_TRUE(k != 1 || (m->key & 0x100));
+			ASSERT_TRUE(k != 2 || i == seq);
+		}
+	}
+	ASSERT_RET(0, ack1(sub[1], rx[1]->m[0].delivery_id));
+
+	qi = info(_metadata, self, name);
+	ASSERT_EQ(3U, qi->nsub);
+	for (k = 0; k < 3; k++) {
+		ASSERT_EQ(32 - want[k],
+			  qi->sub[k].st.v[COHORT_A_QSTATS_FILTERED]) {
+			TH_LOG("subscriber %u", k);
+		}
+		ASSERT_EQ(want[k], qi->sub[k].st.v[COHORT_A_QSTATS_ENQUEUED]);
+	}
+	ASSERT_TRUE(qi->sub[0].filtered);
+	ASSERT_EQ(0xfU, qi->sub[0].mask);
+	ASSERT_EQ(1U, qi->sub[0].value);
+	ASSERT_STREQ("nine", qi->sub[1].name);
+	ASSERT_TRUE(qi->sub[1].filtered);
+	ASSERT_EQ(0x100U, qi->sub[1].mask);
+	ASSERT_EQ(0x100U, qi->sub[1].value);
+	ASSERT_FALSE(qi->sub[2].filtered);
+	ASSERT_EQ(0U, qi->st.v[COHORT_A_QSTATS_FILTERED]);
+	ASSERT_EQ(32U, qi->st.v[COHORT_A_QSTATS_ENQUEUED]);
+
+	/* Without the catch-all: a key nobody keeps is filtered, not lost. */
+	close(sub[2]);
+	keys[0] = 2;
+	keys[1] = 0x101;
+	ASSERT_RET(0, send_keys(pfd, 100, keys, 2));
+	qi = info(_metadata, self, name);
+	ASSERT_EQ(2U, qi->nsub);
+	ASSERT_EQ(1U, qi->st.v[COHORT_A_QSTATS_FILTERED]);
+	ASSERT_EQ(0U, qi->st.v[COHORT_A_QSTATS_DROPPED]);
+	ASSERT_EQ(34U, qi->st.v[COHORT_A_QSTATS_ENQUEUED]);
+	for (k = 0; k < 2; k++) {
+		ASSERT_RET(0, recv1(sub[k], rx[k], 1000));
+		ASSERT_EQ(101U, seq_of(&rx[k]->m[0]));
+		ASSERT_EQ(0x101U, rx[k]->m[0].key);
+		ASSERT_RET(-EAGAIN, recv1(sub[k], spare, 0));
+	}
+	for (k = 0; k < 3; k++)
+		free(rx[k]);
+	free(spare);
+	close(sub[0]);
+	close(sub[1]);
+	close(pfd);
+}
+
+/*
+ * Who may have a filter, and a durable subscription's filter is for good;
+ * a caller that predates filters (the first size of the structure) gets
+ * everything.
+ */
+TEST_F(q, filter_open)
+{
+	const char *name = qname(self, "fopen");
+	const char *qn = qname(self, "fopenq");
+	uint32_t keys[2] = { 7, 8 };
+	struct cohort_queue_open o;
+	struct rx *rx = rx_new();
+	uint32_t got;
+	int pfd, s;
+
+	ASSERT_NE(NULL, rx);
+	/* Only a topic's consumers filter, and only with a matchable one. */
+	qo_init(&o, qn, COHORT_QUEUE, COHORT_QO_CREATE, COHORT_QR_CONSUME);
+	o.filter_mask = 1;
+	ASSERT_RET(-EINVAL, qo_open(self->dev, &o));
+	qo_init(&o, name, COHORT_TOPIC, COHORT_QO_CREATE, COHORT_QR_PRODUCE);
+	o.filter_mask = 1;
+	o.filter_value = 1;
+	ASSERT_RET(-EINVAL, qo_open(self->dev, &o));
+	ASSERT_RET(-EINVAL, t_sub_filter(self->dev, name, "", COHORT_ACK_NONE,
+					 0xf0, 0x01));
+	ASSERT_RET(-EINVAL, t_sub_filter(self->dev, name, "", COHORT_ACK_NONE,
+					 0, 1));
+	/* None of those made anything. */
+	qo_init(&o, qn, COHORT_QUEUE, 0, COHORT_QR_PRODUCE);
+	ASSERT_RET(-ENOENT, qo_open(self->dev, &o));
+	qo_init(&o, name, COHORT_TOPIC, 0, COHORT_QR_PRODUCE);
+	ASSERT_RET(-ENOENT, qo_open(self->dev, &o));
+
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_TOPIC, COHORT_QR_PRODUCE,
+			      0, &(struct cohort_queue_attr){
+				      .flags = COHORT_QA_PERSISTENT }));
+	ASSERT_FD(s, t_sub_filter(self->dev2, name, "odd", COHORT_ACK_NONE, 1,
+				  1));
+	close(s);
+	/* The durable one keeps its filter: another, or none, is refused. */
+	ASSERT_RET(-EINVAL, t_sub_filter(self->dev2, name, "odd",
+					 COHORT_ACK_NONE, 1, 0));
+	ASSERT_RET(-EINVAL, t_sub_filter(self->dev2, name, "odd",
+					 COHORT_ACK_NONE, 3, 1));
+	ASSERT_RET(-EINVAL, t_sub(self->dev2, name, "odd", COHORT_ACK_NONE));
+	/* It kept collecting odd keys meanwhile. */
+	ASSERT_RET(0, send_keys(pfd, 0, keys, 2));
+	ASSERT_FD(s, t_sub_filter(self->dev2, name, "odd", COHORT_ACK_NONE, 1,
+				  1));
+	ASSERT_RET(0, recvn(s, rx, 4, 1000, &got));
+	ASSERT_EQ(1U, got);
+	ASSERT_EQ(0U, seq_of(&rx->m[0]));
+	ASSERT_EQ(7U, rx->m[0].key);
+	close(s);
+
+	/* The first layout: no filter fields, every key kept. */
+	qo_init(&o, name, COHORT_TOPIC, 0, COHORT_QR_CONSUME);
+	o.size = COHORT_QUEUE_OPEN_SIZE_VER0;
+	o.filter_mask = 1;	/* beyond the size: not read */
+	o.filter_value = 1;
+	ASSERT_FD(s, qo_open(self->dev2, &o));
+	ASSERT_EQ(1U, o.home);
+	ASSERT_EQ(1U, o.filter_value);	/* nor written */
+	ASSERT_RET(0, send_keys(pfd, 10, keys, 2));
+	ASSERT_RET(0, recvn(s, rx, 4, 1000, &got));
+	ASSERT_EQ(2U, got);
+	ASSERT_EQ(8U, rx->m[1].key);
 	close(s);
 	free(rx);
 	close(pfd);

@@ -53,7 +53,7 @@ ABI_FIELD(cohort_qring_setup, ro_len, 24, 8);
 ABI_FIELD(cohort_qring_setup, data_offset, 32, 8);
 ABI_SIZE(cohort_qring_ctl, 8);
 ABI_SIZE(cohort_qring_status, 8);
-ABI_SIZE(cohort_qrec, 72);
+ABI_SIZE(cohort_qrec, 80);
 ABI_FIELD(cohort_qrec, len, 0, 4);
 ABI_FIELD(cohort_qrec, flags, 4, 4);
 ABI_FIELD(cohort_qrec, data_len, 8, 4);
@@ -66,10 +66,24 @@ ABI_FIELD(cohort_qrec, lamport, 48, 8);
 ABI_FIELD(cohort_qrec, expire_ns, 56, 8);
 ABI_FIELD(cohort_qrec, prio, 64, 4);
 ABI_FIELD(cohort_qrec, deliveries, 68, 4);
+ABI_FIELD(cohort_qrec, key, 72, 4);
+ABI_FIELD(cohort_qrec, __reserved, 76, 4);
 ABI_SIZE(cohort_qfill, 24);
 ABI_FIELD(cohort_qfill, timeout_ms, 8, 4);
 ABI_FIELD(cohort_qfill, count, 12, 4);
 ABI_FIELD(cohort_qfill, next, 16, 8);
+
+/* Queues: the message descriptors, and the open that grew a filter. */
+ABI_SIZE(cohort_qmsg_out, 24);
+ABI_FIELD(cohort_qmsg_out, ttl_ms, 16, 4);
+ABI_FIELD(cohort_qmsg_out, key, 20, 4);
+ABI_SIZE(cohort_qmsg_in, 88);
+ABI_FIELD(cohort_qmsg_in, flags, 80, 4);
+ABI_FIELD(cohort_qmsg_in, key, 84, 4);
+ABI_SIZE(cohort_queue_open, 276);
+ABI_FIELD(cohort_queue_open, attr, 172, 96);
+ABI_FIELD(cohort_queue_open, filter_mask, COHORT_QUEUE_OPEN_SIZE_VER0, 4);
+ABI_FIELD(cohort_queue_open, filter_value, 272, 4);
 
 /* Numbers that old binaries have compiled in and that may never move. */
 ABI_CHECK(ioc_actor, COHORT_IOC_ACTOR == 0xC080);
@@ -134,6 +148,13 @@ int main(void)
 	SHOW_FIELD(cohort_qrec, msg_id);
 	SHOW_FIELD(cohort_qrec, expire_ns);
 	SHOW_FIELD(cohort_qrec, deliveries);
+	SHOW_FIELD(cohort_qrec, key);
+	SHOW_SIZE(cohort_qmsg_out);
+	SHOW_FIELD(cohort_qmsg_out, key);
+	SHOW_SIZE(cohort_qmsg_in);
+	SHOW_FIELD(cohort_qmsg_in, key);
+	SHOW_SIZE(cohort_queue_open);
+	SHOW_FIELD(cohort_queue_open, filter_mask);
 	SHOW_SIZE(cohort_qfill);
 	SHOW_FIELD(cohort_qfill, next);
 	printf("ioctl %#lx %#lx %#lx\n", (unsigned long)COHORT_IOC_ACTOR,

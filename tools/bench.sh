@@ -457,7 +457,7 @@ fi
 # ring_for SIZE: ring bytes for SIZE-byte messages (record: header, one or
 # two stamp entries, payload, padded).
 ring_for() {
-	local want=$((QDEPTH * ((72 + 32 + $1 + 7) / 8 * 8))) r=65536
+	local want=$((QDEPTH * ((80 + 32 + $1 + 7) / 8 * 8))) r=65536
 
 	while [ $((r * 2)) -le $want ] && [ $((r * 2)) -le 67108864 ]; do
 		r=$((r * 2))

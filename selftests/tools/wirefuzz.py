@@ -59,8 +59,8 @@ VC = struct.Struct(">QQ")
 MSG_B = struct.Struct(">II")
 PING_B = struct.Struct(">QQQ")           # cookie reserved reserved
 Q_B = struct.Struct(">B3sIQQ")          # op reserved status handle arg
-# id tag sender enqueue lamport ttl len vc_len prio reserved
-QMSG_B = struct.Struct(">QQQQQIIHB5s")
+# id tag sender enqueue lamport ttl len vc_len prio reserved key
+QMSG_B = struct.Struct(">QQQQQIIHBBI")
 # The largest frame: a routed queue message carrying two full vectors (a
 # batch of smaller messages stays within the same body bound).
 MAX_FRAME = (HDR.size + ROUTED_B.size + VC_MAX * VC.size + Q_B.size +
@@ -243,12 +243,12 @@ def send_tcp(addr, port, data, hold=0.3):
 
 
 def qmsg(payload, vc=((1, 1),), length=None, vc_len=None, prio=0,
-         reserved=bytes(5)):
+         reserved=0):
     """One message of a PUB or DELIVER body."""
     return QMSG_B.pack(0, 0, 1, 0, 1, 0,
                        len(payload) if length is None else length,
                        len(vc) if vc_len is None else vc_len, prio,
-                       reserved) + \
+                       reserved, 0) + \
         b"".join(VC.pack(i, c) for i, c in vc) + payload
 
 
@@ -281,7 +281,7 @@ def queue_cases():
                                     [a, qmsg(b"", vc_len=VC_MAX + 1)])),
         ("q-pub-prio-255", qframe(WQ_PUB, 2, [a, qmsg(b"p", prio=255)])),
         ("q-pub-reserved-set", qframe(WQ_PUB, 2, [
-            a, qmsg(b"r", reserved=b"\0\0\1\0\0")])),
+            a, qmsg(b"r", reserved=1)])),
         ("q-deliver-count-0", qframe(WQ_DELIVER, 0, [a])),
         ("q-deliver-lens-dont-add-up", qframe(WQ_DELIVER, 2,
                                               [a, qmsg(b"b" * 8, length=9)])),

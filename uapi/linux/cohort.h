@@ -67,7 +67,9 @@
  * COHORT_IOC_QUEUE_OPEN: struct cohort_queue_open, on /dev/cohort
  *	in:  name, kind, flags (COHORT_QO_*), role (COHORT_QR_*), ack,
  *	     sub (topic consumers: durable subscription name, "" for one that
- *	     lives as long as the descriptor), mode and attr (on create)
+ *	     lives as long as the descriptor), filter_mask and filter_value
+ *	     (topic consumers: which keys the subscription keeps), mode and
+ *	     attr (on create)
  *	out: fd, a new descriptor (anon inode "[cohort-queue]") of the actor,
  *	     home (node id), and attr as the queue has it.
  *	Creating needs a node id; the queue is owned by the caller's fsuid
@@ -570,6 +572,16 @@ struct cohort_queue_attr {
  * @name: "queue" or "queue@node", NUL-terminated
  * @sub: topic consumers: durable subscription name, "" for none
  * @attr: in: when created; out: as the queue has it
+ * @filter_mask: topic consumers: the subscription keeps only messages
+ *	whose key (struct cohort_qmsg_out) has (key & @filter_mask) ==
+ *	@filter_value; 0 and 0 (the default) keep all. A durable one keeps
+ *	the filter it was made with: opening it with another is EINVAL, as
+ *	is a filter for anything but a topic consumer, or a @filter_value
+ *	with bits outside @filter_mask.
+ * @filter_value: see @filter_mask
+ *
+ * A caller built before the filter passes @size
+ * COHORT_QUEUE_OPEN_SIZE_VER0: it subscribes to everything.
  */
 struct cohort_queue_open {
 	__u32 size;
@@ -583,7 +595,11 @@ struct cohort_queue_open {
 	char name[COHORT_NAME_MAX + 12];
 	char sub[COHORT_NAME_MAX];
 	struct cohort_queue_attr attr;
+	__u32 filter_mask;
+	__u32 filter_value;
 };
+
+#define COHORT_QUEUE_OPEN_SIZE_VER0	268	/* without the filter */
 
 /**
  * struct cohort_qmsg_out - one message to send
@@ -591,14 +607,15 @@ struct cohort_queue_open {
  * @len: payload bytes
  * @prio: 0..COHORT_QPRIO_MAX, higher first
  * @ttl_ms: dropped if not delivered within; 0: no limit
- * @__reserved: must be 0
+ * @key: what subscription filters look at (see struct cohort_queue_open);
+ *	consumers get it with the message
  */
 struct cohort_qmsg_out {
 	__u64 data;
 	__u32 len;
 	__u32 prio;
 	__u32 ttl_ms;
-	__u32 __reserved;
+	__u32 key;
 };
 
 /**
@@ -619,7 +636,7 @@ struct cohort_qmsg_out {
  * @prio: out
  * @deliveries: out: attempts so far, this one included
  * @flags: out: COHORT_QM_*
- * @__reserved: 0
+ * @key: out: the key it was sent with
  */
 struct cohort_qmsg_in {
 	__u64 data;
@@ -636,7 +653,7 @@ struct cohort_qmsg_in {
 	__u32 prio;
 	__u32 deliveries;
 	__u32 flags;
-	__u32 __reserved;
+	__u32 key;
 };
 
 /**
@@ -749,6 +766,8 @@ struct cohort_qring_status {
  *	to the queue, 0 for no TTL (local queues only)
  * @prio: priority
  * @deliveries: attempts so far, this one included
+ * @key: the key it was sent with
+ * @__reserved: 0
  */
 struct cohort_qrec {
 	__u32 len;
@@ -763,6 +782,8 @@ struct cohort_qrec {
 	__u64 expire_ns;
 	__u32 prio;
 	__u32 deliveries;
+	__u32 key;
+	__u32 __reserved;
 };
 
 /* struct cohort_qfill flags */
@@ -947,6 +968,10 @@ enum cohort_qstats_attr {
 	COHORT_A_QSTATS_EXPIRED,	/* past TTL */
 	COHORT_A_QSTATS_DEAD_LETTERED,
 	COHORT_A_QSTATS_REJECTED,	/* sends refused: full */
+	COHORT_A_QSTATS_FILTERED,	/* publishes a subscription's filter
+					 * did not keep; a topic's: those no
+					 * subscription kept for that reason
+					 */
 	__COHORT_A_QSTATS_MAX
 };
 
@@ -956,6 +981,10 @@ enum cohort_sub_attr {
 	COHORT_A_SUB_UNSPEC,
 	COHORT_A_SUB_NAME,		/* NLA_NUL_STRING, absent: not durable */
 	COHORT_A_SUB_STATS,		/* NLA_NESTED, COHORT_A_QSTATS_* */
+	COHORT_A_SUB_FILTER_MASK,	/* u32, with FILTER_VALUE: present
+					 * when the subscription filters
+					 */
+	COHORT_A_SUB_FILTER_VALUE,	/* u32 */
 	__COHORT_A_SUB_MAX
 };
 
