@@ -256,6 +256,16 @@ int cohort_topic_publisher(struct cohort *c, const char *name,
 int cohort_topic_subscribe(struct cohort *c, const char *name,
 			   const char *sub, uint32_t ack, uint32_t flags,
 			   int *fd);
+/*
+ * cohort_topic_subscribe() for the messages whose key (see
+ * cohort_queue_send_key()) has (key & @mask) == @value only: the others
+ * are not kept for it. A durable subscription keeps the filter it was
+ * made with (another is -EINVAL). *home (may be NULL): the topic's node.
+ */
+int cohort_topic_subscribe_filter(struct cohort *c, const char *name,
+				  const char *sub, uint32_t mask,
+				  uint32_t value, uint32_t ack, uint32_t flags,
+				  int *fd, uint32_t *home);
 
 /*
  * Data path on an opened descriptor (no handle: errors are the -errno of
@@ -270,6 +280,9 @@ int cohort_topic_subscribe(struct cohort *c, const char *name,
  */
 int cohort_queue_send(int fd, const void *buf, size_t len, uint32_t prio,
 		      uint32_t ttl_ms, int timeout_ms);
+/* cohort_queue_send() with @key, what subscription filters look at. */
+int cohort_queue_send_key(int fd, const void *buf, size_t len, uint32_t prio,
+			  uint32_t ttl_ms, uint32_t key, int timeout_ms);
 int cohort_queue_send_batch(int fd, const struct iovec *msgs, size_t n,
 			    uint32_t prio, int timeout_ms, size_t *sent);
 /*
@@ -334,6 +347,8 @@ struct cohort_qstats {
 
 struct cohort_queue_sub {
 	char name[COHORT_NAME_MAX];	/* "": not durable */
+	uint32_t filter_mask;		/* keys it keeps; 0 and 0: all */
+	uint32_t filter_value;
 	struct cohort_qstats stats;
 };
 

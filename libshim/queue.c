@@ -42,11 +42,12 @@ static int copy_name(struct cohort *c, char *dst, size_t cap,
 	return 0;
 }
 
-COHORT_API int cohort_queue_open(struct cohort *c, const char *name,
-				 uint32_t kind, uint32_t role, uint32_t flags,
-				 const struct cohort_queue_attr *attr,
-				 uint32_t mode, uint32_t ack, const char *sub,
-				 int *fd, uint32_t *home)
+/* cohort_queue_open() with a subscription filter (0 and 0: none). */
+static int queue_open(struct cohort *c, const char *name, uint32_t kind,
+		      uint32_t role, uint32_t flags,
+		      const struct cohort_queue_attr *attr, uint32_t mode,
+		      uint32_t ack, const char *sub, uint32_t filter_mask,
+		      uint32_t filter_value, int *fd, uint32_t *home)
 {
 	struct cohort_queue_open o = {
 		.size = sizeof(o),
@@ -55,6 +56,8 @@ COHORT_API int cohort_queue_open(struct cohort *c, const char *name,
 		.role = role,
 		.ack = ack,
 		.mode = mode,
+		.filter_mask = filter_mask,
+		.filter_value = filter_value,
 	};
 	int ret;
 
@@ -77,6 +80,16 @@ COHORT_API int cohort_queue_open(struct cohort *c, const char *name,
 	if (home)
 		*home = o.home;
 	return 0;
+}
+
+COHORT_API int cohort_queue_open(struct cohort *c, const char *name,
+				 uint32_t kind, uint32_t role, uint32_t flags,
+				 const struct cohort_queue_attr *attr,
+				 uint32_t mode, uint32_t ack, const char *sub,
+				 int *fd, uint32_t *home)
+{
+	return queue_open(c, name, kind, role, flags, attr, mode, ack, sub,
+			  0, 0, fd, home);
 }
 
 COHORT_API int cohort_queue_create(struct cohort *c, const char *name,
@@ -106,6 +119,17 @@ COHORT_API int cohort_topic_subscribe(struct cohort *c, const char *name,
 				 ack, sub, fd, NULL);
 }
 
+COHORT_API int cohort_topic_subscribe_filter(struct cohort *c,
+					     const char *name, const char *sub,
+					     uint32_t mask, uint32_t value,
+					     uint32_t ack, uint32_t flags,
+					     int *fd, uint32_t *home)
+{
+	return queue_open(c, name, COHORT_TOPIC, COHORT_QR_CONSUME,
+			  flags | COHORT_QO_CLOEXEC, NULL, DEFAULT_MODE, ack,
+			  sub, mask, value, fd, home);
+}
+
 /* ---- data path ---- */
 
 /* Returns how many were sent, or -errno when none was. */
@@ -126,11 +150,20 @@ static int qsend(int fd, struct cohort_qmsg_out *m, size_t n, int timeout_ms)
 COHORT_API int cohort_queue_send(int fd, const void *buf, size_t len,
 				 uint32_t prio, uint32_t ttl_ms, int timeout_ms)
 {
+	return cohort_queue_send_key(fd, buf, len, prio, ttl_ms, 0,
+				     timeout_ms);
+}
+
+COHORT_API int cohort_queue_send_key(int fd, const void *buf, size_t len,
+				     uint32_t prio, uint32_t ttl_ms,
+				     uint32_t key, int timeout_ms)
+{
 	struct cohort_qmsg_out m = {
 		.data = (uintptr_t)buf,
 		.len = len,
 		.prio = prio,
 		.ttl_ms = ttl_ms,
+		.key = key,
 	};
 	int ret;
 
@@ -383,6 +416,10 @@ static int parse_sub(struct nlattr *nest, struct cohort_queue_sub *s)
 		ret = cohort_attr_name(tb[COHORT_A_SUB_NAME], s->name);
 		if (ret < 0)
 			return ret;
+	}
+	if (tb[COHORT_A_SUB_FILTER_MASK] && tb[COHORT_A_SUB_FILTER_VALUE]) {
+		s->filter_mask = nla_get_u32(tb[COHORT_A_SUB_FILTER_MASK]);
+		s->filter_value = nla_get_u32(tb[COHORT_A_SUB_FILTER_VALUE]);
 	}
 	if (tb[COHORT_A_SUB_STATS])
 		return parse_qstats(tb[COHORT_A_SUB_STATS], &s->stats);

@@ -143,8 +143,8 @@ ok "recv count 2 -j: the first two, in order, from this node" \
 	qok q "queue recv jobs count 2 timeout 2000" \
 	'[.[].payload] == ["one", "two"] and .[0].id < .[1].id and
 	 all(.[]; .deliveries == 1 and .sender_node == 41 and .prio == 0)' -s
-ok "recv ack prints id, delivery, sender, prio, deliveries and payload" \
-	expect 0 '^id [0-9]+ delivery [0-9]+ sender 41:[0-9]+ prio 0 deliveries 1 lamport [0-9]+ "three"$' \
+ok "recv ack prints id, delivery, sender, prio, key, deliveries and payload" \
+	expect 0 '^id [0-9]+ delivery [0-9]+ sender 41:[0-9]+ prio 0 key 0 deliveries 1 lamport [0-9]+ "three"$' \
 	cl_ctl q queue recv jobs count 1 timeout 2000 ack
 ok "stats -j counts enqueued 3, delivered 3, acked 1" \
 	qok q "queue stats jobs" 'rows | .stats | .enqueued == 3 and

@@ -18,6 +18,7 @@
  * A consumer says "# receiving from queue NAME (home N)" on stderr once it
  * is attached, so that a script knows when to start producing.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -56,12 +57,12 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		"Usage: cohortctl %s add NAME [ ATTR ]...\n"
 		"       cohortctl %s del NAME%s\n"
 		"       cohortctl [ -j ] %s { show | stats } [ NAME ]\n"
-		"       cohortctl %s %s NAME [ prio P ] [ ttl MS ] [ count N ] [ timeout MS ]\n"
-		"                     [ create ] [ -- ] MSG...\n"
+		"       cohortctl %s %s NAME [ prio P ] [ ttl MS ] [ key K ] [ count N ]\n"
+		"                     [ timeout MS ] [ create ] [ -- ] MSG...\n"
 		"       cohortctl [ -j ] %s %s NAME%s [ count N ] [ timeout MS ] [ ack | nack ]\n"
 		"                     [ ring BYTES ]\n",
 		w, w, topic ? " [ sub SUB ]" : "", w, w, k->send, w, k->recv,
-		topic ? " [ sub SUB ]" : "");
+		topic ? " [ sub SUB ] [ filter VALUE[/MASK] ]" : "");
 	fprintf(f,
 		"where  NAME := 1..%d characters of [A-Za-z0-9._-]; %s and %s also take\n"
 		"               NAME@NODE, the %s of that node\n"
@@ -82,11 +83,14 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		fputs("       overflow: a full subscription drops its oldest message (default)\n"
 		      "                 or refuses the publish\n"
 		      "       sub SUB: a durable subscription, which keeps messages while\n"
-		      "                nobody consumes it\n", f);
+		      "                nobody consumes it\n"
+		      "       filter: the subscription keeps only messages whose key has\n"
+		      "               (key & MASK) == VALUE; MASK defaults to 0xffffffff\n", f);
 	fprintf(f,
 		"       show: attributes, depth, in-flight, consumers; stats: all counters\n"
 		"       %s: each MSG in order, COUNT times (1); P := 0..%d, higher first;\n"
-		"            ttl: dropped if not delivered within MS; timeout: longest wait\n"
+		"            ttl: dropped if not delivered within MS; key: what subscription\n"
+		"            filters look at (K, VALUE and MASK: decimal or 0x hex); timeout: longest wait\n"
 		"            for room (forever); create: a %s with defaults, mode %04o\n"
 		"       %s: COUNT messages (forever); timeout: longest wait for each,\n"
 		"            exit 1 when it passes; ack, nack: settle each after printing;\n"
@@ -366,6 +370,7 @@ static const char *const qstat_names[COHORT_A_QSTATS_MAX + 1] = {
 	[COHORT_A_QSTATS_EXPIRED]	= "expired",
 	[COHORT_A_QSTATS_DEAD_LETTERED]	= "dead_lettered",
 	[COHORT_A_QSTATS_REJECTED]	= "rejected",
+	[COHORT_A_QSTATS_FILTERED]	= "filtered",
 };
 
 /* The levels of show: "depth 2 bytes 10 in-flight 1 consumers 1 ..." */
@@ -412,6 +417,9 @@ static void show_text(const struct cohort_queue_info *q)
 	for (i = 0; i < q->nsubs; i++) {
 		printf("    sub %s ", q->subs[i].name[0] ? q->subs[i].name :
 		       "(non-durable)");
+		if (q->subs[i].filter_mask)
+			printf("filter %#x/%#x ", q->subs[i].filter_value,
+			       q->subs[i].filter_mask);
 		levels_text(&q->subs[i].stats, false);
 	}
 }
@@ -423,6 +431,19 @@ static void sub_name_json(const struct cohort_queue_sub *s)
 		json_str("name", s->name);
 	else
 		json_null("name");
+}
+
+/* "filter": its value and mask, null when it keeps everything. */
+static void sub_filter_json(const struct cohort_queue_sub *s)
+{
+	if (!s->filter_mask) {
+		json_null("filter");
+		return;
+	}
+	json_obj_open("filter");
+	json_u64("value", s->filter_value);
+	json_u64("mask", s->filter_mask);
+	json_obj_close();
 }
 
 static void show_json(const struct cohort_queue_info *q)
@@ -458,6 +479,7 @@ static void show_json(const struct cohort_queue_info *q)
 		for (i = 0; i < q->nsubs; i++) {
 			json_obj_open(NULL);
 			sub_name_json(&q->subs[i]);
+			sub_filter_json(&q->subs[i]);
 			levels_json(&q->subs[i].stats, false);
 			json_obj_close();
 		}
@@ -657,7 +679,8 @@ static int data_error(const struct kind *k, const char *name, int err)
 /* /dev/cohort and a descriptor on the queue; prints errors. */
 static int q_open(const struct kind *k, const char *name, uint32_t role,
 		  uint32_t flags, uint32_t ack, const char *sub,
-		  struct cohort **c, int *fd, uint32_t *home)
+		  const uint32_t *filter, struct cohort **c, int *fd,
+		  uint32_t *home)
 {
 	int ret = cohort_open(c);
 
@@ -667,14 +690,24 @@ static int q_open(const struct kind *k, const char *name, uint32_t role,
 			": is the cohort module loaded?" : "");
 		return ret == -ENOENT ? EXIT_NOMODULE : EXIT_USAGE;
 	}
-	ret = cohort_queue_open(*c, name, k->kind, role,
-				flags | COHORT_QO_CLOEXEC, NULL, DEFAULT_MODE,
-				ack, sub, fd, home);
+	if (filter)
+		ret = cohort_topic_subscribe_filter(*c, name, sub, filter[1],
+						    filter[0], ack, flags, fd,
+						    home);
+	else
+		ret = cohort_queue_open(*c, name, k->kind, role,
+					flags | COHORT_QO_CLOEXEC, NULL,
+					DEFAULT_MODE, ack, sub, fd, home);
 	if (ret < 0) {
-		if (*cohort_errmsg(*c))
+		if (*cohort_errmsg(*c)) {
 			fprintf(stderr, "Error: %s\n", cohort_errmsg(*c));
-		else
+		} else if (ret == -EINVAL && sub && *sub) {
+			data_error_msg(k, name, ret);
+			fputs(" (a durable subscription keeps the filter it was made with)\n",
+			      stderr);
+		} else {
 			data_error(k, name, ret);
+		}
 		cohort_close(*c);
 		return EXIT_USAGE;
 	}
@@ -682,11 +715,49 @@ static int q_open(const struct kind *k, const char *name, uint32_t role,
 }
 
 struct send_args {
-	uint32_t prio, ttl, count, timeout;
+	uint32_t prio, ttl, key, count, timeout;
 	bool has_timeout, create;
 	char **msgs;
 	size_t nmsgs;
 };
+
+/* A key, mask or value: decimal, or hex after 0x. */
+static int parse_key(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2)) {
+		if (!isxdigit((unsigned char)s[2]))
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(s + 2, &end, 16);
+		if (errno || *end || v > UINT32_MAX)
+			return -ERANGE;
+		*out = v;
+		return 0;
+	}
+	return parse_u32(s, 0, UINT32_MAX, out);
+}
+
+/* VALUE or VALUE/MASK (MASK 0xffffffff): @f gets the value, then the mask. */
+static int parse_filter(char *s, uint32_t *f)
+{
+	char *slash = strchr(s, '/');
+	int ret;
+
+	f[1] = UINT32_MAX;
+	if (slash)
+		*slash = '\0';
+	ret = parse_key(s, &f[0]);
+	if (slash) {
+		*slash = '/';
+		ret = ret ?: parse_key(slash + 1, &f[1]);
+	}
+	if (!ret && (f[0] & ~f[1] || !f[1]))
+		ret = -EINVAL;
+	return ret;
+}
 
 /* Options first; "--" or the first other word starts the messages. */
 static int parse_send(const struct kind *k, int argc, char **argv,
@@ -711,6 +782,14 @@ static int parse_send(const struct kind *k, int argc, char **argv,
 		}
 		if (!strcmp(argv[0], "create")) {
 			a->create = true;
+			continue;
+		}
+		if (!strcmp(argv[0], "key")) {
+			if (argc < 2 || parse_key(argv[1], &a->key))
+				return usage_error("invalid key \"%s\" (expected 0..%#x).",
+						   argc < 2 ? "" : argv[1],
+						   UINT32_MAX);
+			argc--, argv++;
 			continue;
 		}
 		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -745,11 +824,11 @@ static int send_some(int fd, const struct send_args *a, size_t from, size_t n)
 	size_t i, sent;
 	int ret;
 
-	if (a->ttl) {
+	if (a->ttl || a->key) {
 		const char *m = a->msgs[from % a->nmsgs];
 
-		ret = cohort_queue_send(fd, m, strlen(m), a->prio, a->ttl,
-					timeout);
+		ret = cohort_queue_send_key(fd, m, strlen(m), a->prio, a->ttl,
+					    a->key, timeout);
 		return ret < 0 ? ret : 1;
 	}
 	if (n > COHORT_QBATCH_MAX)
@@ -781,7 +860,8 @@ static int q_send(const struct kind *k, int argc, char **argv)
 		return ret;
 	total = (size_t)a.count * a.nmsgs;
 	ret = q_open(k, name, COHORT_QR_PRODUCE,
-		     a.create ? COHORT_QO_CREATE : 0, 0, NULL, &c, &fd, NULL);
+		     a.create ? COHORT_QO_CREATE : 0, 0, NULL, NULL, &c, &fd,
+		     NULL);
 	if (ret)
 		return ret;
 	while (done < total) {
@@ -808,6 +888,8 @@ struct recv_args {
 	uint32_t op;		/* enum cohort_ack_op, 0: no acks */
 	const char *sub;
 	uint32_t ring;		/* bytes of a receive ring, 0: none */
+	bool has_filter;
+	uint32_t filter[2];	/* value, mask */
 };
 
 static int parse_recv(const struct kind *k, int argc, char **argv,
@@ -825,7 +907,8 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 		if (argc < 2)
 			return matches(kw, "count") || matches(kw, "timeout") ||
 			       matches(kw, "ring") ||
-			       (k->kind == COHORT_TOPIC && matches(kw, "sub")) ?
+			       (k->kind == COHORT_TOPIC &&
+				(matches(kw, "sub") || matches(kw, "filter"))) ?
 			       usage_error("argument \"%s\" needs a value.", kw) :
 			       arg_error(k, kw);
 		if (matches(kw, "count")) {
@@ -848,6 +931,11 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 			if (check_name(argv[1], "subscription"))
 				return EXIT_USAGE;
 			a->sub = argv[1];
+		} else if (k->kind == COHORT_TOPIC && matches(kw, "filter")) {
+			if (parse_filter(argv[1], a->filter))
+				return usage_error("invalid filter \"%s\" (VALUE or VALUE/MASK, VALUE within MASK).",
+						   argv[1]);
+			a->has_filter = true;
 		} else {
 			return arg_error(k, kw);
 		}
@@ -875,6 +963,7 @@ static void msg_json(const struct cohort_qmsg_in *m,
 	json_u64("sender", m->sender);
 	json_u64("sender_node", m->sender >> 32);
 	json_u64("prio", m->prio);
+	json_u64("key", m->key);
 	json_u64("deliveries", m->deliveries);
 	json_bool("redelivered", m->flags & COHORT_QM_REDELIVERED);
 	json_u64("lamport", m->lamport);
@@ -893,10 +982,10 @@ static void msg_json(const struct cohort_qmsg_in *m,
 
 static void msg_text(const struct cohort_qmsg_in *m)
 {
-	printf("id %" PRIu64 " delivery %" PRIu64 " sender %u:%u prio %u deliveries %u lamport %" PRIu64 " ",
+	printf("id %" PRIu64 " delivery %" PRIu64 " sender %u:%u prio %u key %#x deliveries %u lamport %" PRIu64 " ",
 	       (uint64_t)m->msg_id, (uint64_t)m->delivery_id,
 	       (uint32_t)(m->sender >> 32), (uint32_t)m->sender, m->prio,
-	       m->deliveries, (uint64_t)m->lamport);
+	       m->key, m->deliveries, (uint64_t)m->lamport);
 	json_quote((const void *)(uintptr_t)m->data, m->len);
 	putchar('\n');
 }
@@ -989,6 +1078,7 @@ static void rec_to_in(const struct cohort_qrec *rec, struct cohort_qmsg_in *m)
 		.prio = rec->prio,
 		.deliveries = rec->deliveries,
 		.flags = rec->flags,
+		.key = rec->key,
 	};
 }
 
@@ -1064,8 +1154,8 @@ static int q_recv(const struct kind *k, int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = q_open(k, name, COHORT_QR_CONSUME, 0,
-		     a.op ? COHORT_ACK_EXPLICIT : COHORT_ACK_NONE, a.sub, &c,
-		     &fd, &home);
+		     a.op ? COHORT_ACK_EXPLICIT : COHORT_ACK_NONE, a.sub,
+		     a.has_filter ? a.filter : NULL, &c, &fd, &home);
 	if (ret)
 		return ret;
 	fprintf(stderr, "# receiving from %s %s (home %u)%s\n", k->word, name,
