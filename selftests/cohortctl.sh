@@ -22,49 +22,35 @@ ctl() {
 	ip netns exec "$NS" "$build/cohortctl" "$@"
 }
 
-# expect RC PATTERN CMD...: exit code RC and PATTERN in stdout+stderr.
-expect() {
-	local rc=$1 pat=$2 out got
-	shift 2
-
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$got" -eq "$rc" ] && echo "$out" | grep -qE -- "$pat"; then
-		return 0
-	fi
-	echo "# '$*' exited $got (want $rc): $out"
-	return 1
-}
-
 ktap_plan 12
 ip netns add "$NS"
 tmp=$(mktemp)
 
-expect 0 "Usage: cohortctl" ctl help
+ktap_expect 0 "Usage: cohortctl" ctl help
 ktap_result $? "help prints usage and exits 0"
-expect 0 "node set \[ id ID \]" ctl node help
+ktap_expect 0 "node set \[ id ID \]" ctl node help
 ktap_result $? "node help documents set"
-expect 1 'unknown argument "colour"' ctl node set colour red
+ktap_expect 1 'unknown argument "colour"' ctl node set colour red
 ktap_result $? "unknown keyword named in the error, exit 1"
-expect 1 "id" ctl node set id 0
+ktap_expect 1 "id" ctl node set id 0
 ktap_result $? "id 0 refused before reaching the kernel"
-expect 1 "id" ctl node set id 4294967296
+ktap_expect 1 "id" ctl node set id 4294967296
 ktap_result $? "id out of range refused"
-expect 1 "name" ctl node set name "a b"
+ktap_expect 1 "name" ctl node set name "a b"
 ktap_result $? "bad name refused with a message naming it"
 
 ctl node set id 31 name ctl >/dev/null
-expect 0 '^node 31 name ctl actors 0 lamport 0' ctl node show
+ktap_expect 0 '^node 31 name ctl actors 0 lamport 0' ctl node show
 ktap_result $? "node show in text"
 json=$(ctl -j node show)
 echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert (d["id"], d["name"], d["actors"], d["vclock"]) == (31, "ctl", 0, [])' 2>/dev/null
 ktap_result $? "node show -j is valid JSON with the node's fields"
 
-expect 1 "Operation not permitted|CAP_NET_ADMIN" \
+ktap_expect 1 "Operation not permitted|CAP_NET_ADMIN" \
 	ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$build/cohortctl" node set id 32
 ktap_result $? "unprivileged node set refused"
-expect 0 "^node 31 " ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 \
+ktap_expect 0 "^node 31 " ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 \
 	--clear-groups "$build/cohortctl" node show
 ktap_result $? "unprivileged node show allowed"
 

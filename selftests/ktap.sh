@@ -7,6 +7,7 @@
 #	ktap_fail "desc"	not ok N desc
 #	ktap_skip "desc" [why]	ok N desc # SKIP why
 #	ktap_result RC "desc"	pass if RC is 0, fail otherwise
+#	ktap_expect RC PAT CMD...	CMD exits RC and prints PAT (else says why)
 #	ktap_skip_all "why"	whole file skipped: exit 4 (kselftest's skip)
 #	ktap_finish		Totals line; exit 0 without failures, 1 with
 #
@@ -59,6 +60,22 @@ ktap_result()
 ktap_info()
 {
 	echo "# $*"
+}
+
+# ktap_expect RC PATTERN CMD...: CMD exits RC and says PATTERN (an ERE) on
+# stdout or stderr; otherwise what it said goes out as a diagnostic.
+ktap_expect()
+{
+	local rc=$1 pat=$2 out got
+
+	shift 2
+	out=$("$@" 2>&1)
+	got=$?
+	if [ "$got" -eq "$rc" ] && echo "$out" | grep -qE -- "$pat"; then
+		return 0
+	fi
+	ktap_info "'$*' exited $got (want $rc): $out"
+	return 1
 }
 
 ktap_skip_all()

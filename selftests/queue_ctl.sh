@@ -25,21 +25,6 @@ YNL=$CL_BUILD/ynl/tools/net/ynl/cli.py
 SPEC=$DIR/../uapi/cohort.yaml
 SCHEMA=$CL_BUILD/ynl/Documentation/netlink/genetlink-legacy.yaml
 
-# expect RC PATTERN CMD...: exit code RC and PATTERN in stdout+stderr.
-expect()
-{
-	local rc=$1 pat=$2 out got
-
-	shift 2
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$got" -eq "$rc" ] && echo "$out" | grep -qE -- "$pat"; then
-		return 0
-	fi
-	ktap_info "'$*' exited $got (want $rc): $out"
-	return 1
-}
-
 # ok "desc" CMD...: one result from CMD's exit code.
 ok()
 {
@@ -100,22 +85,22 @@ cl_node q 41 || ktap_info "node setup failed"
 
 # ---- help and bad input: refused before the kernel is asked ----
 ok "queue help documents add, send and recv" \
-	expect 0 "queue recv NAME" cl_ctl q queue help
-expect 0 "overflow \{ drop-old \| reject \}" cl_ctl q topic add help &&
-	expect 0 "sub SUB: a durable subscription" cl_ctl q topic help
+	ktap_expect 0 "queue recv NAME" cl_ctl q queue help
+ktap_expect 0 "overflow \{ drop-old \| reject \}" cl_ctl q topic add help &&
+	ktap_expect 0 "sub SUB: a durable subscription" cl_ctl q topic help
 ktap_result $? "topic help documents overflow and durable subscriptions"
 ok "bad mode named in the error" \
-	expect 1 'invalid mode "0800"' cl_ctl q queue add x mode 0800
+	ktap_expect 1 'invalid mode "0800"' cl_ctl q queue add x mode 0800
 ok "unknown keyword named in the error" \
-	expect 1 'unknown argument "colour"' cl_ctl q queue add x colour red
+	ktap_expect 1 'unknown argument "colour"' cl_ctl q queue add x colour red
 ok "overflow is a topic attribute only" \
-	expect 1 'unknown argument "overflow"' cl_ctl q queue add x overflow reject
+	ktap_expect 1 'unknown argument "overflow"' cl_ctl q queue add x overflow reject
 ok "priority above the maximum refused" \
-	expect 1 'invalid prio "8"' cl_ctl q queue send x prio 8 hello
+	ktap_expect 1 'invalid prio "8"' cl_ctl q queue send x prio 8 hello
 ok "name longer than 63 characters refused" \
-	expect 1 "invalid name" cl_ctl q queue add "$(printf 'n%.0s' $(seq 64))"
+	ktap_expect 1 "invalid name" cl_ctl q queue add "$(printf 'n%.0s' $(seq 64))"
 ok "the kernel's message for a bad name reaches the user" \
-	expect 1 "[Nn]ame" cl_ctl q queue add "a b"
+	ktap_expect 1 "[Nn]ame" cl_ctl q queue add "a b"
 
 # ---- a persistent system queue ----
 cl_ctl q queue add jobs.dead persistent >/dev/null
@@ -130,10 +115,10 @@ ok "queue show -j reports the attributes" \
 		.max_deliveries == 3 and .dlq == "jobs.dead" and .depth == 0 and
 		.consumers == 0'
 ok "queue show in text" \
-	expect 0 "^queue jobs home 41 mode 0640 uid 7 gid 8 persistent system max-msgs 4 " \
+	ktap_expect 0 "^queue jobs home 41 mode 0640 uid 7 gid 8 persistent system max-msgs 4 " \
 	cl_ctl q queue show jobs
 ok "adding it twice is refused" \
-	expect 1 "[Ee]xist" cl_ctl q queue add jobs
+	ktap_expect 1 "[Ee]xist" cl_ctl q queue add jobs
 
 ok "send three messages with nobody attached" \
 	cl_step cl_ctl q queue send jobs one two three
@@ -144,13 +129,13 @@ ok "recv count 2 -j: the first two, in order, from this node" \
 	'[.[].payload] == ["one", "two"] and .[0].id < .[1].id and
 	 all(.[]; .deliveries == 1 and .sender_node == 41 and .prio == 0)' -s
 ok "recv ack prints id, delivery, sender, prio, key, deliveries and payload" \
-	expect 0 '^id [0-9]+ delivery [0-9]+ sender 41:[0-9]+ prio 0 key 0 deliveries 1 lamport [0-9]+ "three"$' \
+	ktap_expect 0 '^id [0-9]+ delivery [0-9]+ sender 41:[0-9]+ prio 0 key 0 deliveries 1 lamport [0-9]+ "three"$' \
 	cl_ctl q queue recv jobs count 1 timeout 2000 ack
 ok "stats -j counts enqueued 3, delivered 3, acked 1" \
 	qok q "queue stats jobs" 'rows | .stats | .enqueued == 3 and
 		.delivered == 3 and .acked == 1 and .depth == 0'
 ok "stats in text lists every counter" \
-	expect 0 "dead_lettered [0-9]+ rejected [0-9]+" cl_ctl q queue stats jobs
+	ktap_expect 0 "dead_lettered [0-9]+ rejected [0-9]+" cl_ctl q queue stats jobs
 
 cl_ctl q queue send jobs again >/dev/null
 cl_ctl q queue recv jobs count 1 timeout 2000 nack >/dev/null 2>&1
@@ -167,7 +152,7 @@ qok q "queue stats jobs" 'rows | .stats | .dead_lettered == 1 and .depth == 0' &
 	[ "$(payloads queue recv jobs.dead count 1 timeout 2000)" = '["poison"]' ]
 ktap_result $? "nacked max-deliveries times, a message moves to the dead-letter queue"
 ok "recv on an empty queue gives up after the timeout, exit 1" \
-	expect 1 "no message within 200 ms" cl_ctl q queue recv jobs timeout 200
+	ktap_expect 1 "no message within 200 ms" cl_ctl q queue recv jobs timeout 200
 
 cl_ctl q queue send jobs prio 1 low >/dev/null
 cl_ctl q queue send jobs prio 5 high >/dev/null
@@ -175,7 +160,7 @@ ok "higher priority first" \
 	[ "$(payloads queue recv jobs count 2 timeout 2000)" = '["high","low"]' ]
 
 ok "a full queue refuses the fifth message without waiting" \
-	expect 1 'is full \(4 of 5 messages sent\)' \
+	ktap_expect 1 'is full \(4 of 5 messages sent\)' \
 	cl_ctl q queue send jobs count 5 timeout 0 x
 ok "rejected counter, and the four are there" \
 	qok q "queue stats jobs" 'rows | .stats.rejected >= 1 and .stats.depth == 4'
@@ -204,7 +189,7 @@ got "$CL_BG" "$CL_TMP/ring" '["r3","r4"]' &&
 	qok q "queue stats ringq" 'rows | .stats | .acked == 2 and .depth == 0'
 ktap_result $? "a ring consumer with acks gets what is sent and acks it"
 ok "a ring's size is a power of two" \
-	expect 1 'invalid ring "70000"' cl_ctl q queue recv ringq ring 70000
+	ktap_expect 1 'invalid ring "70000"' cl_ctl q queue recv ringq ring 70000
 
 cl_ctl q queue send fresh create hello >/dev/null 2>&1
 ok "send create makes a queue owned by the caller, not a system one" \
@@ -213,14 +198,14 @@ ok "send create makes a queue owned by the caller, not a system one" \
 
 # ---- names that are wrong ----
 ok "topic show of a queue says what it is" \
-	expect 1 '"jobs" is a queue' cl_ctl q topic show jobs
-expect 1 "is a queue" cl_ctl q topic del jobs &&
+	ktap_expect 1 '"jobs" is a queue' cl_ctl q topic show jobs
+ktap_expect 1 "is a queue" cl_ctl q topic del jobs &&
 	qok q "queue show jobs" 'rows | .name == "jobs"'
 ktap_result $? "topic del does not delete a queue"
 ok "an unknown queue is an error, not a missing module (exit 1)" \
-	expect 1 "." cl_ctl q queue show nope
+	ktap_expect 1 "." cl_ctl q queue show nope
 ok "recv from an unknown queue names it" \
-	expect 1 'no queue "nope"' cl_ctl q queue recv nope timeout 0
+	ktap_expect 1 'no queue "nope"' cl_ctl q queue recv nope timeout 0
 
 # ---- topic: fan-out, durable subscription, reject ----
 cl_step cl_ctl q topic add news persistent overflow reject max-msgs 2
@@ -239,7 +224,7 @@ ok "the durable subscription keeps messages while away" \
 	qok q "topic show news" '[rows | .subs[]] |
 		map(select(.name == "keep" and .depth == 2)) | length == 1'
 ok "a full subscription rejects the publish" \
-	expect 1 'is full \(0 of 1 messages sent\)' \
+	ktap_expect 1 'is full \(0 of 1 messages sent\)' \
 	cl_ctl q topic pub news timeout 0 e
 ok "topic stats -j per subscription" \
 	qok q "topic stats news" '[rows | .subs[] | select(.name == "keep") |
@@ -253,9 +238,9 @@ ok "topic del NAME sub SUB removes only the subscription" \
 
 # ---- permissions ----
 ok "unprivileged queue add refused" \
-	expect 1 "Operation not permitted|CAP_NET_ADMIN|[Pp]ermi" unpriv queue add mine
+	ktap_expect 1 "Operation not permitted|CAP_NET_ADMIN|[Pp]ermi" unpriv queue add mine
 ok "another user cannot consume from a 0640 queue" \
-	expect 1 "does not allow" unpriv queue recv jobs timeout 0
+	ktap_expect 1 "does not allow" unpriv queue recv jobs timeout 0
 
 # ---- events and the YNL client ----
 # The queue events of the monitor, "KIND NAME OP [SUB]" a line.

@@ -51,21 +51,6 @@ got()
 	return 1
 }
 
-# expect RC PATTERN CMD...: exit code RC and PATTERN in stdout+stderr.
-expect()
-{
-	local rc=$1 pat=$2 out got
-
-	shift 2
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$got" -eq "$rc" ] && echo "$out" | grep -qE -- "$pat"; then
-		return 0
-	fi
-	ktap_info "'$*' exited $got (want $rc): $out"
-	return 1
-}
-
 ktap_plan 11
 
 cl_node a 51 && cl_node b 52 && cl_link a b &&
@@ -112,15 +97,15 @@ consumer b "$CL_TMP/odd" topic sub news@51 sub odd filter 0x1/0xf \
 got "$CL_BG" "$CL_TMP/odd" '["m1:1","m3:17","m6:257"]'
 ktap_result $? "odd, back on b, got m1 m3 m6 with their keys"
 
-expect 1 "keeps the filter it was made with" \
+ktap_expect 1 "keeps the filter it was made with" \
 	cl_ctl b topic sub news@51 sub odd timeout 0 &&
-	expect 1 "keeps the filter it was made with" \
+	ktap_expect 1 "keeps the filter it was made with" \
 		cl_ctl b topic sub news@51 sub odd filter 0x3/0xf timeout 0
 ktap_result $? "odd keeps its filter: none, or another, is refused from b"
 
-expect 1 'invalid filter "0x10/0xf"' \
+ktap_expect 1 'invalid filter "0x10/0xf"' \
 	cl_ctl b topic sub news@51 filter 0x10/0xf &&
-	expect 1 'invalid key' cl_ctl b topic pub news@51 key 0x100000000 m
+	ktap_expect 1 'invalid key' cl_ctl b topic pub news@51 key 0x100000000 m
 ktap_result $? "cohortctl refuses a filter that cannot match and a key beyond 32 bits"
 
 cl_ctl a topic del news >/dev/null &&
