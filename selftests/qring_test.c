@@ -1066,7 +1066,8 @@ TEST_F(q, ring_fill_waits)
 	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
 	t0 = mono_ms();
 	ASSERT_RET(-ETIMEDOUT, ring_fill(r.fd, 200, NULL));
-	EXPECT_LE(200, (int)(mono_ms() - t0));
+	/* Jiffies: the first tick of the wait may come at once. */
+	EXPECT_LE(180, (int)(mono_ms() - t0));
 	fl = fcntl(r.fd, F_GETFL);
 	ASSERT_EQ(0, fcntl(r.fd, F_SETFL, fl | O_NONBLOCK));
 	ASSERT_RET(-EAGAIN, ring_fill(r.fd, COHORT_WAIT_FOREVER, NULL));
