@@ -131,6 +131,7 @@ struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
 	m->vc_len = 0;
 	m->tag = 0;
 	m->deliveries = 0;
+	m->key = 0;
 	return m;
 }
 
@@ -732,6 +733,7 @@ static int sub_del(struct cohort_qmgr *qm, struct cohort_queue *q,
 	}
 	list_del(&mq->sub_node);
 	q->n_subs--;
+	q->n_filtering -= !!mq->filter.mask;
 	mq_clear(mq, &freed);
 	spin_unlock(&q->lock);
 
@@ -855,7 +857,7 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 	c->rh = rh;
 	c->ring = NULL;
 	c->ring_direct = false;
-	if (q->kind != COHORT_TOPIC && (filter->mask || filter->value))
+	if (!cohort_qfilter_valid(filter, q->kind, COHORT_QR_CONSUME))
 		return ERR_PTR(-EINVAL);
 	mutex_lock(&qm->lock);
 	if (q->kind == COHORT_TOPIC) {
@@ -884,6 +886,7 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 			created = true;
 			list_add_tail(&mq->sub_node, &q->subs);
 			q->n_subs++;
+			q->n_filtering += !!mq->filter.mask;
 		} else if (!mq) {
 			mq = q->mq;
 		}
@@ -959,6 +962,7 @@ void cohort_queue_detach(struct cohort_qcons *c, u64 unread_from,
 	if (!mq->consumers && !mq->sub[0] && q->kind == COHORT_TOPIC) {
 		list_del(&mq->sub_node);
 		q->n_subs--;
+		q->n_filtering -= !!mq->filter.mask;
 		mq_clear(mq, &freed);
 		drop_sub = true;
 	}
@@ -1028,12 +1032,16 @@ static bool sub_room(struct cohort_mq *mq, u32 size, struct list_head *freed)
 	return !mq_full(mq, size);
 }
 
-/* Subscriptions of @q whose filter keeps @key; under q->lock. */
+/* Subscriptions of @q whose filter keeps @key: all, when none filters. */
 static u32 topic_takers(struct cohort_queue *q, u32 key)
 {
 	struct cohort_mq *mq;
 	u32 n = 0;
 
+	lockdep_assert_held(&q->lock);
+
+	if (!q->n_filtering)
+		return q->n_subs;
 	list_for_each_entry(mq, &q->subs, sub_node)
 		n += cohort_qfilter_match(&mq->filter, key);
 	return n;
@@ -1045,7 +1053,7 @@ static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 {
 	u32 size = cohort_qmsg_size(m);
 	struct cohort_mq *mq, *last = NULL;
-	bool filtered = false;
+	bool filtered = false, matched = false;
 
 	if (q->attr.overflow == COHORT_OVERFLOW_REJECT) {
 		list_for_each_entry(mq, &q->subs, sub_node) {
@@ -1065,6 +1073,7 @@ static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 			filtered = true;
 			continue;
 		}
+		matched = true;
 		if (!mq_keeps(mq) || !sub_room(mq, size, freed)) {
 			mq->stats[COHORT_A_QSTATS_DROPPED]++;
 			continue;
@@ -1086,8 +1095,8 @@ static int topic_publish_locked(struct cohort_queue *q, struct cohort_qmsg *m,
 		return 0;
 	}
 	list_add(&m->list, freed);
-	/* Kept nowhere: by choice when a filter refused it. */
-	if (filtered && !topic_takers(q, m->key))
+	/* Kept nowhere: by choice when only filters refused it. */
+	if (filtered && !matched)
 		q->stats[COHORT_A_QSTATS_FILTERED]++;
 	else
 		q->stats[COHORT_A_QSTATS_DROPPED]++;

@@ -57,6 +57,19 @@ static inline bool cohort_qfilter_match(const struct cohort_qfilter *f,
 	return (key & f->mask) == f->value;
 }
 
+/*
+ * Only a topic's consumers filter, and only with a filter some key
+ * matches (no value bits outside the mask); 0 and 0 keeps everything.
+ */
+static inline bool cohort_qfilter_valid(const struct cohort_qfilter *f,
+					u32 kind, u32 role)
+{
+	if (!f->mask && !f->value)
+		return true;
+	return kind == COHORT_TOPIC && role & COHORT_QR_CONSUME &&
+	       !(f->value & ~f->mask);
+}
+
 /* CLOCK_MONOTONIC expiry of a message sent now with @ttl_ms; 0: never. */
 static inline u64 cohort_qmsg_expiry(u32 ttl_ms)
 {
@@ -150,6 +163,7 @@ struct cohort_queue {
 	struct cohort_mq *mq;		/* COHORT_QUEUE: the store */
 	struct list_head subs;		/* COHORT_TOPIC: struct cohort_mq */
 	u32 n_subs;
+	u32 n_filtering;		/* of them, with a filter */
 	u32 producers;
 	u32 parked;			/* remote publishes waiting for room */
 	u64 next_id;

@@ -1233,6 +1233,11 @@ static int parse_name(char *name, size_t size, u32 *home)
 
 static int qopen_check(struct cohort_queue_open *o, u32 *home)
 {
+	struct cohort_qfilter f = {
+		.mask = o->filter_mask,
+		.value = o->filter_value,
+	};
+
 	if (o->flags & ~COHORT_QO_ALL)
 		return -EINVAL;
 	if (o->kind != COHORT_QUEUE && o->kind != COHORT_TOPIC)
@@ -1252,10 +1257,7 @@ static int qopen_check(struct cohort_queue_open *o, u32 *home)
 	if (o->sub[0] && (o->kind != COHORT_TOPIC ||
 			  !(o->role & COHORT_QR_CONSUME)))
 		return -EINVAL;
-	/* A filter says which keys a subscription keeps; one can match. */
-	if ((o->filter_mask || o->filter_value) &&
-	    (o->kind != COHORT_TOPIC || !(o->role & COHORT_QR_CONSUME) ||
-	     o->filter_value & ~o->filter_mask))
+	if (!cohort_qfilter_valid(&f, o->kind, o->role))
 		return -EINVAL;
 	return cohort_queue_attr_check(&o->attr, o->kind, o->name);
 }

@@ -172,7 +172,8 @@ static void mq_levels(const struct cohort_mq *mq, u32 producers, u32 *level)
 
 /*
  * A topic's totals: its own counters and its subscriptions' sums; but
- * FILTERED is the topic's own, publishes no subscription kept.
+ * REJECTED, DEAD_LETTERED and FILTERED (publishes no subscription kept)
+ * are the topic's own.
  */
 static void topic_totals(struct cohort_queue *q, u64 *sum, u32 *level)
 {

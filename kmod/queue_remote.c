@@ -460,21 +460,22 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 	struct cohort_queue *q = NULL;
 	struct cohort_qspec spec = {};
 	struct cohort_qrh *rh;
-	u32 role, ack, fmask, fvalue;
+	struct cohort_qfilter f;
+	u32 role, ack;
 	int err;
 
 	if (len != sizeof(*w))
 		return -EINVAL;
 	role = be32_to_cpu(w->role);
 	ack = be32_to_cpu(w->ack);
-	fmask = be32_to_cpu(w->filter_mask);
-	fvalue = be32_to_cpu(w->filter_value);
+	f.mask = be32_to_cpu(w->filter_mask);
+	f.value = be32_to_cpu(w->filter_value);
 	err = qopen_spec(qm_tp(qm)->net, w, &spec, name, sub);
 	if (err || !role || role & ~(COHORT_QR_PRODUCE | COHORT_QR_CONSUME) ||
 	    (ack != COHORT_ACK_NONE && ack != COHORT_ACK_EXPLICIT) ||
-	    ((*sub || fmask || fvalue) &&
-	     (spec.kind != COHORT_TOPIC || !(role & COHORT_QR_CONSUME))) ||
-	    fvalue & ~fmask) {
+	    (*sub && (spec.kind != COHORT_TOPIC ||
+		      !(role & COHORT_QR_CONSUME))) ||
+	    !cohort_qfilter_valid(&f, spec.kind, role)) {
 		opened_reply(qm, src, handle, -EINVAL, NULL);
 		return 0;
 	}

@@ -41,7 +41,7 @@
 #include "compat.h"
 
 #define COHORT_WIRE_MAGIC	0xC047
-#define COHORT_WIRE_VERSION	1
+#define COHORT_WIRE_VERSION	2	/* 2: message keys, filters */
 #define COHORT_WIRE_MAX_HOPS	32
 
 enum cohort_wire_type {

@@ -340,16 +340,20 @@ static inline const void *cohort_qrec_data(const struct cohort_qrec *rec)
 	return cohort_qrec_vc(rec) + rec->vc_len;
 }
 
-/* Counters of a queue or subscription, indexed by enum cohort_qstats_attr. */
+/*
+ * Counters of a queue or subscription, indexed by enum cohort_qstats_attr;
+ * room for counters to come, so that the structures keep their size.
+ */
+#define COHORT_QSTATS_ROOM	32
 struct cohort_qstats {
-	uint64_t v[COHORT_A_QSTATS_MAX + 1];
+	uint64_t v[COHORT_QSTATS_ROOM];
 };
 
 struct cohort_queue_sub {
 	char name[COHORT_NAME_MAX];	/* "": not durable */
+	struct cohort_qstats stats;
 	uint32_t filter_mask;		/* keys it keeps; 0 and 0: all */
 	uint32_t filter_value;
-	struct cohort_qstats stats;
 };
 
 /*

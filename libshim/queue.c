@@ -388,6 +388,9 @@ COHORT_API int cohort_queue_del(struct cohort *c, const char *name,
 }
 
 /* Counters by attribute type; unknown (newer) counters are skipped. */
+_Static_assert(COHORT_A_QSTATS_MAX < COHORT_QSTATS_ROOM,
+	       "struct cohort_qstats has no room for every counter");
+
 static int parse_qstats(struct nlattr *nest, struct cohort_qstats *st)
 {
 	struct nlattr *pos;
@@ -418,8 +421,14 @@ static int parse_sub(struct nlattr *nest, struct cohort_queue_sub *s)
 			return ret;
 	}
 	if (tb[COHORT_A_SUB_FILTER_MASK] && tb[COHORT_A_SUB_FILTER_VALUE]) {
-		s->filter_mask = nla_get_u32(tb[COHORT_A_SUB_FILTER_MASK]);
-		s->filter_value = nla_get_u32(tb[COHORT_A_SUB_FILTER_VALUE]);
+		uint64_t mask, value;
+
+		if (cohort_attr_uint(tb[COHORT_A_SUB_FILTER_MASK], &mask) < 0 ||
+		    cohort_attr_uint(tb[COHORT_A_SUB_FILTER_VALUE], &value) < 0 ||
+		    mask > UINT32_MAX || value > UINT32_MAX)
+			return -EPROTO;
+		s->filter_mask = mask;
+		s->filter_value = value;
 	}
 	if (tb[COHORT_A_SUB_STATS])
 		return parse_qstats(tb[COHORT_A_SUB_STATS], &s->stats);

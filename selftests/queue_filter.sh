@@ -16,6 +16,8 @@
 # Keys of the eight messages m0..m7, and who keeps them:
 #   0x100 0x1 0x102 0x11 0x104 0x5 0x101 0x7
 #   nine: m0 m2 m4 m6; odd: m1 m3 m6; nobody: m5 m7
+# Last, queue kq on a with a ring consumer: b's keyed send goes from the
+# frame straight into the ring.
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/ktap.sh"
@@ -51,7 +53,7 @@ got()
 	return 1
 }
 
-ktap_plan 11
+ktap_plan 12
 
 cl_node a 51 && cl_node b 52 && cl_link a b &&
 	cl_wait 60 cl_all_up a b && cl_wait 30 cl_all_reachable a b
@@ -108,9 +110,18 @@ ktap_expect 1 'invalid filter "0x10/0xf"' \
 	ktap_expect 1 'invalid key' cl_ctl b topic pub news@51 key 0x100000000 m
 ktap_result $? "cohortctl refuses a filter that cannot match and a key beyond 32 bits"
 
-cl_ctl a topic del news >/dev/null &&
-	cl_q a "topic show" 'length == 0' >/dev/null
-ktap_result $? "topic del leaves nothing"
+# A queue's message keeps its key too, written from b's frame straight
+# into the ring of a's consumer.
+cl_step cl_ctl a queue add kq persistent &&
+	consumer a "$CL_TMP/kq" queue recv kq ring 65536 count 1 timeout 20000 &&
+	cl_ctl b queue send kq@51 key 0x2a hello >/dev/null &&
+	got "$CL_BG" "$CL_TMP/kq" '["hello:42"]'
+ktap_result $? "a key sent from b reaches a ring consumer of queue kq on a"
+
+cl_ctl a topic del news >/dev/null && cl_ctl a queue del kq >/dev/null &&
+	cl_q a "topic show" 'length == 0' >/dev/null &&
+	cl_q a "queue show" 'length == 0' >/dev/null
+ktap_result $? "topic and queue del leave nothing"
 
 cl_final_checks
 ktap_finish

@@ -1361,11 +1361,67 @@ TEST_F(q, topic_filter)
 		ASSERT_EQ(0x101U, rx[k]->m[0].key);
 		ASSERT_RET(-EAGAIN, recv1(sub[k], spare, 0));
 	}
+	/*
+	 * The topic is transient: with "nine" away, a key only it matches
+	 * is dropped (by "nine", and for the topic), not filtered.
+	 */
+	close(sub[1]);
+	keys[0] = 0x100;
+	ASSERT_RET(0, send_keys(pfd, 200, keys, 1));
+	qi = info(_metadata, self, name);
+	ASSERT_EQ(2U, qi->nsub);
+	ASSERT_STREQ("nine", qi->sub[1].name);
+	ASSERT_EQ(1U, qi->sub[1].st.v[COHORT_A_QSTATS_DROPPED]);
+	ASSERT_EQ(1U, qi->st.v[COHORT_A_QSTATS_FILTERED]);
+	ASSERT_EQ(1U, qi->st.v[COHORT_A_QSTATS_DROPPED] -
+		      qi->sub[1].st.v[COHORT_A_QSTATS_DROPPED]);
 	for (k = 0; k < 3; k++)
 		free(rx[k]);
 	free(spare);
 	close(sub[0]);
-	close(sub[1]);
+	close(pfd);
+}
+
+/*
+ * With OVERFLOW_REJECT, only a subscription that would keep a publish can
+ * refuse it: a full one whose filter does not match lets it through.
+ */
+TEST_F(q, topic_filter_reject)
+{
+	const char *name = qname(self, "frej");
+	struct cohort_queue_attr a = {
+		.overflow = COHORT_OVERFLOW_REJECT,
+		.max_msgs = 1,
+	};
+	uint32_t keys[1];
+	struct rx *rx = rx_new();
+	int pfd, odd, even;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_TOPIC, COHORT_QR_PRODUCE,
+			      0, &a));
+	ASSERT_FD(odd, t_sub_filter(self->dev2, name, "", COHORT_ACK_NONE, 1,
+				    1));
+	ASSERT_FD(even, t_sub_filter(self->dev2, name, "", COHORT_ACK_NONE, 1,
+				     0));
+	keys[0] = 1;
+	ASSERT_RET(0, send_keys(pfd, 0, keys, 1));
+	keys[0] = 2;
+	ASSERT_RET(0, send_keys(pfd, 1, keys, 1));	/* odd is full */
+	keys[0] = 3;
+	ASSERT_RET(-EAGAIN, send_keys(pfd, 2, keys, 1));
+	ASSERT_RET(0, recv1(odd, rx, 1000));
+	ASSERT_EQ(0U, seq_of(&rx->m[0]));
+	ASSERT_RET(0, recv1(even, rx, 1000));
+	ASSERT_EQ(1U, seq_of(&rx->m[0]));
+	ASSERT_EQ(2U, rx->m[0].key);
+	ASSERT_RET(0, send_keys(pfd, 2, keys, 1));
+	ASSERT_RET(0, recv1(odd, rx, 1000));
+	ASSERT_EQ(2U, seq_of(&rx->m[0]));
+	ASSERT_EQ(1U, QSTAT(name, REJECTED));
+	free(rx);
+	close(even);
+	close(odd);
 	close(pfd);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""wirefuzz: malformed and unauthorised cohort frames (kmod/wire.h, version 1)
+"""wirefuzz: malformed and unauthorised cohort frames (kmod/wire.h, version 2)
 sent from plain sockets to a node's UDP and TCP ports, for
 transport_badinput.sh.
 
@@ -40,7 +40,7 @@ import sys
 import time
 
 MAGIC = 0xC047
-VERSION = 1
+VERSION = 2
 HEARTBEAT, HELLO, ACK, LSA, ROUTED = 1, 2, 3, 4, 5
 MSG, PING, PONG, QUEUE = 1, 2, 3, 4
 WQ_PUB, WQ_DELIVER = 4, 6
@@ -114,7 +114,8 @@ def malformed(sender, target):
         ("bad-magic-swapped", hdr(HEARTBEAT, hb, sender, target,
                                   magic=0x47C0), "both"),
         ("version-0", hdr(HEARTBEAT, hb, sender, target, version=0), "both"),
-        ("version-2", hdr(HEARTBEAT, hb, sender, target, version=2), "both"),
+        ("version-1", hdr(HEARTBEAT, hb, sender, target, version=1), "both"),
+        ("version-3", hdr(HEARTBEAT, hb, sender, target, version=3), "both"),
         ("version-255", hdr(HELLO, hello, sender, target, version=255),
          "both"),
         ("len-0", hdr(HEARTBEAT, hb, sender, target, length=0), "both"),

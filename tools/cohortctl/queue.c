@@ -60,9 +60,10 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		"       cohortctl %s %s NAME [ prio P ] [ ttl MS ] [ key K ] [ count N ]\n"
 		"                     [ timeout MS ] [ create ] [ -- ] MSG...\n"
 		"       cohortctl [ -j ] %s %s NAME%s [ count N ] [ timeout MS ] [ ack | nack ]\n"
-		"                     [ ring BYTES ]\n",
+		"                     [ ring BYTES ]%s\n",
 		w, w, topic ? " [ sub SUB ]" : "", w, w, k->send, w, k->recv,
-		topic ? " [ sub SUB ] [ filter VALUE[/MASK] ]" : "");
+		topic ? " [ sub SUB ]" : "",
+		topic ? " [ filter VALUE[/MASK] ]" : "");
 	fprintf(f,
 		"where  NAME := 1..%d characters of [A-Za-z0-9._-]; %s and %s also take\n"
 		"               NAME@NODE, the %s of that node\n"
@@ -89,8 +90,9 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 	fprintf(f,
 		"       show: attributes, depth, in-flight, consumers; stats: all counters\n"
 		"       %s: each MSG in order, COUNT times (1); P := 0..%d, higher first;\n"
-		"            ttl: dropped if not delivered within MS; key: what subscription\n"
-		"            filters look at (K, VALUE and MASK: decimal or 0x hex); timeout: longest wait\n"
+		"            ttl: dropped if not delivered within MS; key: what\n"
+		"            subscription filters look at (K, VALUE, MASK: decimal\n"
+		"            or 0x hex); timeout: longest wait\n"
 		"            for room (forever); create: a %s with defaults, mode %04o\n"
 		"       %s: COUNT messages (forever); timeout: longest wait for each,\n"
 		"            exit 1 when it passes; ack, nack: settle each after printing;\n"
@@ -731,7 +733,7 @@ static int parse_key(const char *s, uint32_t *out)
 		if (!isxdigit((unsigned char)s[2]))
 			return -EINVAL;
 		errno = 0;
-		v = strtoull(s + 2, &end, 16);
+		v = strtoull(s, &end, 16);
 		if (errno || *end || v > UINT32_MAX)
 			return -ERANGE;
 		*out = v;
@@ -933,7 +935,7 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 			a->sub = argv[1];
 		} else if (k->kind == COHORT_TOPIC && matches(kw, "filter")) {
 			if (parse_filter(argv[1], a->filter))
-				return usage_error("invalid filter \"%s\" (VALUE or VALUE/MASK, VALUE within MASK).",
+				return usage_error("invalid filter \"%s\" (VALUE[/MASK], MASK not 0, VALUE within it).",
 						   argv[1]);
 			a->has_filter = true;
 		} else {

@@ -162,12 +162,12 @@
  * consumed or deleted, whatever happens to producers, consumers and
  * links. max_msgs and max_bytes count queued and in-flight messages; bytes
  * are the payload and 16 per vector-stamp entry.
- * A topic copies each message into every subscription, a store with the
- * topic's attributes. A named (durable) subscription outlives its
- * consumers and may be shared by several (they compete, as on a queue); an
- * unnamed one belongs to its descriptor. In a persistent topic a
- * subscription keeps messages while it has no consumer; in a transient one
- * it drops them.
+ * A topic copies each message into every subscription whose filter keeps
+ * its key (all, without filters), a store with the topic's attributes. A
+ * named (durable) subscription outlives its consumers and may be shared by
+ * several (they compete, as on a queue); an unnamed one belongs to its
+ * descriptor. In a persistent topic a subscription keeps messages while it
+ * has no consumer; in a transient one it drops them.
  * A full queue blocks its producers (EAGAIN when non-blocking, ETIMEDOUT
  * after the timeout); a full subscription either drops its oldest message
  * of the lowest priority (COHORT_OVERFLOW_DROP_OLD) or refuses the publish
@@ -192,7 +192,9 @@
  * Errors of the queue ioctls, besides those above:
  *	EINVAL	unknown flags, kind, role, ack or op; mode above 0777; a bad
  *		name, subscription name (or one given to a queue or a
- *		producer) or dead-letter queue name; an overflow policy of the
+ *		producer) or dead-letter queue name; a filter given to a
+ *		queue or a producer, one whose value has bits outside its
+ *		mask, or one a durable subscription was not made with; an overflow policy of the
  *		other kind; count 0 or above COHORT_QBATCH_MAX; prio above
  *		COHORT_QPRIO_MAX; non-zero reserved fields; read(2) with
  *		COHORT_ACK_EXPLICIT; QRING with bytes not a power of two in
