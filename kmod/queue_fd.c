@@ -1231,12 +1231,18 @@ static int parse_name(char *name, size_t size, u32 *home)
 	return str_ok(name, size, false) ? 0 : -EINVAL;
 }
 
-static int qopen_check(struct cohort_queue_open *o, u32 *home)
+/* The subscription filter an open asks for. */
+static struct cohort_qfilter qopen_filter(const struct cohort_queue_open *o)
 {
-	struct cohort_qfilter f = {
+	return (struct cohort_qfilter){
 		.mask = o->filter_mask,
 		.value = o->filter_value,
 	};
+}
+
+static int qopen_check(struct cohort_queue_open *o, u32 *home)
+{
+	struct cohort_qfilter f = qopen_filter(o);
 
 	if (o->flags & ~COHORT_QO_ALL)
 		return -EINVAL;
@@ -1266,10 +1272,7 @@ static int qopen_check(struct cohort_queue_open *o, u32 *home)
 static int qfd_attach(struct qfd *h, struct cohort_queue *q,
 		      const struct cohort_queue_open *o)
 {
-	struct cohort_qfilter f = {
-		.mask = o->filter_mask,
-		.value = o->filter_value,
-	};
+	struct cohort_qfilter f = qopen_filter(o);
 	struct cohort_mq *mq;
 
 	if (o->role & COHORT_QR_CONSUME) {

@@ -422,13 +422,9 @@ static void opened_reply(struct cohort_qmgr *qm, u32 dst, u64 handle,
 /* The handle for an OPEN that found (or made) the queue. */
 static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 				 const struct cohort_wire_qopen *w,
-				 const char *sub)
+				 const char *sub, const struct cohort_qfilter *f)
 {
 	struct cohort_qrh *rh = kzalloc(sizeof(*rh), GFP_KERNEL);
-	struct cohort_qfilter f = {
-		.mask = be32_to_cpu(w->filter_mask),
-		.value = be32_to_cpu(w->filter_value),
-	};
 	struct cohort_mq *mq;
 
 	if (!rh)
@@ -439,7 +435,7 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 	rh->role = be32_to_cpu(w->role);
 	INIT_LIST_HEAD(&rh->parked);
 	if (rh->role & COHORT_QR_CONSUME) {
-		mq = cohort_queue_attach(q, sub, &f, &rh->cons,
+		mq = cohort_queue_attach(q, sub, f, &rh->cons,
 					 be32_to_cpu(w->ack) == COHORT_ACK_EXPLICIT,
 					 rh);
 		if (IS_ERR(mq)) {
@@ -495,7 +491,7 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 		err = -EACCES;
 		goto reply;
 	}
-	rh = rh_new(q, src, handle, w, sub);
+	rh = rh_new(q, src, handle, w, sub, &f);
 	if (IS_ERR(rh)) {
 		err = PTR_ERR(rh);
 		goto reply;
