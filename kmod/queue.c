@@ -1404,7 +1404,8 @@ static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
 				continue;
 			}
 		}
-		if (r && !cohort_qring_reserve(r, cohort_qring_rec_len(m->vc_len,
+		if (r && !cohort_qring_reserve(r, cohort_qring_rec_len(r,
+								       m->vc_len,
 								       m->len),
 					       &pos)) {
 			*full = true;
@@ -1573,7 +1574,7 @@ static u32 ring_reserve_run(struct cohort_qring *r, const u32 *size, u32 n,
 	u64 pos;
 
 	for (k = 0; k < n; k++) {
-		if (!cohort_qring_reserve(r, cohort_qring_rec_size(size[k]),
+		if (!cohort_qring_reserve(r, cohort_qring_rec_size(r, size[k]),
 					  &pos))
 			break;
 		if (!k)
@@ -1690,7 +1691,8 @@ void cohort_queue_direct_commit(struct cohort_qdirect *d)
 	rec->delivery_id = 0;
 	rec->enqueue_ns = d->enqueue_ns;
 	rec->deliveries = 1;
-	rec->__reserved = 0;
+	if (cohort_qring_has_key(r))
+		rec->__reserved = 0;
 	cohort_qring_commit(r, d->pos);
 	d->pos += rec->len;
 }

@@ -143,12 +143,12 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 {
 	struct cohort_qring *r = d->c->ring;
 	struct cohort_qrec *rec = cohort_qring_rec(r, d->pos);
-	struct cohort_vc_entry *vc = (void *)(rec + 1);
+	struct cohort_vc_entry *vc = cohort_qring_rec_vc(r, rec);
 	struct cohort_afile *c = d->actor;
 	int err;
 
 	pagefault_disable();
-	err = cohort_qring_copy_from_user(r, d->pos + sizeof(*rec) +
+	err = cohort_qring_copy_from_user(r, d->pos + r->hdr +
 					  vc_len * sizeof(*vc),
 					  u64_to_user_ptr(o->data), o->len);
 	pagefault_enable();
@@ -165,7 +165,8 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 	rec->lamport = a->clocks.lamport;
 	rec->expire_ns = cohort_qmsg_expiry(o->ttl_ms);
 	rec->prio = o->prio;
-	rec->key = o->key;
+	if (cohort_qring_has_key(r))
+		rec->key = o->key;
 	memcpy(vc, a->clocks.vc.entry, vc_len * sizeof(*vc));
 	err = cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
 				  vc, vc_len, c->id);
@@ -734,9 +735,14 @@ static long qfd_ring_ioctl(struct qfd *h, void __user *arg)
 	err = cohort_get_arg(&rs, sizeof(rs), arg, &usize);
 	if (err)
 		return err;
-	if (rs.flags || rs.__reserved || !is_power_of_2(rs.bytes) ||
-	    rs.bytes < COHORT_QRING_MIN || rs.bytes > COHORT_QRING_MAX)
+	if (!rs.rec_size)
+		rs.rec_size = COHORT_QREC_SIZE_VER0;
+	if (rs.flags || !is_power_of_2(rs.bytes) ||
+	    rs.bytes < COHORT_QRING_MIN || rs.bytes > COHORT_QRING_MAX ||
+	    rs.rec_size < COHORT_QREC_SIZE_VER0 || !IS_ALIGNED(rs.rec_size, 8))
 		return -EINVAL;
+	/* What the caller knows of the header, up to what we do. */
+	rs.rec_size = min_t(u32, rs.rec_size, sizeof(struct cohort_qrec));
 	if (!(h->role & COHORT_QR_CONSUME))
 		return -EBADF;
 	charge = rs.bytes + 2 * PAGE_SIZE;
@@ -748,7 +754,7 @@ static long qfd_ring_ioctl(struct qfd *h, void __user *arg)
 	if (err)
 		goto out;
 	err = -ENOMEM;
-	r = cohort_qring_new(rs.bytes);
+	r = cohort_qring_new(rs.bytes, rs.rec_size);
 	if (!r)
 		goto err_budget;
 	rs.ro_offset = PAGE_SIZE;
@@ -803,7 +809,7 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 		}
 		cohort_qring_put_msg(r, pos, m);
 		cohort_qring_commit(r, pos);
-		pos += cohort_qring_rec_len(m->vc_len, m->len);
+		pos += cohort_qring_rec_len(r, m->vc_len, m->len);
 		n++;
 	}
 	return n;
@@ -826,7 +832,8 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 		return err;
 	list_for_each_entry_safe(m, t, got, list) {
 		if (!cohort_qring_reserve(h->ring,
-					  cohort_qring_rec_len(m->vc_len,
+					  cohort_qring_rec_len(h->ring,
+							       m->vc_len,
 							       m->len), &pos)) {
 			cohort_qmsg_cut(got, back, m);
 			break;
@@ -968,9 +975,10 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	return err ?: n;
 }
 
-static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qrec *rec)
+static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qring *r,
+					 const struct cohort_qrec *rec)
 {
-	const struct cohort_vc_entry *vc = (const void *)(rec + 1);
+	const struct cohort_vc_entry *vc = cohort_qring_rec_vc(r, rec);
 	struct cohort_qmsg *m;
 
 	m = cohort_qmsg_alloc(rec->data_len, rec->vc_len, GFP_KERNEL_ACCOUNT);
@@ -982,7 +990,7 @@ static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qrec *rec)
 	m->expire_ns = rec->expire_ns;
 	m->lamport = rec->lamport;
 	m->prio = rec->prio;
-	m->key = rec->key;
+	m->key = cohort_qring_has_key(r) ? rec->key : 0;
 	m->deliveries = rec->deliveries;
 	m->vc_len = rec->vc_len;
 	memcpy(m->vc, vc, rec->vc_len * sizeof(*vc));
@@ -1024,7 +1032,7 @@ static void qfd_ring_unread(struct qfd *h, struct list_head *unread,
 		size = rec->data_len + rec->vc_len * sizeof(struct cohort_vc_entry);
 		fits = fits && n < h->q->attr.max_msgs &&
 		       bytes + size <= h->q->attr.max_bytes;
-		m = fits ? qmsg_from_rec(rec) : NULL;
+		m = fits ? qmsg_from_rec(r, rec) : NULL;
 		if (m) {
 			list_add_tail(&m->list, unread);
 			n++;

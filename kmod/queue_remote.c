@@ -617,8 +617,9 @@ static int rx_direct_one(struct cohort_qdirect *d,
 			 const struct cohort_wire_qmsg *w)
 {
 	const struct cohort_wire_vc *wvc = (const void *)(w + 1);
-	struct cohort_qrec *rec = cohort_qring_rec(d->c->ring, d->pos);
-	struct cohort_vc_entry *vc = (void *)(rec + 1);
+	struct cohort_qring *r = d->c->ring;
+	struct cohort_qrec *rec = cohort_qring_rec(r, d->pos);
+	struct cohort_vc_entry *vc = cohort_qring_rec_vc(r, rec);
 	u32 n = get_unaligned_be16(&w->vc_len);
 	struct cohort_afile *c = d->actor;
 	int err;
@@ -640,7 +641,8 @@ static int rx_direct_one(struct cohort_qdirect *d,
 	rec->sender = get_unaligned_be64(&w->sender);
 	rec->expire_ns = cohort_qmsg_expiry(get_unaligned_be32(&w->ttl_ms));
 	rec->prio = w->prio;
-	rec->key = get_unaligned_be32(&w->key);
+	if (cohort_qring_has_key(r))
+		rec->key = get_unaligned_be32(&w->key);
 	cohort_queue_direct_commit(d);
 	return 0;
 }

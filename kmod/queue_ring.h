@@ -32,20 +32,22 @@ struct cohort_qring {
 	struct cohort_qring_status *status;
 	u8 *data;
 	u32 mask;			/* data bytes - 1 */
+	u32 hdr;			/* record header bytes (setup's rec_size) */
 	u64 tail;			/* reserved up to; status->tail: committed */
 	u64 kstart;			/* the first record not known taken */
 };
 
 /* Bytes a record takes for a message of @size (payload and stamps). */
-static inline u32 cohort_qring_rec_size(u32 size)
+static inline u32 cohort_qring_rec_size(const struct cohort_qring *r, u32 size)
 {
-	return ALIGN(sizeof(struct cohort_qrec) + size, 8);
+	return ALIGN(r->hdr + size, 8);
 }
 
 /* Bytes a record of @data_len bytes and @vc_len stamp entries takes. */
-static inline u32 cohort_qring_rec_len(u32 vc_len, u32 data_len)
+static inline u32 cohort_qring_rec_len(const struct cohort_qring *r,
+				       u32 vc_len, u32 data_len)
 {
-	return cohort_qring_rec_size(vc_len * sizeof(struct cohort_vc_entry) +
+	return cohort_qring_rec_size(r, vc_len * sizeof(struct cohort_vc_entry) +
 				     data_len);
 }
 
@@ -55,7 +57,20 @@ static inline struct cohort_qrec *cohort_qring_rec(struct cohort_qring *r,
 	return (struct cohort_qrec *)(r->data + (pos & r->mask));
 }
 
-struct cohort_qring *cohort_qring_new(u32 bytes);
+/* Where the vector stamp of the record @rec starts: after its header. */
+static inline struct cohort_vc_entry *
+cohort_qring_rec_vc(const struct cohort_qring *r, const struct cohort_qrec *rec)
+{
+	return (struct cohort_vc_entry *)((u8 *)rec + r->hdr);
+}
+
+/* Does this ring's header have @key (callers that know it asked for it)? */
+static inline bool cohort_qring_has_key(const struct cohort_qring *r)
+{
+	return r->hdr >= offsetofend(struct cohort_qrec, __reserved);
+}
+
+struct cohort_qring *cohort_qring_new(u32 bytes, u32 hdr);
 void cohort_qring_free(struct cohort_qring *r);
 int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma);
 

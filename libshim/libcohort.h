@@ -308,7 +308,9 @@ int cohort_queue_ack_batch(int fd, uint32_t op, const uint64_t *ids,
  * cohort_ring_open(): a ring of @bytes (a power of two, COHORT_QRING_MIN..
  * COHORT_QRING_MAX), mapped; from then on QRECV and read(2) on @fd get
  * -EBUSY. cohort_ring_close() unmaps it; the ring goes, and the records
- * no one took go back to the queue, once @fd is closed too.
+ * no one took go back to the queue, once @fd is closed too. It asks for
+ * records with this header's struct cohort_qrec: -EPROTO if the kernel
+ * writes another (the ring is set up on @fd all the same).
  */
 struct cohort_ring;
 int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **r);

@@ -31,13 +31,20 @@ struct cohort_ring {
 
 COHORT_API int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp)
 {
-	struct cohort_qring_setup s = { .size = sizeof(s), .bytes = bytes };
+	struct cohort_qring_setup s = {
+		.size = sizeof(s),
+		.bytes = bytes,
+		.rec_size = sizeof(struct cohort_qrec),
+	};
 	long page = sysconf(_SC_PAGESIZE);
 	struct cohort_ring *r;
 	int err;
 
 	if (ioctl(fd, COHORT_IOC_QRING, &s) < 0)
 		return -errno;
+	/* cohort_qrec_vc() reads records with the header this library has. */
+	if (s.rec_size != sizeof(struct cohort_qrec))
+		return -EPROTO;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

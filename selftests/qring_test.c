@@ -37,11 +37,21 @@ struct ring {
 	const struct cohort_qring_status *st;
 	const uint8_t *data;
 	uint64_t head;
+	uint32_t hdr;		/* record header bytes */
 };
 
-static int ring_setup(int fd, uint32_t bytes, struct ring *r)
+/*
+ * A ring of @bytes whose records have headers of @rec_size bytes as
+ * asked for (0: the first layout), which must come back as @hdr.
+ */
+static int ring_setup_hdr(int fd, uint32_t bytes, uint32_t rec_size,
+			  uint32_t hdr, struct ring *r)
 {
-	struct cohort_qring_setup s = { .size = sizeof(s), .bytes = bytes };
+	struct cohort_qring_setup s = {
+		.size = sizeof(s),
+		.bytes = bytes,
+		.rec_size = rec_size,
+	};
 	int ret = xioctl(fd, COHORT_IOC_QRING, &s);
 
 	memset(r, 0, sizeof(*r));
@@ -49,9 +59,10 @@ static int ring_setup(int fd, uint32_t bytes, struct ring *r)
 	if (ret)
 		return ret;
 	r->bytes = bytes;
+	r->hdr = s.rec_size;
 	r->page = sysconf(_SC_PAGESIZE);
 	if (s.ro_offset != (uint64_t)r->page || s.data_offset != s.ro_offset ||
-	    s.ro_len != r->page + 2ULL * bytes)
+	    s.ro_len != r->page + 2ULL * bytes || s.rec_size != hdr)
 		return -EPROTO;
 	r->ctl = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r->ctl == MAP_FAILED)
@@ -68,6 +79,12 @@ static int ring_setup(int fd, uint32_t bytes, struct ring *r)
 	r->data = r->ro + s.data_offset;
 	r->head = r->ctl->head;
 	return 0;
+}
+
+static int ring_setup(int fd, uint32_t bytes, struct ring *r)
+{
+	return ring_setup_hdr(fd, bytes, sizeof(struct cohort_qrec),
+			      sizeof(struct cohort_qrec), r);
 }
 
 static void ring_unmap(struct ring *r)
@@ -222,9 +239,14 @@ TEST_F(q, ring_bad_setup)
 	s.flags = 1;
 	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
 	s.flags = 0;
-	s.__reserved = 1;
+	/* A record header is a multiple of 8, and no shorter than the first. */
+	s.rec_size = COHORT_QREC_SIZE_VER0 + 4;
 	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
-	s.__reserved = 0;
+	s.rec_size = COHORT_QREC_SIZE_VER0 - 8;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
+	s.rec_size = 1;
+	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
+	s.rec_size = 0;
 	s.size = 8;
 	ASSERT_RET(-EINVAL, xioctl(cons, COHORT_IOC_QRING, &s));
 	/* The structure runs into an unmapped page. */
@@ -404,6 +426,94 @@ TEST_F(q, ring_keys)
 	ASSERT_EQ(NULL, ring_peek(&r2));
 	ring_unmap(&r2);
 	close(other);
+	close(prod);
+}
+
+/* Record @rec of a ring whose headers are @hdr bytes: its seq, or -1. */
+static int64_t rec_hdr_seq(const struct cohort_qrec *rec, uint32_t hdr)
+{
+	const struct cohort_vc_entry *vc = (const void *)((const uint8_t *)rec +
+							  hdr);
+	const struct pl *p = (const void *)(vc + rec->vc_len);
+	uint32_t len = hdr + rec->vc_len * sizeof(*vc) + sizeof(*p), i;
+
+	/* The sender's own entry is in its stamp: the vector is where it is. */
+	for (i = 0; i < rec->vc_len && vc[i].id != rec->sender; i++)
+		;
+	if (rec->data_len != sizeof(*p) || rec->len != ((len + 7) & ~7U) ||
+	    i == rec->vc_len || !vc[i].counter)
+		return -1;
+	return p->seq;
+}
+
+/*
+ * A caller that predates the key asks for no header size (0) and gets the
+ * first layout, 72 bytes with the vector right after; one that knows a
+ * longer header than the kernel gets the kernel's. Through every writer:
+ * a direct send, records that go back unread (a first-layout record has
+ * no key: they come back with key 0), and a fill from the store.
+ */
+TEST_F(q, ring_rec_sizes)
+{
+	const char *name = qname(self, "rsizes");
+	uint32_t keys[3] = { 0xa0, 0xa1, 0xa2 }, count, i;
+	const uint32_t cur = sizeof(struct cohort_qrec);
+	const struct cohort_qrec *rec;
+	struct ring r;
+	int prod, cons;
+
+	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
+	ring_unmap(&r);
+	close(r.fd);
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup_hdr(cons, SMALL, 0, COHORT_QREC_SIZE_VER0, &r));
+	ASSERT_RET(0, send_keys(prod, 0, keys, 3));
+	for (i = 0; i < 3; i++) {
+		rec = rec_at(&r, r.head);
+		ASSERT_NE(r.head, ring_tail(&r));
+		EXPECT_EQ(i, rec_hdr_seq(rec, COHORT_QREC_SIZE_VER0));
+		EXPECT_EQ(1U, rec->deliveries);
+		if (i == 2)
+			break;
+		ring_take(&r, rec);
+	}
+	EXPECT_EQ(3ULL, QSTAT(name, DELIVERED));
+	/* The third goes back: seq 2, with no key to keep. */
+	ring_unmap(&r);
+	close(cons);
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup_hdr(cons, SMALL, cur + 8, cur, &r));
+	ASSERT_RET(0, ring_fill(cons, 1000, &count));
+	ASSERT_EQ(1U, count);
+	rec = ring_peek(&r);
+	ASSERT_NE(NULL, rec);
+	EXPECT_EQ(2, rec_hdr_seq(rec, cur));
+	EXPECT_EQ(0U, rec->key);
+	EXPECT_EQ(0U, rec->__reserved);
+	ring_take(&r, rec);
+	ring_unmap(&r);
+	close(cons);
+
+	/* Keyed messages in the store, filled into a first-layout ring. */
+	ASSERT_RET(0, send_keys(prod, 10, keys, 3));
+	ASSERT_EQ(3ULL, QSTAT(name, DEPTH));
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup_hdr(cons, SMALL, COHORT_QREC_SIZE_VER0,
+				     COHORT_QREC_SIZE_VER0, &r));
+	ASSERT_RET(0, ring_fill(cons, 1000, &count));
+	ASSERT_EQ(3U, count);
+	for (i = 0; i < 3; i++) {
+		ASSERT_NE(r.head, ring_tail(&r));
+		rec = rec_at(&r, r.head);
+		EXPECT_EQ(10 + i, rec_hdr_seq(rec, COHORT_QREC_SIZE_VER0));
+		ring_take(&r, rec);
+	}
+	ASSERT_EQ(r.head, ring_tail(&r));
+	ring_unmap(&r);
+	close(cons);
 	close(prod);
 }
 

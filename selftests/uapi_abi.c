@@ -48,6 +48,7 @@ ABI_FIELD(cohort_vclock, __reserved, 36, 4);
 /* Receive rings: the record is memory a 32-bit process reads as well. */
 ABI_SIZE(cohort_qring_setup, 40);
 ABI_FIELD(cohort_qring_setup, bytes, 8, 4);
+ABI_FIELD(cohort_qring_setup, rec_size, 12, 4);
 ABI_FIELD(cohort_qring_setup, ro_offset, 16, 8);
 ABI_FIELD(cohort_qring_setup, ro_len, 24, 8);
 ABI_FIELD(cohort_qring_setup, data_offset, 32, 8);
@@ -66,7 +67,7 @@ ABI_FIELD(cohort_qrec, lamport, 48, 8);
 ABI_FIELD(cohort_qrec, expire_ns, 56, 8);
 ABI_FIELD(cohort_qrec, prio, 64, 4);
 ABI_FIELD(cohort_qrec, deliveries, 68, 4);
-ABI_FIELD(cohort_qrec, key, 72, 4);
+ABI_FIELD(cohort_qrec, key, COHORT_QREC_SIZE_VER0, 4);
 ABI_FIELD(cohort_qrec, __reserved, 76, 4);
 ABI_SIZE(cohort_qfill, 24);
 ABI_FIELD(cohort_qfill, timeout_ms, 8, 4);

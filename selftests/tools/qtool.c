@@ -600,12 +600,18 @@ static void ring_unmap(struct ring *rg)
 /* The descriptor @fd receives through a ring of @bytes from now on. */
 static int ring_map(int fd, uint32_t bytes, struct ring *rg)
 {
-	struct cohort_qring_setup s = { .size = sizeof(s), .bytes = bytes };
+	struct cohort_qring_setup s = {
+		.size = sizeof(s),
+		.bytes = bytes,
+		.rec_size = sizeof(struct cohort_qrec),
+	};
 	long page = sysconf(_SC_PAGESIZE);
 
 	ring_unmap(rg);
 	if (ioctl(fd, COHORT_IOC_QRING, &s))
 		return -errno;
+	if (s.rec_size != sizeof(struct cohort_qrec))
+		return -EPROTO;
 	rg->ctl = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	rg->ro = mmap(NULL, s.ro_len, PROT_READ, MAP_SHARED, fd, s.ro_offset);
 	if (rg->ctl == MAP_FAILED || rg->ro == MAP_FAILED) {

@@ -227,7 +227,11 @@ static void mq_chan(const struct opts *o, struct chan *c, int dir,
 /* The consumer @c receives through a ring of o->ring bytes from now on. */
 static void ring_chan(const struct opts *o, struct chan *c)
 {
-	struct cohort_qring_setup rs = { .size = sizeof(rs), .bytes = o->ring };
+	struct cohort_qring_setup rs = {
+		.size = sizeof(rs),
+		.bytes = o->ring,
+		.rec_size = sizeof(struct cohort_qrec),
+	};
 	long page = sysconf(_SC_PAGESIZE);
 	struct ring *r = calloc(1, sizeof(*r));
 	void *ro;
@@ -239,6 +243,8 @@ static void ring_chan(const struct opts *o, struct chan *c)
 			unavailable(o, "COHORT_IOC_QRING", errno);
 		die("COHORT_IOC_QRING %u: %s", o->ring, strerror(errno));
 	}
+	if (rs.rec_size != sizeof(struct cohort_qrec))
+		die("COHORT_IOC_QRING: records with %u-byte headers", rs.rec_size);
 	r->ctl = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	ro = mmap(NULL, rs.ro_len, PROT_READ, MAP_SHARED, c->fd, rs.ro_offset);
 	if (r->ctl == MAP_FAILED || ro == MAP_FAILED)

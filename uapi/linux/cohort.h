@@ -110,10 +110,13 @@
  *	    data_offset on, the data mapped twice in a row so that a record
  *	    that wraps around the end reads as one piece.
  * Positions count bytes and only grow. A record starts at data + (pos &
- * (bytes - 1)), 8-byte aligned: struct cohort_qrec, then vc_len struct
+ * (bytes - 1)), 8-byte aligned: the record header, then vc_len struct
  * cohort_vc_entry (the sender's vector stamp), then data_len bytes of
- * payload, padded to len. To read: load status->tail (acquire); every
- * record before it is complete; once done with one, store head + len to
+ * payload, padded to len. The header is the first rec_size bytes of struct
+ * cohort_qrec, as many as the caller asked for at setup and the kernel
+ * knows: a program built against an older header gets records it reads.
+ * To read: load status->tail (acquire); every record before it is
+ * complete; once done with one, store head + len to
  * ctl->head (release). The tail moves only past complete records, and
  * only forward. The kernel reuses only what head has
  * passed, and never relies on what the process writes: a head that is not
@@ -720,7 +723,10 @@ struct cohort_qack {
  * @flags: must be 0
  * @bytes: data bytes of the ring, a power of two,
  *	COHORT_QRING_MIN..COHORT_QRING_MAX
- * @__reserved: must be 0
+ * @rec_size: in: sizeof(struct cohort_qrec) as the caller knows it, a
+ *	multiple of 8 from COHORT_QREC_SIZE_VER0 (0 means that size, as
+ *	callers that predate the field pass); out: the size of the record
+ *	header the kernel writes, the smaller of the two
  * @ro_offset: out: mmap offset of the read-only part (offset 0 is the one
  *	writable page, struct cohort_qring_ctl)
  * @ro_len: out: length of the read-only part
@@ -730,7 +736,7 @@ struct cohort_qring_setup {
 	__u32 size;
 	__u32 flags;
 	__u32 bytes;
-	__u32 __reserved;
+	__u32 rec_size;
 	__u64 ro_offset;
 	__u64 ro_len;
 	__u64 data_offset;
@@ -787,6 +793,8 @@ struct cohort_qrec {
 	__u32 key;
 	__u32 __reserved;
 };
+
+#define COHORT_QREC_SIZE_VER0	72	/* without @key and @__reserved */
 
 /* struct cohort_qfill flags */
 #define COHORT_QFILL_NEXT	0x1U	/* wait at @next, not at head */
