@@ -838,8 +838,9 @@ static void sub_undo(struct cohort_qmgr *qm, struct cohort_mq *mq)
 
 /*
  * Find or make the store @c consumes from and attach it there. A topic's
- * named subscription keeps the @filter it was made with: another is
- * EINVAL. A queue's consumers compete for every message: no filter.
+ * named subscription keeps the @filter it was made with: it exists, but
+ * not as asked for (EEXIST, as for a name of another kind). A queue's
+ * consumers compete for every message: no filter.
  */
 struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 				      const struct cohort_qfilter *filter,
@@ -865,7 +866,7 @@ struct cohort_mq *cohort_queue_attach(struct cohort_queue *q, const char *sub,
 		mq = *sub ? find_sub(q, sub) : NULL;
 		spin_unlock(&q->lock);
 		if (mq && memcmp(&mq->filter, filter, sizeof(*filter))) {
-			err = -EINVAL;
+			err = -EEXIST;
 			goto out;
 		}
 		if (!mq) {

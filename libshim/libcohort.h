@@ -260,7 +260,8 @@ int cohort_topic_subscribe(struct cohort *c, const char *name,
  * cohort_topic_subscribe() for the messages whose key (see
  * cohort_queue_send_key()) has (key & @mask) == @value only: the others
  * are not kept for it. A durable subscription keeps the filter it was
- * made with (another is -EINVAL). *home (may be NULL): the topic's node.
+ * made with (another, or none, is -EEXIST). *home (may be NULL): the
+ * topic's node.
  */
 int cohort_topic_subscribe_filter(struct cohort *c, const char *name,
 				  const char *sub, uint32_t mask,

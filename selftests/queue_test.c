@@ -1465,12 +1465,18 @@ TEST_F(q, filter_open)
 	ASSERT_FD(s, t_sub_filter(self->dev2, name, "odd", COHORT_ACK_NONE, 1,
 				  1));
 	close(s);
-	/* The durable one keeps its filter: another, or none, is refused. */
-	ASSERT_RET(-EINVAL, t_sub_filter(self->dev2, name, "odd",
+	/*
+	 * The durable one keeps its filter: another, or none, finds it there
+	 * but not as asked for. A filter that could never match is still
+	 * just invalid.
+	 */
+	ASSERT_RET(-EEXIST, t_sub_filter(self->dev2, name, "odd",
 					 COHORT_ACK_NONE, 1, 0));
-	ASSERT_RET(-EINVAL, t_sub_filter(self->dev2, name, "odd",
+	ASSERT_RET(-EEXIST, t_sub_filter(self->dev2, name, "odd",
 					 COHORT_ACK_NONE, 3, 1));
-	ASSERT_RET(-EINVAL, t_sub(self->dev2, name, "odd", COHORT_ACK_NONE));
+	ASSERT_RET(-EEXIST, t_sub(self->dev2, name, "odd", COHORT_ACK_NONE));
+	ASSERT_RET(-EINVAL, t_sub_filter(self->dev2, name, "odd",
+					 COHORT_ACK_NONE, 1, 2));
 	/* It kept collecting odd keys meanwhile. */
 	ASSERT_RET(0, send_keys(pfd, 0, keys, 2));
 	ASSERT_FD(s, t_sub_filter(self->dev2, name, "odd", COHORT_ACK_NONE, 1,

@@ -703,10 +703,10 @@ static int q_open(const struct kind *k, const char *name, uint32_t role,
 	if (ret < 0) {
 		if (*cohort_errmsg(*c)) {
 			fprintf(stderr, "Error: %s\n", cohort_errmsg(*c));
-		} else if (ret == -EINVAL && sub && *sub) {
-			data_error_msg(k, name, ret);
-			fputs(" (a durable subscription keeps the filter it was made with)\n",
-			      stderr);
+		} else if (ret == -EEXIST && sub && *sub) {
+			fprintf(stderr,
+				"Error: subscription \"%s\" of \"%s\" keeps the filter it was made with, another than this; or \"%s\" is not a topic\n",
+				sub, name, name);
 		} else {
 			data_error(k, name, ret);
 		}

@@ -196,19 +196,22 @@
  *	EINVAL	unknown flags, kind, role, ack or op; mode above 0777; a bad
  *		name, subscription name (or one given to a queue or a
  *		producer) or dead-letter queue name; a filter given to a
- *		queue or a producer, one whose value has bits outside its
- *		mask, or one a durable subscription was not made with; an overflow policy of the
- *		other kind; count 0 or above COHORT_QBATCH_MAX; prio above
- *		COHORT_QPRIO_MAX; non-zero reserved fields; read(2) with
- *		COHORT_ACK_EXPLICIT; QRING with bytes not a power of two in
- *		range; QFILL without a ring, or with a bad head; mmap(2) of
- *		a descriptor without a ring, not MAP_SHARED, or beyond it
+ *		queue or a producer, or one whose value has bits outside
+ *		its mask; an overflow policy of the other kind; count 0 or
+ *		above COHORT_QBATCH_MAX; prio above COHORT_QPRIO_MAX;
+ *		non-zero reserved fields; read(2) with COHORT_ACK_EXPLICIT;
+ *		QRING with bytes not a power of two in range, or a record
+ *		header size (rec_size) not a multiple of 8 or below
+ *		COHORT_QREC_SIZE_VER0; QFILL without a ring, or with a bad
+ *		head; mmap(2) of a descriptor without a ring, not
+ *		MAP_SHARED, or beyond it
  *	EPERM	mmap(2) writable beyond the first page, or executable
  *	EBUSY	QRING on a descriptor that has a ring; QRECV or read(2) on
  *		one (its messages go to the ring)
  *	ERANGE	a limit in attr above its maximum
  *	ENOENT	no such queue (open without COHORT_QO_CREATE), subscription
- *	EEXIST	COHORT_QO_EXCL and the queue exists, or kind differs
+ *	EEXIST	COHORT_QO_EXCL and the queue exists, or kind differs; a
+ *		durable subscription made with another filter
  *	EACCES	mode refuses the role
  *	EBADF	role not opened for (send on a consumer-only descriptor)
  *	EMSGSIZE message above attr.max_msg_size, or with its stamps above
@@ -580,9 +583,9 @@ struct cohort_queue_attr {
  * @filter_mask: topic consumers: the subscription keeps only messages
  *	whose key (struct cohort_qmsg_out) has (key & @filter_mask) ==
  *	@filter_value; 0 and 0 (the default) keep all. A durable one keeps
- *	the filter it was made with: opening it with another is EINVAL, as
- *	is a filter for anything but a topic consumer, or a @filter_value
- *	with bits outside @filter_mask.
+ *	the filter it was made with: opening it with another (or none) is
+ *	EEXIST. A filter for anything but a topic consumer, or a
+ *	@filter_value with bits outside @filter_mask, is EINVAL.
  * @filter_value: see @filter_mask
  *
  * A caller built before the filter passes @size
