@@ -476,7 +476,7 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 		return 0;
 	}
 	mutex_lock(&qm->lock);
-	err = rh_find(qm, src, handle) ? -EEXIST :
+	err = rh_find(qm, src, handle) ? -EPROTO :
 	      qm->n_rhs >= COHORT_QREMOTE_MAX ? -ENOSPC : 0;
 	mutex_unlock(&qm->lock);
 	if (err)

@@ -100,9 +100,9 @@ got "$CL_BG" "$CL_TMP/odd" '["m1:1","m3:17","m6:257"]'
 ktap_result $? "odd, back on b, got m1 m3 m6 with their keys"
 
 # EEXIST from a's kernel: the subscription is there, not as asked for.
-ktap_expect 1 "keeps the filter it was made with, another than this" \
+ktap_expect 1 "was made with a different filter, which it keeps" \
 	cl_ctl b topic sub news@51 sub odd timeout 0 &&
-	ktap_expect 1 "keeps the filter it was made with, another than this" \
+	ktap_expect 1 "was made with a different filter, which it keeps" \
 		cl_ctl b topic sub news@51 sub odd filter 0x3/0xf timeout 0
 ktap_result $? "odd keeps its filter: none, or another, is refused from b"
 

@@ -705,7 +705,7 @@ static int q_open(const struct kind *k, const char *name, uint32_t role,
 			fprintf(stderr, "Error: %s\n", cohort_errmsg(*c));
 		} else if (ret == -EEXIST && sub && *sub) {
 			fprintf(stderr,
-				"Error: subscription \"%s\" of \"%s\" keeps the filter it was made with, another than this; or \"%s\" is not a topic\n",
+				"Error: subscription \"%s\" of \"%s\" was made with a different filter, which it keeps; or \"%s\" is not a topic\n",
 				sub, name, name);
 		} else {
 			data_error(k, name, ret);
