@@ -1692,8 +1692,6 @@ void cohort_queue_direct_commit(struct cohort_qdirect *d)
 	rec->delivery_id = 0;
 	rec->enqueue_ns = d->enqueue_ns;
 	rec->deliveries = 1;
-	if (cohort_qring_has_key(r))
-		rec->__reserved = 0;
 	cohort_qring_commit(r, d->pos);
 	d->pos += rec->len;
 }

@@ -165,9 +165,8 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 	rec->lamport = a->clocks.lamport;
 	rec->expire_ns = cohort_qmsg_expiry(o->ttl_ms);
 	rec->prio = o->prio;
-	if (cohort_qring_has_key(r))
-		rec->key = o->key;
 	memcpy(vc, a->clocks.vc.entry, vc_len * sizeof(*vc));
+	cohort_qring_set_key(r, rec, o->key);
 	err = cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
 				  vc, vc_len, c->id);
 	if (WARN_ON_ONCE(err))
@@ -976,7 +975,7 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 }
 
 static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qring *r,
-					 const struct cohort_qrec *rec)
+					 struct cohort_qrec *rec)
 {
 	const struct cohort_vc_entry *vc = cohort_qring_rec_vc(r, rec);
 	struct cohort_qmsg *m;
@@ -990,7 +989,7 @@ static struct cohort_qmsg *qmsg_from_rec(const struct cohort_qring *r,
 	m->expire_ns = rec->expire_ns;
 	m->lamport = rec->lamport;
 	m->prio = rec->prio;
-	m->key = cohort_qring_has_key(r) ? rec->key : 0;
+	m->key = cohort_qring_get_key(r, rec);
 	m->deliveries = rec->deliveries;
 	m->vc_len = rec->vc_len;
 	memcpy(m->vc, vc, rec->vc_len * sizeof(*vc));

@@ -641,8 +641,7 @@ static int rx_direct_one(struct cohort_qdirect *d,
 	rec->sender = get_unaligned_be64(&w->sender);
 	rec->expire_ns = cohort_qmsg_expiry(get_unaligned_be32(&w->ttl_ms));
 	rec->prio = w->prio;
-	if (cohort_qring_has_key(r))
-		rec->key = get_unaligned_be32(&w->key);
+	cohort_qring_set_key(r, rec, get_unaligned_be32(&w->key));
 	cohort_queue_direct_commit(d);
 	return 0;
 }

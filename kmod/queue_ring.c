@@ -32,13 +32,16 @@
 static_assert(sizeof(struct cohort_qring_setup) == 40);
 static_assert(sizeof(struct cohort_qrec) == 80);
 static_assert(offsetof(struct cohort_qrec, key) == COHORT_QREC_SIZE_VER0);
+/* A first-layout record, its trailer included, is no longer than ours. */
+static_assert(COHORT_QREC_SIZE_VER0 + COHORT_QRING_KEY_TRAILER ==
+	      sizeof(struct cohort_qrec));
 static_assert(sizeof(struct cohort_qfill) == 24);
 /* The largest record fits in the smallest ring, whatever its position. */
 static_assert(sizeof(struct cohort_qrec) + COHORT_VC_MAX_ENTRIES *
 	      sizeof(struct cohort_vc_entry) + COHORT_QMSG_MAX <=
 	      COHORT_QRING_MIN);
 
-/* A ring of @bytes whose records have headers of @hdr bytes (8 | @hdr). */
+/* A ring of @bytes whose records have headers of @hdr bytes, a multiple of 8. */
 struct cohort_qring *cohort_qring_new(u32 bytes, u32 hdr)
 {
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
@@ -190,8 +193,7 @@ bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos)
 }
 
 /* The header of a reserved record for @m; the caller writes the rest. */
-static void qring_put_hdr(const struct cohort_qring *r, struct cohort_qrec *rec,
-			  const struct cohort_qmsg *m)
+static void qring_put_hdr(struct cohort_qrec *rec, const struct cohort_qmsg *m)
 {
 	rec->flags = m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0;
 	rec->data_len = m->len;
@@ -204,10 +206,6 @@ static void qring_put_hdr(const struct cohort_qring *r, struct cohort_qrec *rec,
 	rec->expire_ns = m->expire_ns;
 	rec->prio = m->prio;
 	rec->deliveries = m->deliveries;
-	if (cohort_qring_has_key(r)) {
-		rec->key = m->key;
-		rec->__reserved = 0;
-	}
 }
 
 /* @m into the record reserved at @pos, not yet committed. */
@@ -217,9 +215,10 @@ void cohort_qring_put_msg(struct cohort_qring *r, u64 pos,
 	struct cohort_qrec *rec = cohort_qring_rec(r, pos);
 	struct cohort_vc_entry *vc = cohort_qring_rec_vc(r, rec);
 
-	qring_put_hdr(r, rec, m);
+	qring_put_hdr(rec, m);
 	memcpy(vc, m->vc, m->vc_len * sizeof(*vc));
 	memcpy(vc + m->vc_len, m->data, m->len);
+	cohort_qring_set_key(r, rec, m->key);
 }
 
 /*

@@ -37,10 +37,24 @@ struct cohort_qring {
 	u64 kstart;			/* the first record not known taken */
 };
 
+/* Does this ring's header have @key (callers that know it asked for it)? */
+static inline bool cohort_qring_has_key(const struct cohort_qring *r)
+{
+	return r->hdr >= offsetofend(struct cohort_qrec, __reserved);
+}
+
+/*
+ * A header without @key (the first layout) has no place for it: such a
+ * record ends with the key instead, in 8 bytes within @len that its reader
+ * skips, so that a record that goes back unread keeps it.
+ */
+#define COHORT_QRING_KEY_TRAILER	8
+
 /* Bytes a record takes for a message of @size (payload and stamps). */
 static inline u32 cohort_qring_rec_size(const struct cohort_qring *r, u32 size)
 {
-	return ALIGN(r->hdr + size, 8);
+	return ALIGN(r->hdr + size, 8) +
+	       (cohort_qring_has_key(r) ? 0 : COHORT_QRING_KEY_TRAILER);
 }
 
 /* Bytes a record of @data_len bytes and @vc_len stamp entries takes. */
@@ -64,10 +78,33 @@ cohort_qring_rec_vc(const struct cohort_qring *r, const struct cohort_qrec *rec)
 	return (struct cohort_vc_entry *)((u8 *)rec + r->hdr);
 }
 
-/* Does this ring's header have @key (callers that know it asked for it)? */
-static inline bool cohort_qring_has_key(const struct cohort_qring *r)
+/* The trailer of a first-layout record (@len is the kernel's own). */
+static inline __u32 *cohort_qring_rec_trailer(struct cohort_qrec *rec)
 {
-	return r->hdr >= offsetofend(struct cohort_qrec, __reserved);
+	return (__u32 *)((u8 *)rec + rec->len - COHORT_QRING_KEY_TRAILER);
+}
+
+/* The key of the reserved record @rec, and a zero after it. */
+static inline void cohort_qring_set_key(const struct cohort_qring *r,
+					struct cohort_qrec *rec, u32 key)
+{
+	__u32 *t;
+
+	if (cohort_qring_has_key(r)) {
+		rec->key = key;
+		rec->__reserved = 0;
+		return;
+	}
+	t = cohort_qring_rec_trailer(rec);
+	t[0] = key;
+	t[1] = 0;
+}
+
+static inline u32 cohort_qring_get_key(const struct cohort_qring *r,
+				       struct cohort_qrec *rec)
+{
+	return cohort_qring_has_key(r) ? rec->key :
+	       *cohort_qring_rec_trailer(rec);
 }
 
 struct cohort_qring *cohort_qring_new(u32 bytes, u32 hdr);

@@ -309,12 +309,17 @@ int cohort_queue_ack_batch(int fd, uint32_t op, const uint64_t *ids,
  * cohort_ring_open(): a ring of @bytes (a power of two, COHORT_QRING_MIN..
  * COHORT_QRING_MAX), mapped; from then on QRECV and read(2) on @fd get
  * -EBUSY. cohort_ring_close() unmaps it; the ring goes, and the records
- * no one took go back to the queue, once @fd is closed too. It asks for
- * records with this header's struct cohort_qrec: -EPROTO if the kernel
- * writes another (the ring is set up on @fd all the same).
+ * no one took go back to the queue, once @fd is closed too.
+ * cohort_ring_open() asks for records with the struct cohort_qrec of the
+ * header the program is built with, which cohort_qrec_vc() reads (through
+ * cohort_ring_open_size(), @rec_size being that struct's size): -EPROTO
+ * if the kernel writes another (the ring is set up on @fd all the same).
  */
 struct cohort_ring;
-int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **r);
+int cohort_ring_open_size(int fd, uint32_t bytes, uint32_t rec_size,
+			  struct cohort_ring **r);
+#define cohort_ring_open(fd, bytes, r) \
+	cohort_ring_open_size((fd), (bytes), sizeof(struct cohort_qrec), (r))
 void cohort_ring_close(struct cohort_ring *r);
 /*
  * The next complete record, in place, or NULL (then cohort_ring_wait()).

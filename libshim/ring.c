@@ -29,21 +29,24 @@ struct cohort_ring {
 	uint64_t next;		/* the next record to hand out */
 };
 
-COHORT_API int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp)
+COHORT_API int cohort_ring_open_size(int fd, uint32_t bytes, uint32_t rec_size,
+				     struct cohort_ring **rp)
 {
 	struct cohort_qring_setup s = {
 		.size = sizeof(s),
 		.bytes = bytes,
-		.rec_size = sizeof(struct cohort_qrec),
+		.rec_size = rec_size,
 	};
 	long page = sysconf(_SC_PAGESIZE);
 	struct cohort_ring *r;
 	int err;
 
+	if (!rec_size)
+		return -EINVAL;
 	if (ioctl(fd, COHORT_IOC_QRING, &s) < 0)
 		return -errno;
-	/* cohort_qrec_vc() reads records with the header this library has. */
-	if (s.rec_size != sizeof(struct cohort_qrec))
+	/* The caller reads records with the header it has (cohort_qrec_vc()). */
+	if (s.rec_size != rec_size)
 		return -EPROTO;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -69,6 +72,18 @@ COHORT_API int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp)
 	r->head = r->next = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
 	*rp = r;
 	return 0;
+}
+
+/*
+ * The symbol programs linked before cohort_ring_open_size() call, which
+ * libcohort.h now makes a macro: they read the header this library has.
+ */
+#undef cohort_ring_open
+int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp);
+
+COHORT_API int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp)
+{
+	return cohort_ring_open_size(fd, bytes, sizeof(struct cohort_qrec), rp);
 }
 
 COHORT_API void cohort_ring_close(struct cohort_ring *r)

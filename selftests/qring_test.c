@@ -429,19 +429,29 @@ TEST_F(q, ring_keys)
 	close(prod);
 }
 
-/* Record @rec of a ring whose headers are @hdr bytes: its seq, or -1. */
+/*
+ * Record @rec of a ring whose headers are @hdr bytes: its seq, or -1 if it
+ * is not laid out as such a record of one struct pl is. The first layout
+ * ends with 8 more bytes, the kernel's copy of the key.
+ */
 static int64_t rec_hdr_seq(const struct cohort_qrec *rec, uint32_t hdr)
 {
 	const struct cohort_vc_entry *vc = (const void *)((const uint8_t *)rec +
 							  hdr);
 	const struct pl *p = (const void *)(vc + rec->vc_len);
 	uint32_t len = hdr + rec->vc_len * sizeof(*vc) + sizeof(*p), i;
+	bool self = false;
 
-	/* The sender's own entry is in its stamp: the vector is where it is. */
-	for (i = 0; i < rec->vc_len && vc[i].id != rec->sender; i++)
-		;
-	if (rec->data_len != sizeof(*p) || rec->len != ((len + 7) & ~7U) ||
-	    i == rec->vc_len || !vc[i].counter)
+	len = (len + 7) & ~7U;
+	if (hdr < sizeof(struct cohort_qrec))
+		len += 8;
+	/* Ids rise, and the sender's own entry counts its sends. */
+	for (i = 0; i < rec->vc_len; i++) {
+		if (!vc[i].id || (i && vc[i].id <= vc[i - 1].id))
+			return -1;
+		self |= vc[i].id == rec->sender && vc[i].counter;
+	}
+	if (rec->data_len != sizeof(*p) || rec->len != len || !self)
 		return -1;
 	return p->seq;
 }
@@ -450,8 +460,8 @@ static int64_t rec_hdr_seq(const struct cohort_qrec *rec, uint32_t hdr)
  * A caller that predates the key asks for no header size (0) and gets the
  * first layout, 72 bytes with the vector right after; one that knows a
  * longer header than the kernel gets the kernel's. Through every writer:
- * a direct send, records that go back unread (a first-layout record has
- * no key: they come back with key 0), and a fill from the store.
+ * a direct send, a fill from the store, and records that go back unread,
+ * which keep their keys (the kernel's copy at the end of the record).
  */
 TEST_F(q, ring_rec_sizes)
 {
@@ -469,34 +479,34 @@ TEST_F(q, ring_rec_sizes)
 			       COHORT_QR_CONSUME, 0, NULL));
 	ASSERT_RET(0, ring_setup_hdr(cons, SMALL, 0, COHORT_QREC_SIZE_VER0, &r));
 	ASSERT_RET(0, send_keys(prod, 0, keys, 3));
+	EXPECT_EQ(3ULL, QSTAT(name, DELIVERED));	/* straight in */
 	for (i = 0; i < 3; i++) {
-		rec = rec_at(&r, r.head);
 		ASSERT_NE(r.head, ring_tail(&r));
+		rec = rec_at(&r, r.head);
 		EXPECT_EQ(i, rec_hdr_seq(rec, COHORT_QREC_SIZE_VER0));
 		EXPECT_EQ(1U, rec->deliveries);
 		if (i == 2)
 			break;
 		ring_take(&r, rec);
 	}
-	EXPECT_EQ(3ULL, QSTAT(name, DELIVERED));
-	/* The third goes back: seq 2, with no key to keep. */
+	/* The third goes back, key and all; any size from ours on is ours. */
 	ring_unmap(&r);
 	close(cons);
 	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
 			       COHORT_QR_CONSUME, 0, NULL));
-	ASSERT_RET(0, ring_setup_hdr(cons, SMALL, cur + 8, cur, &r));
+	ASSERT_RET(0, ring_setup_hdr(cons, SMALL, 0xfffffff8U, cur, &r));
 	ASSERT_RET(0, ring_fill(cons, 1000, &count));
 	ASSERT_EQ(1U, count);
 	rec = ring_peek(&r);
 	ASSERT_NE(NULL, rec);
 	EXPECT_EQ(2, rec_hdr_seq(rec, cur));
-	EXPECT_EQ(0U, rec->key);
+	EXPECT_EQ(keys[2], rec->key);
 	EXPECT_EQ(0U, rec->__reserved);
 	ring_take(&r, rec);
 	ring_unmap(&r);
 	close(cons);
 
-	/* Keyed messages in the store, filled into a first-layout ring. */
+	/* Keyed messages in the store, filled into a first-layout ring... */
 	ASSERT_RET(0, send_keys(prod, 10, keys, 3));
 	ASSERT_EQ(3ULL, QSTAT(name, DEPTH));
 	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
@@ -505,13 +515,26 @@ TEST_F(q, ring_rec_sizes)
 				     COHORT_QREC_SIZE_VER0, &r));
 	ASSERT_RET(0, ring_fill(cons, 1000, &count));
 	ASSERT_EQ(3U, count);
-	for (i = 0; i < 3; i++) {
-		ASSERT_NE(r.head, ring_tail(&r));
-		rec = rec_at(&r, r.head);
-		EXPECT_EQ(10 + i, rec_hdr_seq(rec, COHORT_QREC_SIZE_VER0));
+	ASSERT_NE(r.head, ring_tail(&r));
+	rec = rec_at(&r, r.head);
+	EXPECT_EQ(10, rec_hdr_seq(rec, COHORT_QREC_SIZE_VER0));
+	ring_take(&r, rec);
+	ring_unmap(&r);
+	close(cons);
+	/* ...and the two not taken back out of it, keys kept. */
+	ASSERT_FD(cons, q_open(self->dev2, name, COHORT_QUEUE,
+			       COHORT_QR_CONSUME, 0, NULL));
+	ASSERT_RET(0, ring_setup(cons, SMALL, &r));
+	ASSERT_RET(0, ring_fill(cons, 1000, &count));
+	ASSERT_EQ(2U, count);
+	for (i = 1; i < 3; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		EXPECT_EQ(10 + i, rec_hdr_seq(rec, cur));
+		EXPECT_EQ(keys[i], rec->key);
 		ring_take(&r, rec);
 	}
-	ASSERT_EQ(r.head, ring_tail(&r));
+	ASSERT_EQ(NULL, ring_peek(&r));
 	ring_unmap(&r);
 	close(cons);
 	close(prod);

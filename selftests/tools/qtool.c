@@ -26,7 +26,7 @@
  *	qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic]
  *		[--sub SUB] [--create persistent|transient] [-b BATCH]
  *		[--hold N] [-w OPEN_MS] [-q] [-s mixed] [-r RING_BYTES]
- *		receive until COUNT distinct (producer, sequence) pairs came
+ *		[-H HDR] receive until COUNT distinct (producer, sequence) pairs came
  *		or nothing came for IDLE_MS (default 10000). One line per
  *		message on stdout, "SEQ PRODUCER MSG_ID DELIVERIES", printed
  *		before the message is acked (-a ack, the default, acks each
@@ -36,7 +36,9 @@
  *		length is not the one its sequence number implies counts
  *		as bad. -r: receive through a ring of RING_BYTES
  *		(COHORT_IOC_QRING), each record copied out and given back at
- *		once. A message the actor's clocks cannot take (E2BIG,
+ *		once; -H HDR asks for records with HDR-byte headers (0: the
+ *		first layout, without the key), and a record whose stamp
+ *		lacks its sender's entry counts as bad. A message the actor's clocks cannot take (E2BIG,
  *		EOVERFLOW) is counted as refused and the next one taken;
  *		a descriptor that fails otherwise (other than for lack of
  *		messages) is opened again.
@@ -102,6 +104,8 @@ struct opts {
 	uint32_t max_bytes;
 	uint64_t pause_ms;
 	uint32_t ring;
+	bool rec_v0;		/* -H 0: rec_size 0 asked for */
+	uint32_t rec_size;	/* -H: else sizeof(struct cohort_qrec) */
 	uint64_t fault_seq;
 	uint32_t wide;
 };
@@ -123,7 +127,7 @@ static int usage(void)
 		"                     [-V WIDE]\n"
 		"       qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic] [--sub SUB]\n"
 		"                     [--create persistent|transient] [-b BATCH] [--hold N] [-w OPEN_MS] [-q]\n"
-		"                     [-s mixed] [-r RING_BYTES]\n"
+		"                     [-s mixed] [-r RING_BYTES] [-H HDR]\n"
 		"       qtool stat NAME\n"
 		"       qtool count\n"
 		"       qtool del NAME [SUB]\n");
@@ -217,6 +221,9 @@ static int parse_opt(struct opts *o, int argc, char **argv, int *i)
 		if (n < COHORT_QRING_MIN || n > COHORT_QRING_MAX || n & (n - 1))
 			return -1;
 		o->ring = n;
+	} else if (!strcmp(a, "-H")) {
+		o->rec_v0 = !n;
+		o->rec_size = n;
 	} else if (!strcmp(a, "--hold")) {
 		if (!n || n > COHORT_QBATCH_MAX)
 			return -1;
@@ -579,6 +586,7 @@ struct ring {
 	const struct cohort_qring_status *st;
 	const uint8_t *data;
 	uint64_t mask, head;
+	uint32_t hdr;		/* record header bytes */
 };
 
 struct rxbuf {
@@ -597,20 +605,25 @@ static void ring_unmap(struct ring *rg)
 	memset(rg, 0, sizeof(*rg));
 }
 
-/* The descriptor @fd receives through a ring of @bytes from now on. */
-static int ring_map(int fd, uint32_t bytes, struct ring *rg)
+/*
+ * The descriptor @fd receives through a ring of o->ring bytes from now on,
+ * with the record header -H asked for.
+ */
+static int ring_map(int fd, const struct opts *o, struct ring *rg)
 {
+	uint32_t want = o->rec_v0 ? COHORT_QREC_SIZE_VER0 :
+			sizeof(struct cohort_qrec);
 	struct cohort_qring_setup s = {
 		.size = sizeof(s),
-		.bytes = bytes,
-		.rec_size = sizeof(struct cohort_qrec),
+		.bytes = o->ring,
+		.rec_size = o->rec_v0 ? 0 : o->rec_size ?: want,
 	};
 	long page = sysconf(_SC_PAGESIZE);
 
 	ring_unmap(rg);
 	if (ioctl(fd, COHORT_IOC_QRING, &s))
 		return -errno;
-	if (s.rec_size != sizeof(struct cohort_qrec))
+	if (s.rec_size != want)
 		return -EPROTO;
 	rg->ctl = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	rg->ro = mmap(NULL, s.ro_len, PROT_READ, MAP_SHARED, fd, s.ro_offset);
@@ -625,9 +638,23 @@ static int ring_map(int fd, uint32_t bytes, struct ring *rg)
 	rg->ro_len = s.ro_len;
 	rg->st = rg->ro;
 	rg->data = (const uint8_t *)rg->ro + s.data_offset;
-	rg->mask = bytes - 1;
+	rg->mask = o->ring - 1;
+	rg->hdr = s.rec_size;
 	rg->head = rg->ctl->head;
 	return 0;
+}
+
+/* Does the stamp of @rec hold its sender's entry, as every stamp does? */
+static bool rec_stamped(const struct ring *rg, const struct cohort_qrec *rec)
+{
+	const struct cohort_vc_entry *vc = (const void *)((const uint8_t *)rec +
+							  rg->hdr);
+	uint32_t i;
+
+	for (i = 0; i < rec->vc_len; i++)
+		if (vc[i].id == rec->sender)
+			return vc[i].counter != 0;
+	return false;
 }
 
 /* Up to @n records copied into @r as QRECV would have filled them in. */
@@ -641,12 +668,13 @@ static uint32_t ring_take(struct ring *rg, struct rxbuf *r, uint32_t n)
 	while (got < n && rg->head != tail) {
 		rec = (const void *)(rg->data + (rg->head & rg->mask));
 		dst = r->data + (size_t)got * MAX_SIZE;
-		memcpy(dst, (const uint8_t *)(rec + 1) +
+		memcpy(dst, (const uint8_t *)rec + rg->hdr +
 		       rec->vc_len * sizeof(struct cohort_vc_entry),
 		       rec->data_len);
 		r->m[got++] = (struct cohort_qmsg_in){
 			.data = (uintptr_t)dst,
-			.len = rec->data_len,
+			/* Length 0 makes it count as bad. */
+			.len = rec_stamped(rg, rec) ? rec->data_len : 0,
 			.msg_id = rec->msg_id,
 			.delivery_id = rec->delivery_id,
 			.deliveries = rec->deliveries,
@@ -812,7 +840,7 @@ static int consume_loop(int dev, int *fd, const struct opts *o,
 		*fd = open_queue(dev, o, COHORT_QR_CONSUME);
 		if (*fd < 0)
 			return *fd;
-		if (o->ring && (ret = ring_map(*fd, o->ring, &r->ring)))
+		if (o->ring && (ret = ring_map(*fd, o, &r->ring)))
 			return ret;
 	}
 	return 0;
@@ -848,7 +876,7 @@ static int do_consume(int argc, char **argv)
 		ret = fd < 0 ? fd : 0;
 	}
 	if (!ret && o.ring)
-		ret = ring_map(fd, o.ring, &r->ring);
+		ret = ring_map(fd, &o, &r->ring);
 	start = now_ms();
 	if (!ret && o.hold)
 		ret = hold(fd, &o, r, &s, &t);

@@ -115,6 +115,8 @@
  * payload, padded to len. The header is the first rec_size bytes of struct
  * cohort_qrec, as many as the caller asked for at setup and the kernel
  * knows: a program built against an older header gets records it reads.
+ * (A record with the first layout's header ends with 8 bytes, counted in
+ * len, where the kernel keeps the key that header has no room for.)
  * To read: load status->tail (acquire); every record before it is
  * complete; once done with one, store head + len to
  * ctl->head (release). The tail moves only past complete records, and
@@ -777,8 +779,8 @@ struct cohort_qring_status {
  *	to the queue, 0 for no TTL (local queues only)
  * @prio: priority
  * @deliveries: attempts so far, this one included
- * @key: the key it was sent with
- * @__reserved: 0
+ * @key: the key it was sent with (in headers of rec_size 80 and more)
+ * @__reserved: 0 (likewise)
  */
 struct cohort_qrec {
 	__u32 len;
