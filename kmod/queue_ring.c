@@ -32,7 +32,7 @@
 static_assert(sizeof(struct cohort_qring_setup) == 40);
 static_assert(sizeof(struct cohort_qrec) == 80);
 static_assert(offsetof(struct cohort_qrec, key) == COHORT_QREC_SIZE_VER0);
-/* A first-layout record, its trailer included, is no longer than ours. */
+/* A first-layout record, its trailer included, is as long as ours. */
 static_assert(COHORT_QREC_SIZE_VER0 + COHORT_QRING_KEY_TRAILER ==
 	      sizeof(struct cohort_qrec));
 static_assert(sizeof(struct cohort_qfill) == 24);

@@ -318,8 +318,11 @@ int cohort_queue_ack_batch(int fd, uint32_t op, const uint64_t *ids,
 struct cohort_ring;
 int cohort_ring_open_size(int fd, uint32_t bytes, uint32_t rec_size,
 			  struct cohort_ring **r);
-#define cohort_ring_open(fd, bytes, r) \
-	cohort_ring_open_size((fd), (bytes), sizeof(struct cohort_qrec), (r))
+static inline int cohort_ring_open(int fd, uint32_t bytes,
+				   struct cohort_ring **r)
+{
+	return cohort_ring_open_size(fd, bytes, sizeof(struct cohort_qrec), r);
+}
 void cohort_ring_close(struct cohort_ring *r);
 /*
  * The next complete record, in place, or NULL (then cohort_ring_wait()).

@@ -75,15 +75,17 @@ COHORT_API int cohort_ring_open_size(int fd, uint32_t bytes, uint32_t rec_size,
 }
 
 /*
- * The symbol programs linked before cohort_ring_open_size() call, which
- * libcohort.h now makes a macro: they read the header this library has.
+ * cohort_ring_open@LIBCOHORT_0, for programs linked before
+ * cohort_ring_open_size() (libcohort.h now has cohort_ring_open() inline):
+ * their cohort_qrec_vc() reads the first layout. Not for linking anew.
  */
-#undef cohort_ring_open
-int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp);
+int cohort_ring_open_v0(int fd, uint32_t bytes, struct cohort_ring **rp);
+__asm__(".symver cohort_ring_open_v0,cohort_ring_open@LIBCOHORT_0");
 
-COHORT_API int cohort_ring_open(int fd, uint32_t bytes, struct cohort_ring **rp)
+COHORT_API int cohort_ring_open_v0(int fd, uint32_t bytes,
+				   struct cohort_ring **rp)
 {
-	return cohort_ring_open_size(fd, bytes, sizeof(struct cohort_qrec), rp);
+	return cohort_ring_open_size(fd, bytes, COHORT_QREC_SIZE_VER0, rp);
 }
 
 COHORT_API void cohort_ring_close(struct cohort_ring *r)

@@ -268,15 +268,17 @@ ktap_result $? "ring consumers on a and c: $SHARED, both got some"
 
 # A ring of first-layout records (-H 0: 72-byte headers, no key, as a
 # program built before message keys asks) at the home: a's publishes are
-# written straight into it. qtool counts a payload or a stamp out of place
-# as bad.
+# written straight into it, all but those that came while its process held
+# the ring (those go through the store and QFILL). qtool counts a payload
+# or a stamp out of place as bad.
 N=200
 qt b produce ringv0@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq b ringv0-b consume ringv0 $N -b 64 -a none -r 65536 -H 0 -t 4000 &&
 	opened ringv0-b &&
 	bgq a ringv0-a produce ringv0@82 $N -b 32 && finish ringv0-a &&
 	finish ringv0-b && in_order ringv0-b &&
-	[ "$(field ringv0-b bad)" = 0 ] && drained b ringv0
+	[ "$(field ringv0-b bad)" = 0 ] &&
+	[ "$(field ringv0-b filled)" -lt $N ] && drained b ringv0
 ktap_result $? "a sends $N to ringv0@82; b's consumer reads them, in order, from first-layout ring records"
 
 # A ring consumer with acks takes 2 of 20 and dies: the 2 are redelivered,

@@ -38,7 +38,8 @@
  *		(COHORT_IOC_QRING), each record copied out and given back at
  *		once; -H HDR asks for records with HDR-byte headers (0: the
  *		first layout, without the key), and a record whose stamp
- *		lacks its sender's entry counts as bad. A message the actor's clocks cannot take (E2BIG,
+ *		lacks its sender's entry counts as bad. The summary says
+ *		how many records QFILL moved from the store (filled N). A message the actor's clocks cannot take (E2BIG,
  *		EOVERFLOW) is counted as refused and the next one taken;
  *		a descriptor that fails otherwise (other than for lack of
  *		messages) is opened again.
@@ -591,6 +592,7 @@ struct ring {
 
 struct rxbuf {
 	struct ring ring;
+	uint64_t filled;	/* records QFILL moved from the store */
 	struct cohort_qmsg_in m[COHORT_QBATCH_MAX];
 	uint64_t ids[COHORT_QBATCH_MAX];
 	uint8_t data[];		/* batch * MAX_SIZE */
@@ -611,12 +613,14 @@ static void ring_unmap(struct ring *rg)
  */
 static int ring_map(int fd, const struct opts *o, struct ring *rg)
 {
+	uint32_t ask = o->rec_v0 ? 0 : o->rec_size ?: sizeof(struct cohort_qrec);
 	uint32_t want = o->rec_v0 ? COHORT_QREC_SIZE_VER0 :
+			ask < sizeof(struct cohort_qrec) ? ask :
 			sizeof(struct cohort_qrec);
 	struct cohort_qring_setup s = {
 		.size = sizeof(s),
 		.bytes = o->ring,
-		.rec_size = o->rec_v0 ? 0 : o->rec_size ?: want,
+		.rec_size = ask,
 	};
 	long page = sysconf(_SC_PAGESIZE);
 
@@ -697,6 +701,7 @@ static int ring_batch(int fd, struct rxbuf *r, uint32_t n, int timeout,
 			return 0;
 		if (ioctl(fd, COHORT_IOC_QFILL, &f))
 			return -errno;
+		r->filled += f.count;
 	}
 }
 
@@ -886,9 +891,10 @@ static int do_consume(int argc, char **argv)
 	fflush(stdout);
 	printf("# qtool consume: %s got %" PRIu64 " distinct %" PRIu64
 	       " dups %" PRIu64 " redelivered %" PRIu64 " bad %" PRIu64
-	       " refused %" PRIu64 " reopens %" PRIu64 " in %" PRIu64
-	       " ms: %s\n", o.name, t.got, t.distinct, t.dups, t.redelivered,
-	       t.bad, t.refused, reopens, now_ms() - start,
+	       " refused %" PRIu64 " reopens %" PRIu64 " filled %" PRIu64
+	       " in %" PRIu64 " ms: %s\n", o.name, t.got, t.distinct, t.dups,
+	       t.redelivered, t.bad, t.refused, reopens, r ? r->filled : 0,
+	       now_ms() - start,
 	       ok ? "ok" : "FAILED");
 	if (r)
 		ring_unmap(&r->ring);

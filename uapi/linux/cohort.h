@@ -224,6 +224,8 @@
  *	EIDRM	the queue was deleted; across nodes, also when the home node
  *		restarted (a new life, which has no descriptors of the old)
  *	EHOSTUNREACH the home node is not reachable
+ *	EPROTO	the home already has the handle of this open (a protocol
+ *		error of this node)
  *	ENOSPC	too many queues, or the owner's budget is spent; QFILL: the
  *		next message does not fit in the ring
  *	ETIMEDOUT nothing within timeout_ms
