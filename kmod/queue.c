@@ -1405,8 +1405,7 @@ static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
 				continue;
 			}
 		}
-		if (r && !cohort_qring_reserve(r, cohort_qring_rec_len(r,
-								       m->vc_len,
+		if (r && !cohort_qring_reserve(r, cohort_qring_rec_len(m->vc_len,
 								       m->len),
 					       &pos)) {
 			*full = true;
@@ -1575,7 +1574,7 @@ static u32 ring_reserve_run(struct cohort_qring *r, const u32 *size, u32 n,
 	u64 pos;
 
 	for (k = 0; k < n; k++) {
-		if (!cohort_qring_reserve(r, cohort_qring_rec_size(r, size[k]),
+		if (!cohort_qring_reserve(r, cohort_qring_rec_size(size[k]),
 					  &pos))
 			break;
 		if (!k)

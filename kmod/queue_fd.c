@@ -808,7 +808,7 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 		}
 		cohort_qring_put_msg(r, pos, m);
 		cohort_qring_commit(r, pos);
-		pos += cohort_qring_rec_len(r, m->vc_len, m->len);
+		pos += cohort_qring_rec_len(m->vc_len, m->len);
 		n++;
 	}
 	return n;
@@ -831,8 +831,7 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 		return err;
 	list_for_each_entry_safe(m, t, got, list) {
 		if (!cohort_qring_reserve(h->ring,
-					  cohort_qring_rec_len(h->ring,
-							       m->vc_len,
+					  cohort_qring_rec_len(m->vc_len,
 							       m->len), &pos)) {
 			cohort_qmsg_cut(got, back, m);
 			break;

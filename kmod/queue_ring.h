@@ -46,22 +46,22 @@ static inline bool cohort_qring_has_key(const struct cohort_qring *r)
 /*
  * A header without @key (the first layout) has no place for it: such a
  * record ends with the key instead, in 8 bytes within @len that its reader
- * skips, so that a record that goes back unread keeps it.
+ * skips, so that a record that goes back unread keeps it. Header and
+ * trailer take what the current header does: a record is as long in
+ * either layout.
  */
 #define COHORT_QRING_KEY_TRAILER	8
 
 /* Bytes a record takes for a message of @size (payload and stamps). */
-static inline u32 cohort_qring_rec_size(const struct cohort_qring *r, u32 size)
+static inline u32 cohort_qring_rec_size(u32 size)
 {
-	return ALIGN(r->hdr + size, 8) +
-	       (cohort_qring_has_key(r) ? 0 : COHORT_QRING_KEY_TRAILER);
+	return ALIGN(sizeof(struct cohort_qrec) + size, 8);
 }
 
 /* Bytes a record of @data_len bytes and @vc_len stamp entries takes. */
-static inline u32 cohort_qring_rec_len(const struct cohort_qring *r,
-				       u32 vc_len, u32 data_len)
+static inline u32 cohort_qring_rec_len(u32 vc_len, u32 data_len)
 {
-	return cohort_qring_rec_size(r, vc_len * sizeof(struct cohort_vc_entry) +
+	return cohort_qring_rec_size(vc_len * sizeof(struct cohort_vc_entry) +
 				     data_len);
 }
 
