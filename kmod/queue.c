@@ -264,6 +264,7 @@ static void mq_clear(struct cohort_mq *mq, struct list_head *freed)
 	list_for_each_entry(c, &mq->cons, list)
 		list_splice_init(&c->inflight, freed);
 	mq->depth = 0;
+	WRITE_ONCE(mq->ring_spill, false);
 	mq->inflight = 0;
 	mq->bytes = 0;
 	mq->ttl_msgs = 0;
@@ -281,7 +282,8 @@ static bool mq_full(const struct cohort_mq *mq, u32 size)
 static void mq_unlink(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	list_del(&m->list);
-	mq->depth--;
+	if (!--mq->depth)
+		WRITE_ONCE(mq->ring_spill, false);	/* the spill is over */
 	mq->bytes -= cohort_qmsg_size(m);
 	mq->ttl_msgs -= !!m->expire_ns;
 }
@@ -1424,6 +1426,8 @@ static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
 	list_cut_position(&run, list, &last->list);
 	list_splice_tail(&run, out);
 	mq->depth -= n;
+	if (!mq->depth)
+		WRITE_ONCE(mq->ring_spill, false);	/* the spill is over */
 	mq->ttl_msgs -= ttl;
 	/* In flight, a message still holds its bytes until its ack. */
 	if (c->explicit_ack)
@@ -1629,7 +1633,8 @@ bool cohort_queue_may_direct(struct cohort_queue *q)
  * like the consumer's, so that no event of the run can fail; another
  * node's stamps may not be, so a receive event can fail, and the caller
  * takes back the records from there on. How many were reserved (0: send
- * through the store; d->full if that is because every ring was full).
+ * through the store; d->wait if rings will take them later: every ring
+ * was full, or messages wait in the store before them).
  */
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *size, u32 n, struct cohort_qdirect *d)
@@ -1639,15 +1644,19 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 	struct cohort_qcons *c;
 	u32 i, k = 0;
 
-	d->full = false;
+	d->wait = false;
 	for (i = 0; i < n && size[i] <= q->attr.max_bytes; i++)
 		;
 	n = i;
 	if (!n || !cohort_queue_may_direct(q))
 		return 0;
 	spin_lock(&q->lock);
-	if (q->dead || mq->depth)
+	if (q->dead)
 		goto out;
+	if (mq->depth) {
+		d->wait = true;
+		goto out;
+	}
 	list_for_each_entry(c, &mq->cons, list) {
 		if (!direct_to(c, a, &busy))
 			continue;
@@ -1659,7 +1668,7 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			mutex_unlock(&c->actor->lock);
 	}
 	if (!k) {
-		d->full = any && !busy;
+		d->wait = any && !busy;
 		goto out;
 	}
 	d->c = c;
@@ -1714,15 +1723,8 @@ void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken)
 		wake_up(&mq->rwait);
 }
 
-/*
- * Flow control: while every consumer of a queue reads through a ring and
- * nothing waits in the store, a sender that may wait, finding the rings
- * full, waits a little for room rather than starting the store, as a
- * pipe's writer waits for its reader. Messages the store held would all
- * have to be copied again, and would keep every later message out of the
- * rings until a fill.
- */
-bool cohort_queue_ring_flow(struct cohort_queue *q)
+/* Does every consumer of @q read through a ring that senders write to? */
+bool cohort_queue_ring_only(struct cohort_queue *q)
 {
 	struct cohort_mq *mq = q->mq;
 	u32 rc;
@@ -1730,8 +1732,44 @@ bool cohort_queue_ring_flow(struct cohort_queue *q)
 	if (q->kind != COHORT_QUEUE)
 		return false;
 	rc = READ_ONCE(mq->ring_cons);
-	return rc && rc == READ_ONCE(mq->consumers) &&
-	       !READ_ONCE(mq->depth) && !READ_ONCE(q->dead);
+	return rc && rc == READ_ONCE(mq->consumers) && !READ_ONCE(q->dead);
+}
+
+/*
+ * Flow control: while every consumer of a queue reads through a ring, a
+ * sender that may wait, whose messages no ring took though one will (the
+ * rings were full, or messages wait in the store, which it may not
+ * overtake: cohort_queue_direct()'s d->wait), waits a little for the
+ * consumers rather than adding to the store, as a pipe's writer waits for
+ * its reader; the fills empty the store into the rings meanwhile. What
+ * the store holds is copied twice, and under a steady load a store once
+ * started would never empty again: every later message would take its
+ * way. A sender that waited in vain (the consumers are slow, or away)
+ * adds to the store, and until the store is empty again nobody waits:
+ * one wait per spell, not one per call.
+ */
+bool cohort_queue_ring_flow(struct cohort_queue *q)
+{
+	return cohort_queue_ring_only(q) && !READ_ONCE(q->mq->ring_spill);
+}
+
+/*
+ * A sender waited for the rings of @q in vain and added to the store: the
+ * spell lasts while the store holds messages (it is over at once if a fill
+ * emptied it meanwhile), and senders waiting now stop too.
+ */
+void cohort_queue_ring_spill(struct cohort_queue *q)
+{
+	bool spill;
+
+	if (q->kind != COHORT_QUEUE)
+		return;
+	spin_lock(&q->lock);
+	spill = q->mq->depth > 0;
+	WRITE_ONCE(q->mq->ring_spill, spill);
+	spin_unlock(&q->lock);
+	if (spill && wq_has_sleeper(&q->mq->ring_wait))
+		wake_up(&q->mq->ring_wait);
 }
 
 u32 cohort_queue_ring_gen(struct cohort_queue *q)
@@ -1740,8 +1778,9 @@ u32 cohort_queue_ring_gen(struct cohort_queue *q)
 }
 
 /*
- * A ring of @q has more room (a consumer gave records back, or left):
- * senders waiting for it (cohort_queue_ring_flow()) try again.
+ * A ring of @q has more room (a consumer gave records back, or left), or
+ * a fill emptied the store into one: senders waiting for that
+ * (cohort_queue_ring_flow()) try again.
  */
 void cohort_queue_ring_room(struct cohort_queue *q)
 {

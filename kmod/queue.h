@@ -103,6 +103,7 @@ struct cohort_mq {
 	u32 ring_cons;			/* of them, senders may write to */
 	atomic_t ring_gen;		/* bumped when a ring has more room */
 	wait_queue_head_t ring_wait;	/* senders: a ring has more room */
+	bool ring_spill;		/* a sender gave up: no waits till empty */
 	struct list_head cons;		/* struct cohort_qcons */
 	wait_queue_head_t rwait;	/* consumers: a message is ready */
 	u64 next_tag;
@@ -141,7 +142,7 @@ struct cohort_qdirect {
 	u64 pos;			/* the first record */
 	u64 id;				/* its message id; the others follow */
 	u64 enqueue_ns;
-	bool full;			/* none reserved: every ring was full */
+	bool wait;			/* none reserved; rings take them later */
 };
 
 /* A queue or topic at its home node. */
@@ -262,7 +263,9 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 void cohort_queue_direct_commit(struct cohort_qdirect *d);
 void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken);
 bool cohort_queue_may_direct(struct cohort_queue *q);
+bool cohort_queue_ring_only(struct cohort_queue *q);
 bool cohort_queue_ring_flow(struct cohort_queue *q);
+void cohort_queue_ring_spill(struct cohort_queue *q);
 u32 cohort_queue_ring_gen(struct cohort_queue *q);
 void cohort_queue_ring_room(struct cohort_queue *q);
 int cohort_queue_budget_take(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);

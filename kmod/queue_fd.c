@@ -181,7 +181,7 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
  * (CONFIG_INIT_STACK_ALL_ZERO), and most sends find no ring to take them.
  */
 static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
-			  u32 n, bool *full)
+			  u32 n, bool *wait)
 {
 	struct cohort_afile *a = h->actor;
 	struct cohort_qdirect d;
@@ -195,7 +195,7 @@ static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
 	for (i = 0; i < n; i++)
 		size[i] = o[i].len + vc_len * sizeof(struct cohort_vc_entry);
 	k = cohort_queue_direct(h->q, a, size, n, &d);
-	*full = d.full;
+	*wait = d.wait;
 	for (i = 0; i < k; i++) {
 		if (qfd_direct_one(a, &d, &o[i], vc_len))
 			break;
@@ -218,24 +218,24 @@ out:
 /*
  * Send the first of the @n (at most QFD_CHUNK) messages at @o straight
  * into a consumer's ring, when the queue has one to take them
- * (cohort_queue_direct()): how many went; *@full when none did because
- * every ring was full. The rest go through the store, from a record that
- * could not be filled on, or a message the store would refuse (too large,
- * which fails there): then they cannot overtake it. Payloads are faulted
- * in first, with no lock held.
+ * (cohort_queue_direct()): how many went; *@wait when none did, but the
+ * rings will take them later (d->wait). The rest go through the store,
+ * from a record that could not be filled on, or a message the store would
+ * refuse (too large, which fails there): then they cannot overtake it.
+ * Payloads are faulted in first, with no lock held.
  */
 static u32 qfd_send_direct(struct qfd *h, const struct cohort_qmsg_out *o,
-			   u32 n, bool *full)
+			   u32 n, bool *wait)
 {
 	u32 i = 0;
 
-	*full = false;
+	*wait = false;
 	if (!cohort_queue_may_direct(h->q))
 		return 0;
 	while (i < n && !fault_in_readable(u64_to_user_ptr(o[i].data),
 					   o[i].len))
 		i++;
-	return i ? qfd_direct_run(h, o, i, full) : 0;
+	return i ? qfd_direct_run(h, o, i, wait) : 0;
 }
 
 /*
@@ -260,21 +260,22 @@ static long qfd_timeout(struct file *file, s32 ms)
 	return msecs_to_jiffies(ms) ?: 1;
 }
 
-/* How long one send call waits for ring room before it starts the store. */
+/* How long one send call waits for the rings before it adds to the store. */
 #define QFD_RING_WAIT	msecs_to_jiffies(10)
 
 /*
- * Wait for a ring of @q to have more room than at @gen (flow control,
- * cohort_queue_ring_flow()), within *left and what is left of the call's
- * *@budget, both charged with the time it took: 0 to try the rings again,
- * -EAGAIN to start the store (also once *left is spent: the store is
- * still tried, without waiting), or why not.
+ * Wait for a ring of @q to have more room than at @gen, or for a fill to
+ * empty its store, while senders wait at all (flow control,
+ * cohort_queue_ring_flow()), until jiffies @end and within *left, charged
+ * with the time it took: 0 to try the rings again, -EAGAIN to add to the
+ * store (also once *left is spent: the store is still tried, without
+ * waiting), or why not.
  */
 static int qfd_wait_ring(struct cohort_queue *q, u32 gen, long *left,
-			 long *budget)
+			 unsigned long end)
 {
+	long want = min_t(long, *left, (long)(end - jiffies)), r;
 	unsigned long start = jiffies;
-	long want = min_t(long, *left, *budget), r, spent;
 
 	if (want <= 0)
 		return -EAGAIN;
@@ -283,10 +284,8 @@ static int qfd_wait_ring(struct cohort_queue *q, u32 gen, long *left,
 					     !cohort_queue_ring_flow(q), want);
 	if (r < 0)
 		return r;
-	spent = jiffies - start;
-	*budget -= spent;
 	if (*left != MAX_SCHEDULE_TIMEOUT)
-		*left = max_t(long, *left - spent, 0);
+		*left = max_t(long, *left - (long)(jiffies - start), 0);
 	return r ? 0 : -EAGAIN;
 }
 
@@ -353,8 +352,8 @@ static int qfd_send_chunk(struct qfd *h, struct list_head *msgs, long *left,
 static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 			 u32 count, long *left)
 {
-	long ring_budget = QFD_RING_WAIT;
-	bool blocking = *left, full;
+	unsigned long ring_end = jiffies + QFD_RING_WAIT;
+	bool blocking = *left, wait, spill = false;
 	u32 sent = 0, n, done, size;
 	LIST_HEAD(msgs);
 	int err = 0;
@@ -377,19 +376,19 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 		if (h->q && h->q->kind == COHORT_QUEUE) {
 			u32 gen = cohort_queue_ring_gen(h->q);
 
-			done = qfd_send_direct(h, o + sent, n, &full);
+			done = qfd_send_direct(h, o + sent, n, &wait);
 			sent += done;
 			if (done == n)
 				continue;
 			n -= done;
-			if (!done && full && *left &&
+			if (!done && wait && *left &&
 			    cohort_queue_ring_flow(h->q)) {
-				err = qfd_wait_ring(h->q, gen, left,
-						    &ring_budget);
+				err = qfd_wait_ring(h->q, gen, left, ring_end);
 				if (!err)
 					continue;
 				if (err != -EAGAIN)
 					break;
+				spill = true;
 				err = 0;
 			}
 			/*
@@ -413,6 +412,10 @@ static int qfd_send_msgs(struct qfd *h, const struct cohort_qmsg_out *o,
 			err = serr ?: err;
 		}
 		sent += done;
+		if (spill && done) {
+			cohort_queue_ring_spill(h->q);
+			spill = false;
+		}
 		if (!list_empty(&msgs))
 			break;		/* the home or the queue stopped us */
 	}
@@ -851,7 +854,7 @@ static int qfd_fill_once(struct qfd *h)
 {
 	struct cohort_qmsg *failed = NULL;
 	struct cohort_afile *a = h->actor;
-	bool room = false;
+	bool room = false, took = false;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
 	int err = 0;
@@ -867,6 +870,7 @@ static int qfd_fill_once(struct qfd *h)
 	} else {
 		cohort_queue_dequeue(&h->cons, h->ring, &got, QFD_CHUNK, &err);
 		pos = h->cons.ring_pos;
+		took = !list_empty(&got);
 	}
 	if (!list_empty(&got)) {
 		err = 0;
@@ -874,11 +878,14 @@ static int qfd_fill_once(struct qfd *h)
 	}
 out:
 	mutex_unlock(&a->lock);
-	/* Senders waiting for room find it now (and the actor free). */
-	if (room && !h->px)
-		cohort_queue_ring_room(h->q);
 	if (!list_empty(&got) || !list_empty(&back) || failed)
 		qfd_settle(h, &got, &back, failed);
+	/*
+	 * Senders waiting for room, or for the store to empty (what did not
+	 * go in is back in it by now), find it now, and the actor free.
+	 */
+	if (!h->px && (room || (took && !READ_ONCE(h->cons.mq->depth))))
+		cohort_queue_ring_room(h->q);
 	return n ?: err ?: -EAGAIN;
 }
 

@@ -1286,6 +1286,21 @@ static void *flow_send(void *arg)
 	return NULL;
 }
 
+/*
+ * A queue whose one consumer's ring is full with 16 records of 4088 bytes
+ * (0 to 15), and a message @seq in the store: all sent without waiting.
+ */
+static int ring_full_stored(FIXTURE_DATA(q) *self, const char *name,
+			    uint32_t seq, int *prod, struct ring *r)
+{
+	int ret = ring_queue(self, name, 0, SMALL, prod, r);
+	uint32_t i;
+
+	for (i = 0; !ret && i < 16; i++)
+		ret = send_big(*prod, i, 0);
+	return ret ?: send_big(*prod, seq, 0);
+}
+
 TEST_F(q, ring_flow_control)
 {
 	const char *name = qname(self, "rflow");
@@ -1295,11 +1310,7 @@ TEST_F(q, ring_flow_control)
 	pthread_t t;
 	int prod, i;
 
-	ASSERT_RET(0, ring_queue(self, name, 0, SMALL, &prod, &r));
-	/* 16 records of 4088 bytes fill the ring; non-blocking, no wait. */
-	for (i = 0; i < 16; i++)
-		ASSERT_RET(0, send_big(prod, i, 0));
-	ASSERT_RET(0, send_big(prod, 98, 0));
+	ASSERT_RET(0, ring_full_stored(self, name, 98, &prod, &r));
 	EXPECT_EQ(1ULL, QSTAT(name, DEPTH));	/* did not wait: the store */
 	for (i = 0; i < 16; i++) {
 		rec = ring_peek(&r);
@@ -1341,6 +1352,96 @@ TEST_F(q, ring_flow_control)
 	ASSERT_EQ(0, f.err);
 	EXPECT_LE(5ULL, f.ms);
 	EXPECT_EQ(1ULL, QSTAT(name, DEPTH));
+	ring_unmap(&r);
+	close(r.fd);
+	close(prod);
+}
+
+/*
+ * Flow control, continued: a sender that may wait, finding messages in the
+ * store, waits for a fill to empty it and then writes straight into the
+ * ring; once a sender waited in vain and started the store, later ones do
+ * not wait again until a fill has emptied it.
+ */
+TEST_F(q, ring_flow_drain)
+{
+	const char *name = qname(self, "rdrain");
+	const struct cohort_qrec *rec;
+	struct flow f = { 0 };
+	uint64_t t0, ms, depth;
+	uint32_t moved;
+	struct ring r;
+	pthread_t t;
+	int prod, i;
+
+	ASSERT_RET(0, ring_full_stored(self, name, 16, &prod, &r));
+	ASSERT_EQ(1ULL, QSTAT(name, DEPTH));
+
+	/*
+	 * 99 waits behind 16 (not in the store), and one fill, which moves 16
+	 * on, lets it go straight in after it: had it given up, it would be
+	 * in the store now. A guest too slow to fill within the sender's
+	 * 10 ms sees it give up (after 5 ms at least), not go in at once.
+	 */
+	for (i = 0; i < 16; i++) {
+		rec = ring_peek(&r);
+		ASSERT_NE(NULL, rec);
+		ring_take(&r, rec);
+	}
+	f.fd = prod;
+	ASSERT_EQ(0, pthread_create(&t, NULL, flow_send, &f));
+	while (!f.started)
+		sleep_ms(1);
+	sleep_ms(3);
+	depth = QSTAT(name, DEPTH);
+	if (depth == 2) {
+		pthread_join(t, NULL);
+		TH_LOG("the sender went into the store after %llu ms",
+		       (unsigned long long)f.ms);
+		ASSERT_EQ(0, f.err);
+		EXPECT_LE(5ULL, f.ms);
+		ASSERT_RET(0, take_seqs(&r, 16, 1, 1000));
+		ASSERT_RET(0, take_seqs(&r, 99, 1, 1000));
+	} else {
+		EXPECT_EQ(1ULL, depth);
+		ASSERT_RET(0, ring_fill(r.fd, 0, &moved));
+		EXPECT_EQ(1U, moved);
+		pthread_join(t, NULL);
+		ASSERT_EQ(0, f.err);
+		EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+		for (i = 0; i < 2; i++) {
+			rec = ring_peek(&r);
+			ASSERT_NE(NULL, rec);
+			EXPECT_EQ(i ? 99U : 16U, rec_seq(rec));
+			ring_take(&r, rec);
+		}
+	}
+
+	/* Nobody makes room: the first waits and starts the store... */
+	for (i = 0; i < 16; i++)
+		ASSERT_RET(0, send_big(prod, i, 0));
+	t0 = mono_ms();
+	ASSERT_RET(0, send_big(prod, 99, 5000));
+	EXPECT_LE(5ULL, mono_ms() - t0);
+	/* ...and 20 more do not wait (10 ms each would be 200). */
+	t0 = mono_ms();
+	for (i = 0; i < 20; i++)
+		ASSERT_RET(0, send_big(prod, 100 + i, 5000));
+	ms = mono_ms() - t0;
+	EXPECT_GT(100ULL, ms);
+	EXPECT_EQ(21ULL, QSTAT(name, DEPTH));
+
+	/* Fills empty the store; then a sender waits behind it again. */
+	ASSERT_RET(0, take_seqs(&r, 0, 16, 1000));
+	ASSERT_RET(0, take_seqs(&r, 99, 1, 1000));
+	ASSERT_RET(0, take_seqs(&r, 100, 20, 1000));
+	EXPECT_EQ(0ULL, QSTAT(name, DEPTH));
+	for (i = 0; i < 17; i++)
+		ASSERT_RET(0, send_big(prod, i, 0));
+	t0 = mono_ms();
+	ASSERT_RET(0, send_big(prod, 99, 5000));
+	EXPECT_LE(5ULL, mono_ms() - t0);
+	EXPECT_EQ(2ULL, QSTAT(name, DEPTH));
 	ring_unmap(&r);
 	close(r.fd);
 	close(prod);

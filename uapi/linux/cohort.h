@@ -135,10 +135,13 @@
  * COHORT_ACK_NONE consumer while nothing waits in the store: one copy from
  * sender to receiver, and no store. (A payload not in memory at the time,
  * and what follows it, goes through the store.) When every consumer of the
- * queue reads through such a ring and the rings it could take are full, a
- * sender that may wait waits for room (for at most 10 ms of its timeout
- * per call) before it starts the store, as a pipe's writer waits for its
- * reader: a QFILL that finds records given back says so.
+ * queue reads through such a ring and the rings it could take are full,
+ * or messages wait in the store, a sender that may wait waits for room,
+ * or for QFILLs to empty the store (for at most 10 ms of its timeout per
+ * call), before it adds to the store, as a pipe's writer waits for its
+ * reader: a QFILL that finds records given back, or empties the store,
+ * says so. Once a sender waited in vain and added to the store, no sender
+ * waits again until the store is empty.
  * A ring is a prefetch window: what is in it has been delivered, so
  * priorities order only what still waits in the store, a consumer with
  * room in its ring takes new messages before consumers without a ring,
