@@ -279,11 +279,18 @@ static bool mq_full(const struct cohort_mq *mq, u32 size)
 	       mq->bytes + size > a->max_bytes;
 }
 
+/* @n messages leave the store; an empty store ends a ring spill. */
+static void mq_depth_sub(struct cohort_mq *mq, u32 n)
+{
+	mq->depth -= n;
+	if (!mq->depth)
+		WRITE_ONCE(mq->ring_spill, false);
+}
+
 static void mq_unlink(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	list_del(&m->list);
-	if (!--mq->depth)
-		WRITE_ONCE(mq->ring_spill, false);	/* the spill is over */
+	mq_depth_sub(mq, 1);
 	mq->bytes -= cohort_qmsg_size(m);
 	mq->ttl_msgs -= !!m->expire_ns;
 }
@@ -1425,9 +1432,7 @@ static u32 mq_take_run(struct cohort_qcons *c, struct cohort_qring *r,
 		return 0;
 	list_cut_position(&run, list, &last->list);
 	list_splice_tail(&run, out);
-	mq->depth -= n;
-	if (!mq->depth)
-		WRITE_ONCE(mq->ring_spill, false);	/* the spill is over */
+	mq_depth_sub(mq, n);
 	mq->ttl_msgs -= ttl;
 	/* In flight, a message still holds its bytes until its ack. */
 	if (c->explicit_ack)
@@ -1723,18 +1728,6 @@ void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken)
 		wake_up(&mq->rwait);
 }
 
-/* Does every consumer of @q read through a ring that senders write to? */
-bool cohort_queue_ring_only(struct cohort_queue *q)
-{
-	struct cohort_mq *mq = q->mq;
-	u32 rc;
-
-	if (q->kind != COHORT_QUEUE)
-		return false;
-	rc = READ_ONCE(mq->ring_cons);
-	return rc && rc == READ_ONCE(mq->consumers) && !READ_ONCE(q->dead);
-}
-
 /*
  * Flow control: while every consumer of a queue reads through a ring, a
  * sender that may wait, whose messages no ring took though one will (the
@@ -1750,7 +1743,14 @@ bool cohort_queue_ring_only(struct cohort_queue *q)
  */
 bool cohort_queue_ring_flow(struct cohort_queue *q)
 {
-	return cohort_queue_ring_only(q) && !READ_ONCE(q->mq->ring_spill);
+	struct cohort_mq *mq = q->mq;
+	u32 rc;
+
+	if (q->kind != COHORT_QUEUE)
+		return false;
+	rc = READ_ONCE(mq->ring_cons);
+	return rc && rc == READ_ONCE(mq->consumers) && !READ_ONCE(q->dead) &&
+	       !READ_ONCE(mq->ring_spill);
 }
 
 /*

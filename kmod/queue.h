@@ -263,7 +263,6 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 void cohort_queue_direct_commit(struct cohort_qdirect *d);
 void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken);
 bool cohort_queue_may_direct(struct cohort_queue *q);
-bool cohort_queue_ring_only(struct cohort_queue *q);
 bool cohort_queue_ring_flow(struct cohort_queue *q);
 void cohort_queue_ring_spill(struct cohort_queue *q);
 u32 cohort_queue_ring_gen(struct cohort_queue *q);
