@@ -1575,6 +1575,42 @@ int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack)
 
 /* ---- straight into a ring ---- */
 
+/*
+ * A sender is done writing into @c's ring, whose writers' lock (the actor)
+ * it still holds: fills wait for the lock again. Whether a fill left room
+ * that head gave back for it to announce (cohort_queue_fill_skip()).
+ */
+static bool ring_writer_end(struct cohort_qcons *c)
+{
+	WRITE_ONCE(c->ring_writer, false);
+	/* Pairs with cohort_queue_fill_skip(): one sees the other's mark. */
+	smp_mb();
+	if (!READ_ONCE(c->ring_reclaim))
+		return false;
+	WRITE_ONCE(c->ring_reclaim, false);
+	return true;
+}
+
+/*
+ * A fill of @c's ring found the lock held, and nothing to fill. It does
+ * not wait for the lock if a sender writing into the ring holds it: the
+ * fill would spin on the mutex for as long as the sender copies, taking
+ * the CPU from it where the two share one, while the sender's records
+ * wake the fill's wait. Room that head gave back (@reclaim) the sender
+ * then announces once it unlocked (cohort_queue_direct_done()), as the
+ * fill would have: told earlier, waiting senders would find the ring
+ * busy and add to the store. Any other holder, the fill waits for.
+ */
+bool cohort_queue_fill_skip(struct cohort_qcons *c, bool reclaim)
+{
+	if (reclaim) {
+		WRITE_ONCE(c->ring_reclaim, true);
+		/* Pairs with ring_writer_end(). */
+		smp_mb();
+	}
+	return READ_ONCE(c->ring_writer);
+}
+
 /* Records for as many of the @n messages of @size bytes as fit in @r. */
 static u32 ring_reserve_run(struct cohort_qring *r, const u32 *size, u32 n,
 			    u64 *first)
@@ -1593,9 +1629,9 @@ static u32 ring_reserve_run(struct cohort_qring *r, const u32 *size, u32 n,
 }
 
 /*
- * May a sender of actor @a write to @c's ring now? Locks c's actor if so;
- * *@busy when it could not say (the actor was busy, or its clocks far
- * from roomy).
+ * May a sender of actor @a write to @c's ring now? Locks c's actor if so,
+ * and marks the ring as a sender's (c->ring_writer); *@busy when it could
+ * not say (the actor was busy, or its clocks far from roomy).
  */
 static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a,
 		      bool *busy)
@@ -1606,12 +1642,26 @@ static bool direct_to(struct cohort_qcons *c, struct cohort_afile *a,
 		*busy = true;
 		return false;
 	}
-	if (cohort_clocks_roomy(&c->actor->clocks))
+	if (cohort_clocks_roomy(&c->actor->clocks)) {
+		WRITE_ONCE(c->ring_writer, true);
 		return true;
+	}
 	if (c->actor != a)
 		mutex_unlock(&c->actor->lock);
 	*busy = true;
 	return false;
+}
+
+/*
+ * Done with @c's ring without a record (it was full), its actor still
+ * locked; room a fill left to announce, the caller announces.
+ */
+static void direct_undo(struct cohort_qcons *c, struct cohort_afile *a,
+			bool *reclaim)
+{
+	*reclaim |= ring_writer_end(c);
+	if (c->actor != a)
+		mutex_unlock(&c->actor->lock);
 }
 
 /* Could a sender of @q write into a ring at all? Without a lock: a hint. */
@@ -1627,8 +1677,9 @@ bool cohort_queue_may_direct(struct cohort_queue *q)
  * in the store, so that they cannot overtake anything. A message no store
  * of @q could hold ends the run: it goes the store's way and is refused
  * there. Their ids, and their counts as enqueued and delivered, are given
- * here; the caller writes and commits the records, then calls
- * cohort_queue_direct_done().
+ * here; the caller writes and commits the records, calls
+ * cohort_queue_direct_end() before it unlocks the consumer's actor, and
+ * cohort_queue_direct_done() after.
  *
  * The consumer's actor receives them, so the caller needs it locked; that
  * lock comes after @a's and q->lock, so it is only tried, and its file is
@@ -1644,8 +1695,8 @@ bool cohort_queue_may_direct(struct cohort_queue *q)
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *size, u32 n, struct cohort_qdirect *d)
 {
+	bool busy = false, any = false, reclaim = false;
 	struct cohort_mq *mq = q->mq;
-	bool busy = false, any = false;
 	struct cohort_qcons *c;
 	u32 i, k = 0;
 
@@ -1669,8 +1720,7 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 		k = ring_reserve_run(c->ring, size, n, &d->pos);
 		if (k)
 			break;
-		if (c->actor != a)
-			mutex_unlock(&c->actor->lock);
+		direct_undo(c, a, &reclaim);
 	}
 	if (!k) {
 		d->wait = any && !busy;
@@ -1687,6 +1737,8 @@ u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 	list_move_tail(&c->list, &mq->cons);
 out:
 	spin_unlock(&q->lock);
+	if (reclaim)
+		cohort_queue_ring_room(q);
 	return k;
 }
 
@@ -1710,10 +1762,22 @@ void cohort_queue_direct_commit(struct cohort_qdirect *d)
 }
 
 /*
- * The records of cohort_queue_direct() are committed, but for the last
- * @untaken, which were taken back (the sender's memory was not at hand).
+ * The sender of cohort_queue_direct() is done with the ring, the last of
+ * its records committed or taken back; the consumer's actor is still
+ * locked.
  */
-void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken)
+void cohort_queue_direct_end(struct cohort_qdirect *d)
+{
+	d->reclaim = ring_writer_end(d->c);
+}
+
+/*
+ * The records of cohort_queue_direct() are committed, but for the last
+ * @untaken, which were taken back (the sender's memory was not at hand);
+ * the consumer's actor is unlocked.
+ */
+void cohort_queue_direct_done(struct cohort_queue *q,
+			      const struct cohort_qdirect *d, u32 untaken)
 {
 	struct cohort_mq *mq = q->mq;
 
@@ -1726,6 +1790,8 @@ void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken)
 	/* Pairs with the consumer's wait: see qfd_fill_wait(). */
 	if (wq_has_sleeper(&mq->rwait))
 		wake_up(&mq->rwait);
+	if (d->reclaim)
+		cohort_queue_ring_room(q);
 }
 
 /*

@@ -128,6 +128,8 @@ struct cohort_qcons {
 	struct file *actor_file;	/* and the file that holds it */
 	struct cohort_qring *ring;	/* set once, under q->lock */
 	bool ring_direct;		/* counted in mq->ring_cons */
+	bool ring_writer;		/* a sender holds @ring (the actor) */
+	bool ring_reclaim;		/* room for that sender to announce */
 	u64 ring_pos;			/* first record of the last dequeue */
 };
 
@@ -143,6 +145,7 @@ struct cohort_qdirect {
 	u64 id;				/* its message id; the others follow */
 	u64 enqueue_ns;
 	bool wait;			/* none reserved; rings take them later */
+	bool reclaim;			/* a fill left room to announce */
 };
 
 /* A queue or topic at its home node. */
@@ -261,7 +264,10 @@ int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *size, u32 n, struct cohort_qdirect *d);
 void cohort_queue_direct_commit(struct cohort_qdirect *d);
-void cohort_queue_direct_done(struct cohort_queue *q, u32 untaken);
+void cohort_queue_direct_end(struct cohort_qdirect *d);
+void cohort_queue_direct_done(struct cohort_queue *q,
+			      const struct cohort_qdirect *d, u32 untaken);
+bool cohort_queue_fill_skip(struct cohort_qcons *c, bool reclaim);
 bool cohort_queue_may_direct(struct cohort_queue *q);
 bool cohort_queue_ring_flow(struct cohort_queue *q);
 void cohort_queue_ring_spill(struct cohort_queue *q);

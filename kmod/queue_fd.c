@@ -203,6 +203,8 @@ static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
 	/* The others' records were the last reserved: taken back. */
 	if (i < k)
 		cohort_qring_unreserve(d.c->ring, d.pos);
+	if (k)
+		cohort_queue_direct_end(&d);
 	if (k && d.actor != a)
 		mutex_unlock(&d.actor->lock);
 out:
@@ -211,7 +213,7 @@ out:
 		return 0;
 	if (d.file)
 		fput(d.file);
-	cohort_queue_direct_done(h->q, k - i);
+	cohort_queue_direct_done(h->q, &d, k - i);
 	return i;
 }
 
@@ -847,24 +849,51 @@ static int qfd_fill_take_remote(struct qfd *h, struct list_head *got,
 }
 
 /*
- * One chunk into the ring: how many records, or why none (EAGAIN: nothing
- * waits; ENOSPC: the next does not fit).
+ * Lock the ring's writers (the actor) for a fill: 0, or why the fill goes
+ * without. With nothing to fill, it does not wait for a sender writing
+ * into the ring (cohort_queue_fill_skip()): -EAGAIN, or -EINVAL for a head
+ * or @next found bad without the records; between records or not, the
+ * next fill that locks checks.
  */
-static int qfd_fill_once(struct qfd *h)
+static int qfd_fill_lock(struct qfd *h, const u64 *next)
+{
+	struct cohort_mq *mq = h->cons.mq;
+
+	if (mutex_trylock(&h->actor->lock))
+		return 0;
+	if (!h->px && !READ_ONCE(mq->depth) && !READ_ONCE(mq->dead) &&
+	    cohort_queue_fill_skip(&h->cons,
+				   cohort_qring_reclaimable(h->ring)))
+		return cohort_qring_check(h->ring, next) ?: -EAGAIN;
+	mutex_lock(&h->actor->lock);
+	return 0;
+}
+
+/*
+ * One chunk into the ring: how many records, or why none (EAGAIN: nothing
+ * waits, or nothing to fill while a sender writes into the ring; ENOSPC:
+ * the next does not fit; EINVAL: a bad head or @next). *@next, if set, is
+ * checked with head under the lock, and then cleared: once is enough for
+ * a call.
+ */
+static int qfd_fill_once(struct qfd *h, const u64 **next)
 {
 	struct cohort_qmsg *failed = NULL;
 	struct cohort_afile *a = h->actor;
 	bool room = false, took = false;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
-	int err = 0;
 	u64 pos = 0;
 	u32 n = 0;
+	int err;
 
-	mutex_lock(&a->lock);
-	err = cohort_qring_sync(h->ring, NULL, &room);
+	err = qfd_fill_lock(h, *next);
+	if (err)
+		return err;
+	err = cohort_qring_sync(h->ring, *next, &room);
 	if (err)
 		goto out;
+	*next = NULL;
 	if (h->px) {
 		err = qfd_fill_take_remote(h, &got, &back, &pos);
 	} else {
@@ -928,9 +957,9 @@ static int qfd_fill_wait(struct qfd *h, const u64 *next, long *left)
 static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
 	struct cohort_qring *r = READ_ONCE(h->ring);
+	const u64 *next, *check;
 	struct cohort_qfill f;
 	u32 usize, added = 0;
-	const u64 *next;
 	long left;
 	int n, err;
 
@@ -940,25 +969,15 @@ static long qfd_fill_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	if (f.flags & ~COHORT_QFILL_NEXT || !r)
 		return -EINVAL;
 	next = f.flags & COHORT_QFILL_NEXT ? &f.next : NULL;
-	if (next) {
-		bool room;
-
-		mutex_lock(&h->actor->lock);
-		err = cohort_qring_sync(r, next, &room);
-		mutex_unlock(&h->actor->lock);
-		if (room && !h->px)
-			cohort_queue_ring_room(h->q);
-		if (err)
-			return err;
-	}
+	check = next;
 	left = qfd_timeout(file, f.timeout_ms);
 	for (;;) {
 		do {
-			n = qfd_fill_once(h);
+			n = qfd_fill_once(h, &check);
 			if (n > 0)
 				added += n;
 		} while (n >= QFD_CHUNK);
-		/* A bad head: what is there is no record. */
+		/* A bad head or next: what is there is no record. */
 		if (n == -EINVAL) {
 			err = n;
 			break;

@@ -680,9 +680,10 @@ static u32 rx_pub_direct_run(struct cohort_queue *q, const u8 **p, u32 n)
 	/* The others' records were the last reserved: taken back. */
 	if (i < k)
 		cohort_qring_unreserve(d.c->ring, d.pos);
+	cohort_queue_direct_end(&d);
 	mutex_unlock(&d.actor->lock);
 	fput(d.file);
-	cohort_queue_direct_done(q, k - i);
+	cohort_queue_direct_done(q, &d, k - i);
 	*p = (const u8 *)w;
 	return i;
 }

@@ -13,8 +13,9 @@
  * aliases between the mappings.
  *
  * Writers hold the owner actor's mutex (queue_ring.h); readers of the
- * positions here (poll, the fill wait) take no lock and only decide whether
- * to look again under it.
+ * positions here (poll, the fill wait, a fill that leaves the ring to a
+ * busy writer) take no lock: what they find is a hint, or a check that
+ * the writers make again.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -120,10 +121,15 @@ int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma)
 /* The process's head, if it is one: 8-byte aligned, not past the tail. */
 int cohort_qring_head(struct cohort_qring *r, u64 *head)
 {
-	u64 tail = READ_ONCE(r->status->tail);
+	u64 tail;
 
-	/* Pairs with the process's release: it is done with what it passed. */
+	/*
+	 * Pairs with the process's release: it is done with what it passed.
+	 * The tail after it: a head the process took from a tail a writer
+	 * published meanwhile is not beyond it.
+	 */
 	*head = smp_load_acquire(&r->ctl->head);
+	tail = READ_ONCE(r->status->tail);
 	return *head & 7 || *head > tail ? -EINVAL : 0;
 }
 
@@ -133,18 +139,33 @@ int cohort_qring_head(struct cohort_qring *r, u64 *head)
  */
 static bool qring_reclaim(struct cohort_qring *r)
 {
-	u64 head, start = r->kstart;
+	u64 head, pos = r->kstart;
 	u32 len;
 
 	if (cohort_qring_head(r, &head))
 		return false;
-	while (r->kstart < head) {
-		len = cohort_qring_rec(r, r->kstart)->len;
-		if (head - r->kstart < len || WARN_ON_ONCE(!len))
+	while (pos < head) {
+		len = cohort_qring_rec(r, pos)->len;
+		if (head - pos < len || WARN_ON_ONCE(!len))
 			break;
-		r->kstart += len;
+		pos += len;
 	}
-	return r->kstart != start;
+	if (pos == r->kstart)
+		return false;
+	/* Read without the lock by cohort_qring_reclaimable(). */
+	WRITE_ONCE(r->kstart, pos);
+	return true;
+}
+
+/*
+ * Has head passed records not yet given back? Without the writers' lock:
+ * a hint that a writer would find more room than it knows of.
+ */
+bool cohort_qring_reclaimable(struct cohort_qring *r)
+{
+	u64 head;
+
+	return !cohort_qring_head(r, &head) && head > READ_ONCE(r->kstart);
 }
 
 /*
@@ -171,6 +192,22 @@ int cohort_qring_sync(struct cohort_qring *r, const u64 *next, bool *room)
 	for (pos = head; pos < *next;)
 		pos += cohort_qring_rec(r, pos)->len;
 	return pos == *next ? 0 : -EINVAL;
+}
+
+/*
+ * What cohort_qring_sync() checks of head and @next without the writers'
+ * lock: each aligned, and in order up to the tail.
+ */
+int cohort_qring_check(struct cohort_qring *r, const u64 *next)
+{
+	u64 head;
+	int err;
+
+	err = cohort_qring_head(r, &head);
+	if (err || !next)
+		return err;
+	return *next & 7 || *next < head ||
+	       *next > READ_ONCE(r->status->tail) ? -EINVAL : 0;
 }
 
 /*

@@ -22,7 +22,8 @@ struct vm_area_struct;
  * reservations are also made under the queue's lock, which orders them
  * with the store. Only the head is the process's to write, and it is
  * never trusted: space is given back record by record, from lengths this
- * side wrote, up to where head points.
+ * side wrote, up to where head points (@kstart; hints read it without the
+ * lock).
  */
 struct cohort_qring {
 	struct page **pages;		/* ctl, status, data, data again */
@@ -113,6 +114,8 @@ int cohort_qring_mmap(struct cohort_qring *r, struct vm_area_struct *vma);
 
 int cohort_qring_head(struct cohort_qring *r, u64 *head);
 int cohort_qring_sync(struct cohort_qring *r, const u64 *next, bool *room);
+int cohort_qring_check(struct cohort_qring *r, const u64 *next);
+bool cohort_qring_reclaimable(struct cohort_qring *r);
 bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos);
 void cohort_qring_put_msg(struct cohort_qring *r, u64 pos,
 			  const struct cohort_qmsg *m);

@@ -124,7 +124,10 @@
  * passed, and never relies on what the process writes: a head that is not
  * 8-byte aligned or lies beyond tail makes QFILL fail with EINVAL and poll
  * report EPOLLERR until it is mended (so does a head inside a record, or
- * behind one given back, for QFILL).
+ * behind one given back, for QFILL, and a @next that is not at the end of
+ * a record; a QFILL with nothing to fill while a sender writes into the
+ * ring leaves these to a later call, and may return at once as if a record
+ * were there).
  * COHORT_IOC_QFILL moves what waits for the descriptor into the ring, as
  * much as fits, and then waits (timeout_ms; O_NONBLOCK) until a complete
  * record is at head (or at @next, for a process that holds records); it
