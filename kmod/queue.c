@@ -1597,17 +1597,17 @@ static bool ring_writer_end(struct cohort_qcons *c)
  * fill would spin on the mutex for as long as the sender copies, taking
  * the CPU from it where the two share one, while the sender's records
  * wake the fill's wait. Room that head gave back (@reclaim) the sender
- * then announces once it unlocked (cohort_queue_direct_done()), as the
- * fill would have: told earlier, waiting senders would find the ring
- * busy and add to the store. Any other holder, the fill waits for.
+ * then announces once it has unlocked (cohort_queue_direct_done(), or
+ * cohort_queue_direct() if it reserved nothing), as the fill would have:
+ * told earlier, waiting senders would find the ring busy and add to the
+ * store. Any other holder, the fill waits for.
  */
 bool cohort_queue_fill_skip(struct cohort_qcons *c, bool reclaim)
 {
-	if (reclaim) {
+	if (reclaim)
 		WRITE_ONCE(c->ring_reclaim, true);
-		/* Pairs with ring_writer_end(). */
-		smp_mb();
-	}
+	/* Pairs with ring_writer_end(); orders the failed trylock too. */
+	smp_mb();
 	return READ_ONCE(c->ring_writer);
 }
 

@@ -203,10 +203,11 @@ static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
 	/* The others' records were the last reserved: taken back. */
 	if (i < k)
 		cohort_qring_unreserve(d.c->ring, d.pos);
-	if (k)
+	if (k) {
 		cohort_queue_direct_end(&d);
-	if (k && d.actor != a)
-		mutex_unlock(&d.actor->lock);
+		if (d.actor != a)
+			mutex_unlock(&d.actor->lock);
+	}
 out:
 	mutex_unlock(&a->lock);
 	if (!k)
@@ -890,6 +891,9 @@ static int qfd_fill_once(struct qfd *h, const u64 **next)
 	err = qfd_fill_lock(h, *next);
 	if (err)
 		return err;
+	/* What this fill reclaims, it announces itself. */
+	if (!h->px)
+		WRITE_ONCE(h->cons.ring_reclaim, false);
 	err = cohort_qring_sync(h->ring, *next, &room);
 	if (err)
 		goto out;
