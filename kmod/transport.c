@@ -143,7 +143,10 @@ int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
 	peer->tp->txq_bytes += f->len;
 	if (!peer->next_tx)
 		peer->next_tx = f;
-	peer_kick(peer);
+	if (f->len >= PAGE_SIZE)
+		queue_work(cohort_wq, &peer->tx_work);	/* see peer_kick() */
+	else
+		peer_kick(peer);
 	return 0;
 }
 
@@ -325,6 +328,9 @@ static void peer_tx_work(struct work_struct *work)
  * Send now or from tx_work? An idle link (nothing unacknowledged in TCP)
  * sends at once, saving a context switch on every round trip; a busy one
  * leaves it to the work item, which then sends many frames per call.
+ * A frame of a page or more always goes from the work item: its copy
+ * costs more than the switch, and the sender, who holds tp->lock, builds
+ * the next frame meanwhile rather than sending this one frame by frame.
  */
 static void peer_kick(struct cohort_peer *peer)
 {
