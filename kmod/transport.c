@@ -59,7 +59,7 @@ static void conn_close(struct cohort_conn *conn);
 static void conn_work(struct work_struct *work);
 static void conn_free_work(struct work_struct *work);
 static void link_set_state(struct cohort_peer *peer, u8 state);
-static void peer_kick(struct cohort_peer *peer);
+static void peer_kick(struct cohort_peer *peer, u32 len);
 
 /* ---- frames ---- */
 
@@ -143,10 +143,7 @@ int cohort_link_send(struct cohort_peer *peer, struct cohort_frame *f,
 	peer->tp->txq_bytes += f->len;
 	if (!peer->next_tx)
 		peer->next_tx = f;
-	if (f->len >= PAGE_SIZE)
-		queue_work(cohort_wq, &peer->tx_work);	/* see peer_kick() */
-	else
-		peer_kick(peer);
+	peer_kick(peer, f->len);
 	return 0;
 }
 
@@ -328,17 +325,19 @@ static void peer_tx_work(struct work_struct *work)
  * Send now or from tx_work? An idle link (nothing unacknowledged in TCP)
  * sends at once, saving a context switch on every round trip; a busy one
  * leaves it to the work item, which then sends many frames per call.
- * A frame of a page or more always goes from the work item: its copy
- * costs more than the switch, and the sender, who holds tp->lock, builds
- * the next frame meanwhile rather than sending this one frame by frame.
+ * A frame just queued of @len, a page or more, always goes from the work
+ * item: its copy costs more than the switch, and the sender, who holds
+ * tp->lock, builds the next frame meanwhile rather than sending this one
+ * frame by frame. Control frames pass 0.
  */
-static void peer_kick(struct cohort_peer *peer)
+static void peer_kick(struct cohort_peer *peer, u32 len)
 {
 	struct cohort_conn *conn = peer->conn;
 
 	if (!conn || !conn->hello_rx)
 		return;
-	if (!conn->tx_off && !READ_ONCE(conn->sock->sk->sk_wmem_queued))
+	if (!conn->tx_off && len < PAGE_SIZE &&
+	    !READ_ONCE(conn->sock->sk->sk_wmem_queued))
 		peer_tx(peer);
 	else
 		queue_work(cohort_wq, &peer->tx_work);
@@ -642,7 +641,7 @@ static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 	peer_heard_now(peer);
 	peer->stats[COHORT_A_STATS_RECONNECTS]++;
 	link_set_state(peer, COHORT_LINK_UP);
-	peer_kick(peer);
+	peer_kick(peer, 0);
 }
 
 static void rx_sequenced(struct cohort_conn *conn,
@@ -771,7 +770,7 @@ static void conn_rx(struct cohort_conn *conn)
 		 * one per ACK_EVERY frames, the rest with the next heartbeat.
 		 */
 		if (conn->peer->rx_seq - conn->peer->acked_seq >= ACK_EVERY)
-			peer_kick(conn->peer);
+			peer_kick(conn->peer, 0);
 	}
 }
 
@@ -1014,7 +1013,7 @@ static void hb_work(struct work_struct *work)
 	list_for_each_entry(peer, &tp->peers, list) {
 		hb_send(tp, peer);
 		if (peer->ack_pending)
-			peer_kick(peer);
+			peer_kick(peer, 0);
 		if (!peer_heard(peer)) {
 			if (peer->conn)
 				conn_close(peer->conn);
