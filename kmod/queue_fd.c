@@ -57,6 +57,55 @@ static const struct cohort_queue_attr *qfd_attr(const struct qfd *h)
 	return h->px ? &h->px->attr : &h->q->attr;
 }
 
+/*
+ * Payloads of small messages are copied word by word in one user access
+ * window: hardened usercopy (check_object_size()) looks up the slab object
+ * of every copy, which costs a small message more than the copy itself.
+ * The bounds it would check are the message's own length.
+ */
+#define QFD_COPY_SMALL	256
+
+static int qfd_data_in(void *dst, const void __user *src, u32 len)
+{
+	u64 w;
+	u8 b;
+
+	if (!IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) ||
+	    len > QFD_COPY_SMALL)
+		return copy_from_user(dst, src, len) ? -EFAULT : 0;
+	if (!user_access_begin(src, len))
+		return -EFAULT;
+	for (; len >= sizeof(w); len -= sizeof(w)) {
+		unsafe_get_user(w, (const u64 __user *)src, efault);
+		memcpy(dst, &w, sizeof(w));
+		src += sizeof(w);
+		dst += sizeof(w);
+	}
+	for (; len; len--) {
+		unsafe_get_user(b, (const u8 __user *)src++, efault);
+		*(u8 *)dst++ = b;
+	}
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+static int qfd_data_out(void __user *dst, const void *src, u32 len)
+{
+	if (len > QFD_COPY_SMALL)
+		return copy_to_user(dst, src, len) ? -EFAULT : 0;
+	if (!user_access_begin(dst, len))
+		return -EFAULT;
+	unsafe_copy_to_user(dst, src, len, efault);
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
 /* ---- send ---- */
 
 /*
@@ -86,10 +135,9 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 			      GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
-	if (copy_from_user(m->data, u64_to_user_ptr(o->data), o->len)) {
-		err = -EFAULT;
+	err = qfd_data_in(m->data, u64_to_user_ptr(o->data), o->len);
+	if (err)
 		goto free;
-	}
 	/*
 	 * A message stamped U64_MAX could never be received, by anyone:
 	 * each receive would overflow, and it would block the queue.
@@ -603,7 +651,7 @@ static int qfd_copy_out(const struct cohort_qmsg *m,
 			return -EFAULT;
 		return -EMSGSIZE;
 	}
-	if (copy_to_user(u64_to_user_ptr(data), m->data, m->len))
+	if (qfd_data_out(u64_to_user_ptr(data), m->data, m->len))
 		return -EFAULT;
 	if (vc_ptr && qfd_put_vc(vc_ptr, m->vc, m->vc_len))
 		return -EFAULT;
@@ -711,7 +759,7 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 	mutex_lock(&h->actor->lock);
 	if (m->len > len) {
 		err = -EMSGSIZE;
-	} else if (copy_to_user(buf, m->data, m->len)) {
+	} else if (qfd_data_out(buf, m->data, m->len)) {
 		err = -EFAULT;
 	} else {
 		err = qfd_recv_event(h->actor, m);
