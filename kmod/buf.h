@@ -7,7 +7,11 @@
 
 struct dentry;
 
-/* Buffers larger than this (up to PAGE_SIZE << 3) are recycled. */
+/*
+ * Buffers of up to COHORT_BUF_SMALL bytes (all of that size) and larger
+ * than COHORT_BUF_RECYCLED_ABOVE (up to PAGE_SIZE << 3) are recycled.
+ */
+#define COHORT_BUF_SMALL		256
 #define COHORT_BUF_RECYCLED_ABOVE	(PAGE_SIZE / 2)
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp);

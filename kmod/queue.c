@@ -109,13 +109,17 @@ static bool qmsg_split(u32 len)
 	return len > COHORT_BUF_RECYCLED_ABOVE;
 }
 
+/*
+ * A message whose payload is in it; small ones (buf.c) recycled. A split
+ * one's header stays a plain allocation: its size is not kept.
+ */
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
 {
 	size_t head = struct_size_t(struct cohort_qmsg, vc, vc_room);
 	bool split = qmsg_split(len);
 	struct cohort_qmsg *m;
 
-	m = kmalloc(split ? head : head + len, gfp);
+	m = split ? kmalloc(head, gfp) : cohort_buf_alloc(head + len, gfp);
 	if (!m)
 		return NULL;
 	m->own_data = split;
@@ -135,11 +139,20 @@ struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp)
 	return m;
 }
 
+/* What cohort_qmsg_alloc() took for @m, whose payload is in it. */
+static size_t qmsg_inline_size(const struct cohort_qmsg *m)
+{
+	return m->data - (const u8 *)m + m->len;
+}
+
 void cohort_qmsg_free(struct cohort_qmsg *m)
 {
-	if (m->own_data)
+	if (m->own_data) {
 		cohort_buf_free(m->data, m->len);
-	kfree(m);
+		kfree(m);
+	} else {
+		cohort_buf_free(m, qmsg_inline_size(m));
+	}
 }
 
 static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
@@ -160,7 +173,10 @@ static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
 	return c;
 }
 
-/* Many messages go through the slab's bulk path, in chunks. */
+/*
+ * Many messages go through the slab's bulk path, in chunks; small ones
+ * back to their stack.
+ */
 static noinline void qmsg_free_bulk(struct list_head *head)
 {
 	struct cohort_qmsg *m, *t;
@@ -168,6 +184,10 @@ static noinline void qmsg_free_bulk(struct list_head *head)
 	size_t n = 0;
 
 	list_for_each_entry_safe(m, t, head, list) {
+		if (!m->own_data && qmsg_inline_size(m) <= COHORT_BUF_SMALL) {
+			cohort_buf_free(m, COHORT_BUF_SMALL);
+			continue;
+		}
 		if (n == ARRAY_SIZE(p)) {
 			kfree_bulk(n, p);
 			n = 0;

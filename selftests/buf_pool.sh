@@ -4,15 +4,16 @@
 # The module's recycled buffers (kmod/buf.c), read through debugfs
 # (cohort/buffers: per size class, buffers kept and the most kept): the 4
 # and 8 KiB classes keep 4 MiB each; a backlog of 4 KiB payloads taken at
-# once fills its stack to that cap and no further; starting from empty
+# once fills its stack to that cap and no further; the objects of small
+# messages wait on the 256-byte stack (1 MiB) once taken; starting from empty
 # stacks, the 8 KiB frames of 4 KiB messages sent across a link come back
 # when the link acks them; memory pressure (drop_caches, which runs every
 # shrinker) empties every stack; traffic after that works and refills it.
 #
 #   a (41) ======= link ======= b (42)
-#   queue big, its producer     producer of far@41
-#   and consumer; queue far
-#   and its consumer
+#   queues big and small, their producer of far@41
+#   producers and consumers;
+#   queue far and its consumer
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/ktap.sh"
@@ -69,7 +70,7 @@ big()
 	[ "$(kept 4096)" -gt 0 ] && [ "$(kept 4096)" -le "$(cap 4096)" ]
 }
 
-ktap_plan 9
+ktap_plan 10
 
 cl_node a 41 && cl_node b 42 && cl_link a b &&
 	cl_wait 60 cl_all_up a b && cl_wait 30 cl_all_reachable a b
@@ -90,6 +91,16 @@ ktap_result $? "the 4 KiB stack (4 MiB) is full, and no fuller: kept $(kept 4096
 # ---- frames across the link, from empty stacks ----
 # Only b's frames of one 4 KiB message each are 8 KiB buffers here: a's
 # frames to b (acks, credit) are small.
+N=2000
+cl_wait 10 all_empty &&
+	qt a produce small $N -s 64 -b 64 --create persistent -m 4096 \
+		>/dev/null 2>&1 && [ "$(qstat a small depth)" = $N ] &&
+	bgq a small-c consume small $N -a none -b 64 -q && finish small-c &&
+	[ "$(field small-c distinct)" = $N ] && [ "$(cap 256)" = 4096 ] &&
+	[ "$(kept 256)" -ge $((N * 9 / 10)) ] &&
+	[ "$(kept 256)" -le "$(cap 256)" ]
+ktap_result $? "$N messages of 64 bytes sent to small from empty stacks, then taken: their objects wait on the 256-byte stack, kept $(kept 256) of $(cap 256)"
+
 N=300
 cl_wait 10 all_empty &&
 	qt a produce far 0 --create persistent -m 4096 -B 16777216 >/dev/null 2>&1 &&
