@@ -325,10 +325,28 @@ static void mq_ttl_add(struct cohort_mq *mq, u64 expire_ns)
 		mq->next_expire = expire_ns;
 }
 
+/* Messages of priority @prio were queued: raise the bound of mq_top(). */
+static void mq_prio_add(struct cohort_mq *mq, u8 prio)
+{
+	mq->top = max(mq->top, prio);
+}
+
+/*
+ * The highest priority with messages, or 0. A dequeue starts there rather
+ * than look at every empty list above the default priority.
+ */
+static int mq_top(struct cohort_mq *mq)
+{
+	while (mq->top && list_empty(&mq->prio[mq->top]))
+		mq->top--;
+	return mq->top;
+}
+
 /* Back first in line (m->list is free); its bytes are still counted. */
 static void mq_push_front(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	list_add(&m->list, &mq->prio[m->prio]);
+	mq_prio_add(mq, m->prio);
 	mq->depth++;
 	mq->ttl_msgs += !!m->expire_ns;
 	mq_ttl_add(mq, m->expire_ns);
@@ -453,6 +471,7 @@ static void queue_room(struct cohort_queue *q)
 static void mq_add(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	list_add_tail(&m->list, &mq->prio[m->prio]);
+	mq_prio_add(mq, m->prio);
 	mq->depth++;
 	mq->bytes += cohort_qmsg_size(m);
 	mq->ttl_msgs += !!m->expire_ns;
@@ -1219,6 +1238,7 @@ static u32 queue_take_run(struct cohort_queue *q, struct list_head *msgs,
 		return 0;
 	list_cut_position(&run, msgs, &last->list);
 	list_splice_tail(&run, &mq->prio[prio]);
+	mq_prio_add(mq, prio);
 	mq->depth += n;
 	mq->bytes += bytes;
 	mq->ttl_msgs += ttl;
@@ -1483,7 +1503,7 @@ u32 cohort_queue_dequeue(struct cohort_qcons *c, struct cohort_qring *r,
 	spin_lock(&q->lock);
 	if (r)
 		c->ring_pos = r->tail;
-	for (i = COHORT_QPRIO_MAX; i >= 0 && n < max && !mq->dead && !full; i--)
+	for (i = mq_top(mq); i >= 0 && n < max && !mq->dead && !full; i--)
 		n += mq_take_run(c, r, &mq->prio[i], max - n, out, &freed,
 				 &full);
 	*err = mq->dead ? -EIDRM : full ? -ENOSPC : -EAGAIN;

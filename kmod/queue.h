@@ -95,6 +95,7 @@ struct cohort_mq {
 	struct cohort_qfilter filter;	/* set when made */
 	bool dead;			/* deleted: consumers get EIDRM */
 	struct list_head prio[COHORT_QPRIO_MAX + 1];
+	u8 top;				/* no message above this priority */
 	u32 depth, bytes, inflight;
 	u32 ttl_msgs;			/* queued with a TTL: mq_expire() has work */
 	u64 next_expire;		/* no queued message expires before */
