@@ -918,6 +918,51 @@ TEST_F(q, priority_order)
 	close(cfd);
 }
 
+/*
+ * A priority that emptied comes back first: by a send, and by a nack that
+ * puts its message back ahead of older default-priority ones.
+ */
+TEST_F(q, priority_after_drain)
+{
+	const char *name = qname(self, "prio2");
+	struct rx *rx = rx_new();
+	uint64_t d;
+	int pfd, cfd;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_EXPLICIT, NULL));
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
+			      0, NULL));
+	ASSERT_RET(0, send1(pfd, 0, 7, 0));
+	ASSERT_RET(0, send1(pfd, 1, 0, 0));
+	ASSERT_RET(0, send1(pfd, 2, 0, 0));
+	ASSERT_RET(0, recv1(cfd, rx, 0));
+	ASSERT_EQ(0U, seq_of(&rx->m[0]));
+	d = rx->m[0].delivery_id;
+	/* Priority 7 is empty now, and this receive finds it so. */
+	ASSERT_RET(0, recv1(cfd, rx, 0));
+	ASSERT_EQ(1U, seq_of(&rx->m[0]));
+	ASSERT_RET(0, ack1(cfd, rx->m[0].delivery_id));
+	ASSERT_RET(0, nack1(cfd, d));
+	ASSERT_RET(0, recv1(cfd, rx, 0));
+	ASSERT_EQ(0U, seq_of(&rx->m[0]));
+	ASSERT_EQ(7U, rx->m[0].prio);
+	ASSERT_RET(0, ack1(cfd, rx->m[0].delivery_id));
+	/* A send at a priority between the two also goes ahead. */
+	ASSERT_RET(0, send1(pfd, 3, 4, 0));
+	ASSERT_RET(0, recv1(cfd, rx, 0));
+	ASSERT_EQ(3U, seq_of(&rx->m[0]));
+	ASSERT_RET(0, ack1(cfd, rx->m[0].delivery_id));
+	ASSERT_RET(0, recv1(cfd, rx, 0));
+	ASSERT_EQ(2U, seq_of(&rx->m[0]));
+	ASSERT_RET(0, ack1(cfd, rx->m[0].delivery_id));
+	ASSERT_RET(-EAGAIN, recv1(cfd, rx, 0));
+	free(rx);
+	close(pfd);
+	close(cfd);
+}
+
 /* COHORT_QBATCH_MAX messages in one call each way. */
 TEST_F(q, batch)
 {
