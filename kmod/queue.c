@@ -200,14 +200,12 @@ static noinline void qmsg_free_bulk(struct list_head *head)
 }
 
 /*
- * Free the messages on @head. Most calls free none or one: they skip the
- * bulk path, whose array the kernel zeroes on every call
- * (CONFIG_INIT_STACK_ALL_ZERO) and which costs more for one.
+ * The messages on @head, not empty (cohort_qmsg_free_list()). Most calls
+ * free one: they skip the bulk path, whose array the kernel zeroes on
+ * every call (CONFIG_INIT_STACK_ALL_ZERO) and which costs more for one.
  */
-void cohort_qmsg_free_list(struct list_head *head)
+void __cohort_qmsg_free_list(struct list_head *head)
 {
-	if (list_empty(head))
-		return;
 	if (list_is_singular(head))
 		cohort_qmsg_free(list_first_entry(head, struct cohort_qmsg,
 						  list));
@@ -1527,15 +1525,9 @@ static void mq_unget(struct cohort_qcons *c, struct list_head *back)
 	mq_ready(c->mq);
 }
 
-/*
- * After the copy to the user: @got reached it (in flight now, or the
- * caller frees them without explicit acks), @back did not, and @failed
- * (or NULL), before @back, was an attempt no receiver could take.
- * Dequeue counted them delivered: without acks and with nothing back,
- * that was all there is to do.
- */
-void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
-			struct list_head *back, struct cohort_qmsg *failed)
+/* What cohort_queue_taken() has to do: acks to wait for, or messages back. */
+void __cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
+			  struct list_head *back, struct cohort_qmsg *failed)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
@@ -1544,8 +1536,6 @@ void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 	LIST_HEAD(freed);
 	u32 n = 0;
 
-	if (!c->explicit_ack && list_empty(back) && !failed)
-		return;
 	deadline = jiffies + msecs_to_jiffies(q->attr.ack_timeout_ms);
 	spin_lock(&q->lock);
 	if (mq->dead) {
@@ -1702,12 +1692,6 @@ static void direct_undo(struct cohort_qcons *c, struct cohort_afile *a,
 	*reclaim |= ring_writer_end(c);
 	if (c->actor != a)
 		mutex_unlock(&c->actor->lock);
-}
-
-/* Could a sender of @q write into a ring at all? Without a lock: a hint. */
-bool cohort_queue_may_direct(struct cohort_queue *q)
-{
-	return q->kind == COHORT_QUEUE && READ_ONCE(q->mq->ring_cons);
 }
 
 /*
@@ -1876,11 +1860,6 @@ void cohort_queue_ring_spill(struct cohort_queue *q)
 	spin_unlock(&q->lock);
 	if (spill && wq_has_sleeper(&q->mq->ring_wait))
 		wake_up(&q->mq->ring_wait);
-}
-
-u32 cohort_queue_ring_gen(struct cohort_queue *q)
-{
-	return q->kind == COHORT_QUEUE ? atomic_read(&q->mq->ring_gen) : 0;
 }
 
 /*

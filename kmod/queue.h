@@ -259,8 +259,25 @@ static inline void cohort_qmsg_cut(struct list_head *got,
 	list_splice_init(&first, got);
 }
 
-void cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
-			struct list_head *back, struct cohort_qmsg *failed);
+void __cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
+			  struct list_head *back, struct cohort_qmsg *failed);
+
+/*
+ * After the copy to the user: @got reached it (in flight now, or the
+ * caller frees them without explicit acks), @back did not, and @failed
+ * (or NULL), before @back, was an attempt no receiver could take.
+ * Dequeue counted them delivered: without acks and with nothing back,
+ * that was all there is to do, and most receives stop here.
+ */
+static inline void cohort_queue_taken(struct cohort_qcons *c,
+				      struct list_head *got,
+				      struct list_head *back,
+				      struct cohort_qmsg *failed)
+{
+	if (c->explicit_ack || !list_empty(back) || failed)
+		__cohort_queue_taken(c, got, back, failed);
+}
+
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);
 u32 cohort_queue_direct(struct cohort_queue *q, struct cohort_afile *a,
 			const u32 *size, u32 n, struct cohort_qdirect *d);
@@ -269,15 +286,38 @@ void cohort_queue_direct_end(struct cohort_qdirect *d);
 void cohort_queue_direct_done(struct cohort_queue *q,
 			      const struct cohort_qdirect *d, u32 untaken);
 bool cohort_queue_fill_skip(struct cohort_qcons *c, bool reclaim);
-bool cohort_queue_may_direct(struct cohort_queue *q);
 bool cohort_queue_ring_flow(struct cohort_queue *q);
 void cohort_queue_ring_spill(struct cohort_queue *q);
-u32 cohort_queue_ring_gen(struct cohort_queue *q);
 void cohort_queue_ring_room(struct cohort_queue *q);
+
+/*
+ * The hints below are read by every send, and inline: most find no ring,
+ * and a call would cost a small message more than the look does.
+ */
+
+/* Could a sender of @q write into a ring at all? Without a lock: a hint. */
+static inline bool cohort_queue_may_direct(struct cohort_queue *q)
+{
+	return q->kind == COHORT_QUEUE && READ_ONCE(q->mq->ring_cons);
+}
+
+/* Bumped when a ring of @q has more room (cohort_queue_ring_room()). */
+static inline u32 cohort_queue_ring_gen(struct cohort_queue *q)
+{
+	return q->kind == COHORT_QUEUE ? atomic_read(&q->mq->ring_gen) : 0;
+}
+
 int cohort_queue_budget_take(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);
 void cohort_queue_budget_give(struct cohort_qmgr *qm, kuid_t uid, u64 bytes);
 struct cohort_qmsg *cohort_qmsg_alloc(u32 len, u32 vc_room, gfp_t gfp);
 void cohort_qmsg_free(struct cohort_qmsg *m);
-void cohort_qmsg_free_list(struct list_head *head);
+void __cohort_qmsg_free_list(struct list_head *head);
+
+/* Free the messages on @head; most calls find it empty. */
+static inline void cohort_qmsg_free_list(struct list_head *head)
+{
+	if (!list_empty(head))
+		__cohort_qmsg_free_list(head);
+}
 
 #endif /* _COHORT_QUEUE_H */
