@@ -143,7 +143,7 @@ static struct cohort_qmsg *qfd_build(struct cohort_afile *a,
 	 * each receive would overflow, and it would block the queue.
 	 */
 	err = c->lamport >= U64_MAX - 1 ? -EOVERFLOW :
-	      cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0, a->id);
+	      cohort_clocks_send(c, a->id);
 	if (err)
 		goto free;
 	m->lamport = c->lamport;
@@ -203,8 +203,7 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 	if (err)
 		return err;
 	/* Both clocks are roomy: neither event can fail (see clock.c). */
-	err = cohort_clocks_event(&a->clocks, COHORT_CLOCK_SEND, 0, NULL, 0,
-				  a->id);
+	err = cohort_clocks_send(&a->clocks, a->id);
 	if (WARN_ON_ONCE(err || a->clocks.vc.len != vc_len))
 		return -EOVERFLOW;
 	rec->data_len = o->len;

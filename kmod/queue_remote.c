@@ -1603,8 +1603,7 @@ static u8 *wq_user_stamp(u8 *body, struct cohort_afile *a,
 	int err;
 
 	for (i = 0; i < n; i++) {
-		err = cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0,
-					  a->id);
+		err = cohort_clocks_send(c, a->id);
 		if (WARN_ON_ONCE(err || c->vc.len != vc_len))
 			return NULL;
 		m.lamport = c->lamport;
