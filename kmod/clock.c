@@ -13,6 +13,8 @@
  * Events whose result need not be seen first (the stamps of messages) go
  * through cohort_clocks_event(), which changes counters in place when it
  * can: copying the vector twice was most of the cost of a small message.
+ * A call that receives many messages merges each run of one sender's
+ * stamps once (cohort_clocks_recv_run()).
  */
 #include <linux/bits.h>
 #include <linux/slab.h>
@@ -246,6 +248,90 @@ int cohort_clocks_event(struct cohort_clocks *c, u32 op, u64 lamport,
 	if (!err)
 		c->lamport = now;
 	return err;
+}
+
+/*
+ * Is @in the same ids as @p, with no counter smaller, and none set where
+ * @p has none? The next send of @p's sender stamps that, for one; and
+ * since @p's set counters have their entries in a vector that merged it,
+ * so do @in's.
+ */
+static bool stamp_within(const struct cohort_vc_entry *p,
+			 const struct cohort_vc_entry *in, u32 len)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		if (in[i].id != p[i].id || in[i].counter < p[i].counter ||
+		    (in[i].counter && !p[i].counter))
+			return false;
+	}
+	return true;
+}
+
+static int stamp_find(const struct cohort_vc_entry *in, u32 len, u64 id)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		if (in[i].id == id)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The RECV of @lamport and @in by @self, one of a run of receives in
+ * order, under the same lock. A stamp within the one whose merge waits
+ * (stamp_within()), as a sender's next messages are, is not merged now:
+ * the Lamport clock and the receiver's own entry move as the event moves
+ * them, and @in waits in its place. Another stamp first has the waiting
+ * one merged, then the event. Either way each receive fails as, and only
+ * when, cohort_clocks_event() would fail it: a waiting stamp's ids are
+ * all in the vector, so its merge cannot. cohort_clocks_run_end() merges
+ * the last one before the lock goes.
+ */
+int __cohort_clocks_recv_run(struct cohort_clocks *c,
+			     struct cohort_clocks_run *run, u64 lamport,
+			     const struct cohort_vc_entry *in, u32 in_len,
+			     u64 self)
+{
+	struct cohort_vector *v = &c->vc;
+	struct cohort_vc_entry *e;
+	u64 own, now;
+	int pos;
+
+	pos = in_len == run->len && stamp_within(run->vc, in, in_len) ?
+	      vector_self(v, self) : -1;
+	if (pos >= 0) {
+		if (run->self_at == -2)
+			run->self_at = stamp_find(in, in_len, self);
+		e = &v->entry[pos];
+		own = e->counter;
+		if (run->self_at >= 0)
+			own = max(own, in[run->self_at].counter);
+		now = max(c->lamport, lamport);
+		if (own != U64_MAX && now != U64_MAX) {
+			e->counter = own + 1;
+			c->lamport = now + 1;
+			run->vc = in;
+			run->waits = true;
+			return 0;
+		}
+	}
+	/* With nothing waiting, the event as the first of a run has it. */
+	cohort_clocks_run_end(c, run);
+	return cohort_clocks_recv_run(c, run, lamport, in, in_len, self);
+}
+
+/* Merge the stamp that waits: before the lock goes, or another event. */
+void cohort_clocks_run_end(struct cohort_clocks *c,
+			   struct cohort_clocks_run *run)
+{
+	if (run->waits)
+		vector_max_in_place(&c->vc, run->vc, run->len);
+	run->vc = NULL;
+	run->waits = false;
 }
 
 /*

@@ -58,4 +58,45 @@ static inline int cohort_clocks_send(struct cohort_clocks *c, u64 self)
 	return cohort_clocks_event(c, COHORT_CLOCK_SEND, 0, NULL, 0, self);
 }
 
+/*
+ * The receives of one call, in order (cohort_clocks_recv_run()): the last
+ * stamp, whose merge may wait, and the position of the receiver's own
+ * entry in it (-1: none; -2: not looked for yet). Zeroed before the first.
+ */
+struct cohort_clocks_run {
+	const struct cohort_vc_entry *vc;
+	u32 len;
+	int self_at;
+	bool waits;		/* @vc is not merged yet */
+};
+
+int __cohort_clocks_recv_run(struct cohort_clocks *c,
+			     struct cohort_clocks_run *run, u64 lamport,
+			     const struct cohort_vc_entry *in, u32 in_len,
+			     u64 self);
+void cohort_clocks_run_end(struct cohort_clocks *c,
+			   struct cohort_clocks_run *run);
+
+/* The first receive of a run is a plain event: no call more for one. */
+static inline int cohort_clocks_recv_run(struct cohort_clocks *c,
+					 struct cohort_clocks_run *run,
+					 u64 lamport,
+					 const struct cohort_vc_entry *in,
+					 u32 in_len, u64 self)
+{
+	int err;
+
+	if (run->vc)
+		return __cohort_clocks_recv_run(c, run, lamport, in, in_len,
+						self);
+	err = cohort_clocks_event(c, COHORT_CLOCK_RECV, lamport, in, in_len,
+				  self);
+	if (!err) {
+		run->vc = in;
+		run->len = in_len;
+		run->self_at = -2;
+	}
+	return err;
+}
+
 #endif /* _COHORT_CLOCK_H */

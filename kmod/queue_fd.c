@@ -187,6 +187,7 @@ static int qfd_build_batch(struct qfd *h, const struct cohort_qmsg_out *o,
  * actor for as long as the sender's memory makes it wait.
  */
 static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
+			  struct cohort_clocks_run *run,
 			  const struct cohort_qmsg_out *o, u32 vc_len)
 {
 	struct cohort_qring *r = d->c->ring;
@@ -214,8 +215,8 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 	rec->prio = o->prio;
 	memcpy(vc, a->clocks.vc.entry, vc_len * sizeof(*vc));
 	cohort_qring_set_key(r, rec, o->key);
-	err = cohort_clocks_event(&c->clocks, COHORT_CLOCK_RECV, rec->lamport,
-				  vc, vc_len, c->id);
+	err = cohort_clocks_recv_run(&c->clocks, run, rec->lamport, vc, vc_len,
+				     c->id);
 	if (WARN_ON_ONCE(err))
 		return err;
 	cohort_queue_direct_commit(d);
@@ -230,6 +231,7 @@ static int qfd_direct_one(struct cohort_afile *a, struct cohort_qdirect *d,
 static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
 			  u32 n, bool *wait)
 {
+	struct cohort_clocks_run run = {};
 	struct cohort_afile *a = h->actor;
 	struct cohort_qdirect d;
 	u32 vc_len, k = 0, i;
@@ -244,13 +246,14 @@ static u32 qfd_direct_run(struct qfd *h, const struct cohort_qmsg_out *o,
 	k = cohort_queue_direct(h->q, a, size, n, &d);
 	*wait = d.wait;
 	for (i = 0; i < k; i++) {
-		if (qfd_direct_one(a, &d, &o[i], vc_len))
+		if (qfd_direct_one(a, &d, &run, &o[i], vc_len))
 			break;
 	}
 	/* The others' records were the last reserved: taken back. */
 	if (i < k)
 		cohort_qring_unreserve(d.c->ring, d.pos);
 	if (k) {
+		cohort_clocks_run_end(&d.actor->clocks, &run);
 		cohort_queue_direct_end(&d);
 		if (d.actor != a)
 			mutex_unlock(&d.actor->lock);
@@ -590,6 +593,16 @@ static int qfd_recv_event(struct cohort_afile *a, const struct cohort_qmsg *m)
 				   m->vc, m->vc_len, a->id);
 }
 
+/* The same, one of a run of receives (cohort_clocks_recv_run()). */
+static int qfd_recv_run(struct cohort_afile *a, struct cohort_clocks_run *run,
+			const struct cohort_qmsg *m)
+{
+	lockdep_assert_held(&a->lock);
+
+	return cohort_clocks_recv_run(&a->clocks, run, m->lamport, m->vc,
+				      m->vc_len, a->id);
+}
+
 /*
  * Whose the refusal @err of @m is. A stamp of COHORT_VC_MAX_ENTRIES ids
  * leaves no room for a receiver outside it: @m's, no consumer would ever
@@ -693,6 +706,7 @@ static void qfd_settle(struct qfd *h, struct list_head *got,
 
 static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
+	struct cohort_clocks_run run = {};
 	struct cohort_qmsg *m, *failed = NULL;
 	struct cohort_qmsg_in __user *ui;
 	struct cohort_qrecv r;
@@ -718,13 +732,14 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	list_for_each_entry(m, &got, list) {
 		err = qfd_copy_out(m, &ui[n]);
 		if (!err) {
-			err = qfd_recv_event(h->actor, m);
+			err = qfd_recv_run(h->actor, &run, m);
 			failed = qfd_unreceivable(m, err) ? m : NULL;
 		}
 		if (err)
 			break;
 		n++;
 	}
+	cohort_clocks_run_end(&h->actor->clocks, &run);
 	mutex_unlock(&h->actor->lock);
 	if (err)
 		cohort_qmsg_cut(&got, &back, m);
@@ -844,12 +859,13 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 			    struct list_head *back, u64 pos,
 			    struct cohort_qmsg **failed, int *err)
 {
+	struct cohort_clocks_run run = {};
 	struct cohort_qring *r = h->ring;
 	struct cohort_qmsg *m, *t;
 	u32 n = 0;
 
 	list_for_each_entry_safe(m, t, got, list) {
-		*err = qfd_recv_event(h->actor, m);
+		*err = qfd_recv_run(h->actor, &run, m);
 		if (*err) {
 			cohort_qring_unreserve(r, pos);
 			cohort_qmsg_cut(got, back, m);
@@ -864,6 +880,7 @@ static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
 		pos += cohort_qring_rec_len(m->vc_len, m->len);
 		n++;
 	}
+	cohort_clocks_run_end(&h->actor->clocks, &run);
 	return n;
 }
 

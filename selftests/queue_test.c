@@ -690,6 +690,107 @@ TEST_F(q, round_trip_metadata)
 	close(cfd);
 }
 
+/* @v (sorted, @n entries) after a receive of @in by @self: the new length. */
+static uint32_t vc_fold(struct cohort_vc_entry *v, uint32_t n,
+			const struct cohort_vc_entry *in, uint32_t in_n,
+			uint64_t self)
+{
+	uint32_t i, j;
+
+	for (j = 0; j <= in_n; j++) {
+		uint64_t id = j < in_n ? in[j].id : self;
+
+		if (j < in_n && !in[j].counter)
+			continue;
+		for (i = 0; i < n && v[i].id < id; i++)
+			;
+		if (i == n || v[i].id != id) {
+			memmove(&v[i + 1], &v[i], (n - i) * sizeof(*v));
+			v[i].id = id;
+			v[i].counter = 0;
+			n++;
+		}
+		if (j == in_n)
+			v[i].counter++;
+		else if (in[j].counter > v[i].counter)
+			v[i].counter = in[j].counter;
+	}
+	return n;
+}
+
+/*
+ * A batch receive leaves the consumer's clocks as one receive per message
+ * would; the kernel merges a run of one sender's stamps once. Runs of two
+ * senders with stamps of different ids, priorities that hand out a
+ * sender's later stamps first, and a sender that claims a higher counter
+ * of the consumer than the consumer's own.
+ */
+TEST_F(q, batch_recv_clocks)
+{
+	static const uint32_t prio[] = { 0, 0, 0, 7, 7, 0 };
+	const char *name = qname(self, "bclk");
+	struct cohort_vc_entry x = { (9ULL << 32) | 1, 1 };
+	struct cohort_vc_entry want[VCSZ], have[VCSZ], b;
+	uint32_t got = 0, i, nw;
+	struct rx *rx = rx_new();
+	int pfd, pfd3, cfd, dev3;
+	uint64_t lw;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(dev3, open(DEV, O_RDWR | O_CLOEXEC));
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_NONE, NULL));
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
+			      0, NULL));
+	ASSERT_FD(pfd3, q_open(dev3, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			       NULL));
+	/* The third handle knows an id no one else does; A overrates B. */
+	ASSERT_RET(0, vclock_recv(dev3, &x, 1));
+	nw = vclock_read(self->dev2, have, VCSZ);
+	b = (struct cohort_vc_entry){ self->actor2,
+				      vc_get(have, nw, self->actor2) + 50 };
+	ASSERT_RET(0, vclock_recv(self->dev, &b, 1));
+	for (i = 0; i < ARRAY_SIZE(prio); i++)
+		ASSERT_RET(0, send1(pfd, i, prio[i], 0));
+	/*
+	 * The third handle's two, then A's last three: stamps of other ids
+	 * than the run before them, a run to end the batch.
+	 */
+	ASSERT_RET(0, send1(pfd3, i++, 0, 0));
+	ASSERT_RET(0, send1(pfd3, i++, 0, 0));
+	while (i < ARRAY_SIZE(prio) + 5)
+		ASSERT_RET(0, send1(pfd, i++, 0, 0));
+
+	lw = lamport_read(self->dev2);
+	nw = vclock_read(self->dev2, want, VCSZ);
+	ASSERT_LE(0, (int)nw);
+	ASSERT_RET(0, recvn(cfd, rx, 16, 1000, &got));
+	ASSERT_EQ(i, got);
+	/* Priority 7 first: A's later stamps come before its earlier ones. */
+	ASSERT_EQ(3U, seq_of(&rx->m[0]));
+	for (i = 0; i < got; i++) {
+		lw = (lw > rx->m[i].lamport ? lw : rx->m[i].lamport) + 1;
+		nw = vc_fold(want, nw, rx->vc[i], rx->m[i].vc_len,
+			     self->actor2);
+		ASSERT_GE(VCSZ, nw);
+	}
+	ASSERT_EQ(lw, lamport_read(self->dev2));
+	ASSERT_EQ((int)nw, vclock_read(self->dev2, have, VCSZ));
+	for (i = 0; i < nw; i++) {
+		ASSERT_EQ(want[i].id, have[i].id);
+		ASSERT_EQ(want[i].counter, have[i].counter) {
+			TH_LOG("entry %u: id %llx", i,
+			       (unsigned long long)want[i].id);
+		}
+	}
+	ASSERT_EQ(1ULL, vc_get(have, nw, x.id));
+	free(rx);
+	close(pfd);
+	close(pfd3);
+	close(cfd);
+	close(dev3);
+}
+
 /*
  * A receive that would overflow the consumer's own counter fails and
  * leaves both its clocks as they were, whether the stamp holds only ids
