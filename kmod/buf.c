@@ -71,11 +71,13 @@ static struct dentry *buf_debugfs;
 /* The class of @size, or -1: too small to be worth it, or too large. */
 static int buf_class(size_t size)
 {
+	BUILD_BUG_ON(ilog2(COHORT_BUF_RECYCLED_MAX / PAGE_SIZE) + 2 !=
+		     POOL_CLASSES);
+
+	if (!cohort_buf_recycles(size))
+		return -1;
 	if (size <= COHORT_BUF_SMALL)
 		return 0;
-	if (size <= COHORT_BUF_RECYCLED_ABOVE ||
-	    size > (PAGE_SIZE << (POOL_CLASSES - 2)))
-		return -1;
 	return 1 + order_base_2(DIV_ROUND_UP(size, PAGE_SIZE));
 }
 

@@ -174,8 +174,8 @@ static struct cohort_qmsg *qmsg_clone(const struct cohort_qmsg *m, gfp_t gfp)
 }
 
 /*
- * Many messages go through the slab's bulk path, in chunks; small ones
- * back to their stack.
+ * Many messages go through the slab's bulk path, in chunks; those whose
+ * buffer buf.c keeps back to their stack, as cohort_qmsg_free() has them.
  */
 static noinline void qmsg_free_bulk(struct list_head *head)
 {
@@ -184,8 +184,8 @@ static noinline void qmsg_free_bulk(struct list_head *head)
 	size_t n = 0;
 
 	list_for_each_entry_safe(m, t, head, list) {
-		if (!m->own_data && qmsg_inline_size(m) <= COHORT_BUF_SMALL) {
-			cohort_buf_free(m, COHORT_BUF_SMALL);
+		if (!m->own_data && cohort_buf_recycles(qmsg_inline_size(m))) {
+			cohort_buf_free(m, qmsg_inline_size(m));
 			continue;
 		}
 		if (n == ARRAY_SIZE(p)) {
