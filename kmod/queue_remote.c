@@ -982,19 +982,20 @@ static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 /*
  * CREDIT for @due deliveries taken. One that cannot go now is kept for the
  * push work to try again: with the window used up the home sends nothing,
- * so waiting for the next receive could wait forever.
+ * so waiting for the next receive could wait forever. Only that work
+ * clears the mark, as it takes what is due: a concurrent reader's credit
+ * that went must not hide this one from it.
  */
 static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		      u32 due)
 {
-	bool stuck = wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0);
-
+	if (!wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0))
+		return;
 	spin_lock(&px->lock);
-	if (stuck)
-		px->credit_due += due;
-	px->credit_stuck = stuck;
+	px->credit_due += due;
+	px->credit_stuck = true;
 	spin_unlock(&px->lock);
-	if (stuck && !READ_ONCE(qm->stopping) &&
+	if (!READ_ONCE(qm->stopping) &&
 	    !test_and_set_bit(QM_PUSH_CREDIT, &qm->push_flags))
 		queue_delayed_work(system_wq, &qm->push_work, PUSH_RETRY);
 }
