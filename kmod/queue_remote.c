@@ -340,13 +340,16 @@ static struct cohort_qrh *rh_find(struct cohort_qmgr *qm, u32 node,
 /*
  * Run the push work now (also if it waits for a retry). A stream of
  * messages kicks once per message; until the work has started, the first
- * kick stands for the others, sparing each one mod_delayed_work().
+ * kick stands for the others, sparing each one mod_delayed_work(). The
+ * work is unbound: on the kicking producer's CPU it would build every
+ * frame there, after the producer's own copies, while a consumer's CPU
+ * waits.
  */
 void cohort_qremote_kick(struct cohort_qmgr *qm)
 {
 	if (READ_ONCE(qm->stopping) || test_and_set_bit(QM_PUSH_KICKED, &qm->push_flags))
 		return;
-	mod_delayed_work(system_wq, &qm->push_work, 0);
+	mod_delayed_work(system_unbound_wq, &qm->push_work, 0);
 }
 
 /* Under the queue lock: the opener must forget this attempt. */
@@ -771,7 +774,7 @@ credit:
 	if (rh->n_parked || rh->pub_due >= PUBACK_EVERY)
 		cohort_qremote_kick(qm);
 	else if (rh->pub_due && !READ_ONCE(qm->stopping))
-		queue_delayed_work(system_wq, &qm->push_work, PUBACK_DELAY);
+		queue_delayed_work(system_unbound_wq, &qm->push_work, PUBACK_DELAY);
 	return 0;
 }
 
@@ -997,7 +1000,7 @@ static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	spin_unlock(&px->lock);
 	if (!READ_ONCE(qm->stopping) &&
 	    !test_and_set_bit(QM_PUSH_CREDIT, &qm->push_flags))
-		queue_delayed_work(system_wq, &qm->push_work, PUSH_RETRY);
+		queue_delayed_work(system_unbound_wq, &qm->push_work, PUSH_RETRY);
 }
 
 /*
@@ -1053,7 +1056,7 @@ static void push_work_fn(struct work_struct *work)
 	list_for_each_entry_safe(rh, t, &done, list)
 		rh_free(rh);
 	if (retry)
-		queue_delayed_work(system_wq, &qm->push_work, PUSH_RETRY);
+		queue_delayed_work(system_unbound_wq, &qm->push_work, PUSH_RETRY);
 }
 
 /* ---- at the opener ---- */
