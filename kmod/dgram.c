@@ -286,10 +286,11 @@ int cohort_dgram_rx(struct cohort_transport *tp, struct cohort_peer *from,
 }
 
 /*
- * A message we originate is a send event only once it can leave: check the
- * route and the first hop's room (for @body_len plus the largest stamp).
+ * Could a frame of @body_len from this node leave for @dst now: a route,
+ * and room on the first hop (for @body_len plus the largest stamp)? A
+ * message we originate is a send event only once it can leave.
  */
-static int first_hop_ready(struct cohort_transport *tp, u32 dst, u32 body_len)
+int cohort_dgram_ready(struct cohort_transport *tp, u32 dst, u32 body_len)
 {
 	struct cohort_peer *hop = cohort_route_next_hop(tp, dst);
 
@@ -340,7 +341,7 @@ int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
 
 	if (dst == tp->self)
 		return local_send(tp, &m, payload, plen);
-	err = first_hop_ready(tp, dst, sizeof(m) + plen);
+	err = cohort_dgram_ready(tp, dst, sizeof(m) + plen);
 	if (err)
 		return err;
 	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_MSG, &m, sizeof(m),
@@ -363,7 +364,7 @@ int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
 
 	lockdep_assert_held(&tp->lock);
 
-	err = first_hop_ready(tp, dst, body_len + plen);
+	err = cohort_dgram_ready(tp, dst, body_len + plen);
 	if (err)
 		return err;
 	f = routed_build(tp, tp->self, dst, 0, kind, body, body_len, payload,
@@ -391,7 +392,7 @@ struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
 
 	lockdep_assert_held(&tp->lock);
 
-	err = first_hop_ready(tp, dst, body_len);
+	err = cohort_dgram_ready(tp, dst, body_len);
 	if (err)
 		return ERR_PTR(err);
 	f = routed_alloc(tp, tp->self, dst, 0, kind, body_len, gfp, &p);
@@ -432,7 +433,7 @@ int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 
 	lockdep_assert_held(&tp->lock);
 
-	err = first_hop_ready(tp, dst, sizeof(p));
+	err = cohort_dgram_ready(tp, dst, sizeof(p));
 	if (err)
 		return err;
 	f = routed_build(tp, tp->self, dst, 0, COHORT_WIRE_PING, &p, sizeof(p),

@@ -26,6 +26,7 @@ int cohort_dgram_send(struct cohort_transport *tp, u32 dst, u32 port,
 int cohort_dgram_send_kind(struct cohort_transport *tp, u32 dst, u8 kind,
 			   const void *body, u32 body_len, const void *payload,
 			   u32 plen, gfp_t gfp);
+int cohort_dgram_ready(struct cohort_transport *tp, u32 dst, u32 body_len);
 struct cohort_frame *cohort_dgram_frame_new(struct cohort_transport *tp,
 					    u32 dst, u8 kind, u32 body_len,
 					    gfp_t gfp, void **body);

@@ -909,6 +909,18 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	}
 	if (held >= COHORT_QREMOTE_WINDOW)
 		return 0;
+	/*
+	 * Take nothing for a node we cannot send to now: put back, it would
+	 * make the queue ready again, which kicks this work, which would take
+	 * it again, round and round for as long as the link is down or full.
+	 * The route's return kicks the work; a full link is tried again.
+	 */
+	if (READ_ONCE(c->mq->depth)) {
+		err = cohort_dgram_ready(qm_tp(qm), rh->node,
+					 COHORT_WIRE_MAX_QBODY);
+		if (err)
+			return err;
+	}
 	total = cohort_queue_dequeue(c, NULL, &got,
 				     COHORT_QREMOTE_WINDOW - held, &err);
 	if (!total)

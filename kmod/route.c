@@ -59,6 +59,7 @@ static void route_compute(struct cohort_transport *tp)
 	struct cohort_lsa *lsa, *u, *v;
 	unsigned long id;
 	u32 head = 0, tail = 0, i, k = 0;
+	bool came = false;
 
 	xa_for_each(&rt->lsdb, id, lsa) {
 		old[k++] = lsa->state;
@@ -88,9 +89,18 @@ static void route_compute(struct cohort_transport *tp)
 	rt->gen++;
 	k = 0;
 	xa_for_each(&rt->lsdb, id, lsa) {
-		if (old[k++] != lsa->state)
-			cohort_genl_member_notify(tp, lsa);
+		if (old[k++] == lsa->state)
+			continue;
+		cohort_genl_member_notify(tp, lsa);
+		came |= lsa->state == COHORT_MEMBER_REACHABLE;
 	}
+	/*
+	 * Queue frames that found no route went back where they came from
+	 * (the store, a PUBACK count): nothing else tells the push work
+	 * that they can go now.
+	 */
+	if (came)
+		cohort_qremote_kick(&tp->node->qm);
 }
 
 static void lsa_send(struct cohort_transport *tp, struct cohort_peer *peer,

@@ -9,6 +9,8 @@
 # consumer exists; a remote consumer killed while it holds messages; a
 # message whose stamp no consumer's clocks can take; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
+# messages sent while their consumer's node was unreachable, delivered
+# when it is back, with the home idle meanwhile;
 # remote consumers that receive through rings, sharing a queue and dying
 # with records they never took;
 # and restarts: of a home, which its producer and consumer hear of, and of
@@ -64,7 +66,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 41
+ktap_plan 45
 
 # ---- the cluster ----
 rc=0
@@ -344,6 +346,40 @@ ktap_info "duplicates (at-least-once across the flaps): $(field rel-c dups)"
 ktap_result $rc "c got every one of the $N: none lost"
 cl_wait 10 drained b rel
 ktap_result $? "rel is empty at its home (depth $(qstat b rel depth), in flight $(qstat b rel inflight))"
+
+# ---- 6b: what the home could not send for want of a route goes when the
+# route comes back, with nothing else sent to wake it ----
+
+# busy_pct SECS: the time all CPUs were busy over the next SECS seconds, in
+# percent of one CPU (/proc/stat: user nice system idle iowait irq softirq)
+busy_pct()
+{
+	local a b
+
+	a=$(head -n 1 /proc/stat)
+	sleep "$1"
+	b=$(head -n 1 /proc/stat)
+	awk -v a="$a" -v b="$b" -v s="$1" 'BEGIN {
+		split(a, x); split(b, y)
+		t = y[2] + y[3] + y[4] + y[7] + y[8] - x[2] - x[3] - x[4] - x[7] - x[8]
+		printf "%d\n", t / s }'
+}
+
+N=20
+qt b produce idle@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq c idle-c consume idle $N -t 20000 && opened idle-c
+ktap_result $? "consumer on c of queue idle on b"
+cl_ifdown b c && cl_wait 15 cl_is_link b c down &&
+	cl_wait 15 cl_is_link c b down && qt b produce idle@82 $N >/dev/null
+rc=$?
+busy=$(busy_pct 2)
+cl_ifup b c || rc=1
+cl_wait 60 cl_all_up b c || rc=1
+ktap_result $rc "link b-c down, $N sent to idle at its home meanwhile, link up again"
+[ "$busy" -lt 50 ]
+ktap_result $? "b waited for the route without spinning: $busy % of a CPU busy meanwhile"
+finish idle-c && [ "$(msgs idle-c | wc -l)" = $N ] && drained b idle
+ktap_result $? "c got all $N once the route was back"
 
 # ---- 7: a node restarts: descriptors across it end, on both sides ----
 # restart N P: N's namespace (where nothing runs) deleted, and made again
