@@ -195,6 +195,8 @@ struct cohort_qmgr {
 	u32 parked_bytes;		/* all parked publishes; transport lock */
 	struct xarray proxies;		/* id -> struct cohort_qproxy */
 	u32 next_proxy;
+	struct list_head closes;	/* CLOSEs still to go (queue_remote.c) */
+	u32 n_closes;
 	struct delayed_work push_work;	/* frames from the home to descriptors */
 	unsigned long push_flags;	/* QM_PUSH_*: what push_work is due for */
 	bool stopping;			/* the namespace is going */

@@ -1039,6 +1039,86 @@ static bool px_credit_retry(struct cohort_qmgr *qm)
 	return test_bit(QM_PUSH_CREDIT, &qm->push_flags);
 }
 
+/*
+ * A CLOSE that could not go (no route to the home, a full link, no
+ * memory) waits here for the push work: without it the home would keep
+ * a consumer nobody reads, sending it a window of messages and counting
+ * it in the queue's load. At most COHORT_QREMOTE_MAX wait.
+ */
+struct cohort_qclose {
+	struct list_head list;
+	u32 home;
+	u64 id;
+	u64 unread_from;
+};
+
+static void close_later(struct cohort_qmgr *qm, u32 home, u64 id,
+			u64 unread_from)
+{
+	struct cohort_qclose *c;
+
+	lockdep_assert_held(&qm->lock);
+
+	if (qm->n_closes >= COHORT_QREMOTE_MAX)
+		return;
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return;
+	c->home = home;
+	c->id = id;
+	c->unread_from = unread_from;
+	list_add_tail(&c->list, &qm->closes);
+	qm->n_closes++;
+	queue_delayed_work(system_unbound_wq, &qm->push_work, PUSH_RETRY);
+}
+
+/* CLOSE for handle @id at @home, now or from the push work. */
+static void close_send(struct cohort_qmgr *qm, u32 home, u64 id,
+		       u64 unread_from)
+{
+	if (wq_simple(qm, home, COHORT_WQ_CLOSE, id, unread_from, 0))
+		close_later(qm, home, id, unread_from);
+}
+
+/*
+ * From the push work: the CLOSEs that wait. True to come again (a link
+ * pushed back); one without a route waits for the route to come back,
+ * which kicks the work.
+ */
+static bool push_closes(struct cohort_qmgr *qm)
+{
+	struct cohort_qclose *c, *t;
+	bool retry = false;
+	int err;
+
+	list_for_each_entry_safe(c, t, &qm->closes, list) {
+		err = wq_simple(qm, c->home, COHORT_WQ_CLOSE, c->id,
+				c->unread_from, 0);
+		if (err) {
+			push_retry(err, &retry);
+			continue;
+		}
+		list_del(&c->list);
+		kfree(c);
+		qm->n_closes--;
+	}
+	return retry;
+}
+
+/* @node's new life knows none of the old one's handles, nor @all. */
+static void closes_drop(struct cohort_qmgr *qm, u32 node, bool all)
+{
+	struct cohort_qclose *c, *t;
+
+	list_for_each_entry_safe(c, t, &qm->closes, list) {
+		if (!all && c->home != node)
+			continue;
+		list_del(&c->list);
+		kfree(c);
+		qm->n_closes--;
+	}
+}
+
 static void push_work_fn(struct work_struct *work)
 {
 	struct cohort_qmgr *qm = container_of(to_delayed_work(work),
@@ -1063,6 +1143,7 @@ static void push_work_fn(struct work_struct *work)
 		}
 	}
 	retry |= px_credit_retry(qm);
+	retry |= push_closes(qm);
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 	list_for_each_entry_safe(rh, t, &done, list)
@@ -1132,7 +1213,7 @@ static int rx_opened(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	spin_unlock(&px->lock);
 	wake_up(&px->wait);
 	if (surplus)
-		wq_simple(qm, src, COHORT_WQ_CLOSE, px->id, 0, 0);
+		close_send(qm, src, px->id, 0);
 	return 0;
 }
 
@@ -1209,7 +1290,7 @@ static int rx_proxy(struct cohort_qmgr *qm, u32 src,
 	if (!px) {
 		/* The descriptor is gone: the home must let go too. */
 		if (h->op == COHORT_WQ_OPENED && !h->status)
-			wq_simple(qm, src, COHORT_WQ_CLOSE, handle, 0, 0);
+			close_send(qm, src, handle, 0);
 		return 0;
 	}
 	if (h->op == COHORT_WQ_OPENED)
@@ -1435,14 +1516,13 @@ fail:
 }
 
 /*
- * CLOSE to the home, with the first attempt no user here received: the
+ * What CLOSE tells the home: the first attempt no user here received, the
  * first record no process took from the descriptor's ring (@ring_unread),
  * else the head of what is waiting, else the one after the last that
  * came. Users take deliveries in the order of their tags, so every later
  * attempt, also one still on its way, is unread too (see rx_close()).
  */
-static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
-		    u64 ring_unread)
+static u64 px_unread_from(struct cohort_qproxy *px, u64 ring_unread)
 {
 	struct cohort_qmsg *m;
 	u64 unread_from = 0;
@@ -1452,8 +1532,7 @@ static int wq_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	if (px->explicit_ack)
 		unread_from = ring_unread ?: m ? m->tag : px->last_tag + 1;
 	spin_unlock(&px->lock);
-	return wq_simple(qm, px->home, COHORT_WQ_CLOSE, px->id, unread_from,
-			 0);
+	return unread_from;
 }
 
 void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
@@ -1464,8 +1543,10 @@ void cohort_qproxy_close(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	mutex_lock(&tp->lock);
 	mutex_lock(&qm->lock);
 	xa_erase(&qm->proxies, px->id);
-	if (!qm->stopping)
-		wq_close(qm, px, ring_unread);
+	/* Still opening (no home yet): the homes that answer get CLOSE. */
+	if (!qm->stopping && px->home)
+		close_send(qm, px->home, px->id,
+			   px_unread_from(px, ring_unread));
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);
 	px_free(px);
@@ -1847,6 +1928,7 @@ __poll_t cohort_qproxy_poll(struct cohort_qproxy *px)
 int cohort_qremote_init(struct cohort_qmgr *qm)
 {
 	INIT_LIST_HEAD(&qm->rhs);
+	INIT_LIST_HEAD(&qm->closes);
 	xa_init_flags(&qm->proxies, XA_FLAGS_ALLOC1);
 	/*
 	 * A new life of the node does not start its handles where the old
@@ -1900,6 +1982,7 @@ void cohort_qremote_reborn(struct cohort_qmgr *qm, u32 node)
 		WRITE_ONCE(px->dead, true);
 		wake_up(&px->wait);
 	}
+	closes_drop(qm, node, false);
 	mutex_unlock(&qm->lock);
 	while ((rh = rh_of_node(qm, node)))
 		rx_close(qm, rh, 0);
@@ -1925,6 +2008,7 @@ void cohort_qremote_exit(struct cohort_qmgr *qm)
 		rh_free(rh);
 	}
 	qm->n_rhs = 0;
+	closes_drop(qm, 0, true);
 	WARN_ON(!xa_empty(&qm->proxies));
 	xa_destroy(&qm->proxies);
 	kfree(qm->scratch);

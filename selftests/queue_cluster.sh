@@ -10,7 +10,8 @@
 # message whose stamp no consumer's clocks can take; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
 # messages sent while their consumer's node was unreachable, delivered
-# when it is back, with the home idle meanwhile;
+# when it is back, with the home idle meanwhile; a descriptor closed while
+# its home was unreachable;
 # remote consumers that receive through rings, sharing a queue and dying
 # with records they never took;
 # and restarts: of a home, which its producer and consumer hear of, and of
@@ -66,7 +67,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 45
+ktap_plan 48
 
 # ---- the cluster ----
 rc=0
@@ -380,6 +381,28 @@ ktap_result $rc "link b-c down, $N sent to idle at its home meanwhile, link up a
 ktap_result $? "b waited for the route without spinning: $busy % of a CPU busy meanwhile"
 finish idle-c && [ "$(msgs idle-c | wc -l)" = $N ] && drained b idle
 ktap_result $? "c got all $N once the route was back"
+
+# ---- 6c: a descriptor closed while its home was unreachable: the home
+# hears of it once the route is back ----
+consumers_are()
+{
+	[ "$(qstat "$1" "$2" consumers)" = "$3" ]
+}
+
+qt b produce shut@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq c shut-c consume shut 1 -a none -t 60000 && opened shut-c &&
+	consumers_are b shut 1
+ktap_result $? "consumer on c of queue shut on b"
+cl_ifdown b c && cl_wait 15 cl_is_link b c down &&
+	cl_wait 15 cl_is_link c b down
+rc=$?
+kill "${QPID[shut-c]}"
+wait "${QPID[shut-c]}" 2>/dev/null
+cl_ifup b c || rc=1
+cl_wait 60 cl_all_up b c || rc=1
+ktap_result $rc "link b-c down, c's consumer closed meanwhile, link up again"
+cl_wait 10 consumers_are b shut 0
+ktap_result $? "b let go of c's descriptor (consumers: $(qstat b shut consumers))"
 
 # ---- 7: a node restarts: descriptors across it end, on both sides ----
 # restart N P: N's namespace (where nothing runs) deleted, and made again
