@@ -37,7 +37,9 @@
  * own while it sends); a consumer's is only tried under them, when a
  * publish is written straight into its ring (rx_pub_direct_run()). Frames
  * from the home go out from the push work, which also retries when a link
- * pushes back.
+ * pushes back, sends the CLOSEs an opener could not, and runs again when a
+ * node becomes reachable (route_compute()): nothing is taken from a store
+ * for a node that cannot be sent to.
  */
 #include <linux/cred.h>
 #include <linux/pagemap.h>
@@ -1072,6 +1074,13 @@ static void close_later(struct cohort_qmgr *qm, u32 home, u64 id,
 	queue_delayed_work(system_unbound_wq, &qm->push_work, PUSH_RETRY);
 }
 
+static void close_free(struct cohort_qmgr *qm, struct cohort_qclose *c)
+{
+	list_del(&c->list);
+	kfree(c);
+	qm->n_closes--;
+}
+
 /* CLOSE for handle @id at @home, now or from the push work. */
 static void close_send(struct cohort_qmgr *qm, u32 home, u64 id,
 		       u64 unread_from)
@@ -1094,13 +1103,10 @@ static bool push_closes(struct cohort_qmgr *qm)
 	list_for_each_entry_safe(c, t, &qm->closes, list) {
 		err = wq_simple(qm, c->home, COHORT_WQ_CLOSE, c->id,
 				c->unread_from, 0);
-		if (err) {
+		if (err)
 			push_retry(err, &retry);
-			continue;
-		}
-		list_del(&c->list);
-		kfree(c);
-		qm->n_closes--;
+		else
+			close_free(qm, c);
 	}
 	return retry;
 }
@@ -1110,13 +1116,9 @@ static void closes_drop(struct cohort_qmgr *qm, u32 node, bool all)
 {
 	struct cohort_qclose *c, *t;
 
-	list_for_each_entry_safe(c, t, &qm->closes, list) {
-		if (!all && c->home != node)
-			continue;
-		list_del(&c->list);
-		kfree(c);
-		qm->n_closes--;
-	}
+	list_for_each_entry_safe(c, t, &qm->closes, list)
+		if (all || c->home == node)
+			close_free(qm, c);
 }
 
 static void push_work_fn(struct work_struct *work)
