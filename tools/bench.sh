@@ -9,8 +9,10 @@
 # Then cohort queues (cohort-qbench, raw ioctls), 64-byte and 4-KiB
 # messages: one-way throughput and round trips between two processes of
 # node A against POSIX mqueue and a Unix SOCK_SEQPACKET socket pair, one
-# message per call and batched; and a queue homed on A used from B (and
-# from A by a consumer in B) against raw TCP framed messages and TIPC.
+# message per call and batched, and the floor of the copies any queue
+# makes (the payload into the kernel and out again, with no queue); and a
+# queue homed on A used from B (and from A by a consumer in B) against raw
+# TCP framed messages and TIPC.
 #
 #   [ cbench-a-PID: cohort node 1 ]            [ cbench-b-PID: cohort node 2 ]
 #     veth-a 198.18.0.1/24  <------------------>  veth-b 198.18.0.2/24
@@ -334,13 +336,14 @@ median_run() {
 	sort -n | awk '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }'
 }
 
-# qmedian NAME N: of runs NAME.1..N, the one whose consumer rate is the
-# median becomes run NAME (the last one if any has no rate).
+# qmedian NAME N [LINE]: of runs NAME.1..N, the one whose rate (on the
+# line LINE, default consumer) is the median becomes run NAME (the last one
+# if any has no rate).
 qmedian() {
-	local name=$1 n=$2 r rate list=
+	local name=$1 n=$2 line=${3:-consumer} r rate list=
 
 	for r in $(seq "$n"); do
-		rate=$(qkv "$name.$r" consumer rate)
+		rate=$(qkv "$name.$r" "$line" rate)
 		[ -n "$rate" ] || { list=; break; }
 		list+="$rate $r"$'\n'
 	done
@@ -441,6 +444,7 @@ qreason=
 qfailed=
 [ -x "$QB" ] || qlocal=0
 QT=(-t "$SECS" -W 0.5 -d "$QDEPTH")
+QC=(-t "$SECS" -W 0.5)
 QR=(-n "$RTT_N" -w "$WARM" -d "$QDEPTH")
 # Each side of every queue figure and of the raw TCP it is compared with
 # keeps one CPU, the sender 0 and the receiver 1: left to the scheduler,
@@ -450,6 +454,7 @@ qpin=
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 	qpin="sender on CPU 0, receiver on CPU 1"
 	QT+=(-c 0,1)
+	QC+=(-c 0,1)
 	QR+=(-c 0,1)
 	SPIN=(taskset -c 1)
 	CPIN=(taskset -c 0)
@@ -486,8 +491,10 @@ for s in 64 4096; do
 		qcohort qlocal "crwr_$s.$r" "$A" tput -k cohort-rw -s $s "${RING[@]}" "${QT[@]}"
 		qcohort qlocal "c64r_$s.$r" "$A" tput -k cohort -s $s -b 64 "${RING[@]}" "${QT[@]}"
 		qcohort qlocal "c64z_$s.$r" "$A" tput -k cohort -s $s -b 64 "${RING[@]}" -Z "${QT[@]}"
+		qbase "cp64_$s.$r" "$A" copy -s $s -b 64 "${QC[@]}"
 	done
 	qrounds $s mq sp sp64 crw c1 c64 c256 crwr c64r c64z
+	qmedian "cp64_$s" "$LREP" copy
 	qbase mqrtt_$s "$A" rtt -k mq -s $s "${QR[@]}"
 	qbase sprtt_$s "$A" rtt -k seqpacket -s $s "${QR[@]}"
 	qcohort qlocal crwrtt_$s "$A" rtt -k cohort-rw -s $s "${QR[@]}"
@@ -546,6 +553,8 @@ for s in 64 4096; do
 	echo "queue ${s}B one-way: cohort write + ring $(qrate crwr_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv crwr_$s consumer rate)" "$mq") (one message per send call; the consumer reads a receive ring and copies each payload out, as a receive call would; target >= 1.0)"
 	echo "queue ${s}B one-way: cohort QSEND 64/call + ring $(qrate c64r_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c64r_$s consumer rate)" "$mq") (batched; payloads copied out of the ring; target >= 3)"
 	echo "queue ${s}B one-way: cohort QSEND 64/call + ring read in place $(qrate c64z_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c64z_$s consumer rate)" "$mq") (batched; zero-copy receive: the consumer reads each payload where it lies; target >= 3)"
+	cp=$(qkv cp64_$s copy rate)
+	echo "queue ${s}B copy floor: $(val "$(qkv cp64_$s copy in_ns)") ns in, $(val "$(qkv cp64_$s copy out_ns)") ns out per message (no queue: two processes at once, placed as the queue's two sides, one pwrite()s 64 messages per call into a memfd, the other pread()s 64 per call out of another); the slower side moves $(val "$cp") msg/s, $(ratio "$cp" "$mq") x POSIX mq: about the most any queue that copies each payload in and out can move; cohort 64/call reaches $(ratio "$(qkv c64_$s consumer rate)" "$cp") of it (reference)"
 	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), SEQPACKET send/recv $(qrate sp_$s), ratio $(ratio "$(qkv crw_$s consumer rate)" "$sp") (reference)"
 	echo "queue ${s}B one-way: cohort 64/call $(qrate c64_$s), SEQPACKET sendmmsg/recvmmsg 64/call $(qrate sp64_$s), ratio $(ratio "$(qkv c64_$s consumer rate)" "$sp64") (reference, both batched)"
 done

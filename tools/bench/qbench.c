@@ -39,6 +39,10 @@
  * rtt: -w untimed and then -n timed round trips of one message each way
  *   (at most -t seconds). Line "rtt ..." with p50_us and p99_us.
  *
+ * copy: no queue; the floor of the copies in and out (see copy_floor()).
+ *   Line "copy ..." with in_ns and out_ns per message and rate, the
+ *   messages per second of the slower side.
+ *
  * Exit status: 0 done, 1 error, 2 the contender is unavailable (a line
  * "KIND: unavailable (reason)" says why).
  */
@@ -817,6 +821,88 @@ static int reap(pid_t pid)
 	return 1;
 }
 
+/*
+ * copy: no queue, only the copies every receive call that copies out must
+ * make. The producer side pwrite()s -b messages of -s bytes into a memfd
+ * per call (user to kernel), the consumer side pread()s them from another
+ * (kernel to user), each on its CPU and both at once, as a queue's two
+ * sides run. A queue that copies each payload in and out cannot move
+ * messages faster than the slower of the two. Page cache upkeep adds a
+ * little to each page, so the floor is a shade high.
+ */
+/* One copy of @len bytes each way (@in: into the kernel), or dies. */
+static void copy_once(int fd, char *buf, size_t len, bool in)
+{
+	ssize_t n = in ? pwrite(fd, buf, len, 0) : pread(fd, buf, len, 0);
+
+	if (n != (ssize_t)len)
+		die("copy: %s: %s", in ? "pwrite" : "pread",
+		    n < 0 ? strerror(errno) : "short");
+}
+
+/* Nanoseconds per message of one side, after the warm-up. */
+static double copy_side(const struct opts *o, bool in)
+{
+	size_t len = (size_t)o->size * o->batch;
+	double t0, end, t;
+	uint64_t calls = 0;
+	char *buf;
+	int fd;
+
+	fd = memfd_create("qbench-copy", MFD_CLOEXEC);
+	buf = malloc(len);
+	if (fd < 0 || !buf)
+		die("copy: %s", strerror(errno));
+	memset(buf, 'c', len);
+	copy_once(fd, buf, len, true);
+	end = now_s() + o->warm_s;
+	do
+		copy_once(fd, buf, len, in);
+	while (now_s() < end);
+	t0 = now_s();
+	end = t0 + o->secs;
+	do {
+		copy_once(fd, buf, len, in);
+		calls++;
+		t = now_s();
+	} while (t < end);
+	free(buf);
+	close(fd);
+	return (t - t0) * 1e9 / ((double)calls * o->batch);
+}
+
+static int copy_floor(const struct opts *o)
+{
+	int go[2], res[2];
+	double in_ns, out_ns;
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		pin(o->cpu[SIDE_CONS]);
+		get_u32(go[0]);
+		out_ns = copy_side(o, false);
+		if (write(res[1], &out_ns, sizeof(out_ns)) != sizeof(out_ns))
+			exit(1);
+		exit(0);
+	}
+	pin(o->cpu[SIDE_PROD]);
+	put_u32(go[1], 1);
+	in_ns = copy_side(o, true);
+	if (read(res[0], &out_ns, sizeof(out_ns)) != sizeof(out_ns) ||
+	    reap(pid))
+		die("copy: the copy-out side failed");
+	printf("copy size=%u batch=%u in_ns=%.0f out_ns=%.0f rate=%.0f\n",
+	       o->size, o->batch, in_ns, out_ns,
+	       1e9 / (in_ns > out_ns ? in_ns : out_ns));
+	return 0;
+}
+
 static int run(struct opts *o)
 {
 	struct side prod = { .who = SIDE_PROD }, cons = { .who = SIDE_CONS };
@@ -865,6 +951,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cohort-qbench tput|rtt -k mq|seqpacket|cohort|cohort-rw\n"
+		"       cohort-qbench copy [-s SIZE] [-b BATCH] [-t SECS] [-W SECS] [-c P,C]\n"
 		"         [-s SIZE] [-b BATCH] [-t SECS] [-W WARMUP_SECS] [-n COUNT]\n"
 		"         [-w WARMUP_ROUNDS] [-d DEPTH] [-P NETNS] [-C NETNS] [-H prod|cons]\n"
 		"         [-R RING_BYTES [-Z]] [-c PROD_CPU,CONS_CPU]\n"
@@ -947,14 +1034,16 @@ int main(int argc, char **argv)
 		.count = 2000, .secs = 3, .warm_s = 0.5, .creator = SIDE_CONS,
 		.cpu = { -1, -1 },
 	};
-	bool kind_set = false;
+	bool kind_set = false, copy;
 	int ch;
 
-	if (argc < 2 || (strcmp(argv[1], "tput") && strcmp(argv[1], "rtt"))) {
+	if (argc < 2 || (strcmp(argv[1], "tput") && strcmp(argv[1], "rtt") &&
+			 strcmp(argv[1], "copy"))) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 || strcmp(argv[1], "-h");
 	}
 	o.rtt = !strcmp(argv[1], "rtt");
+	copy = !strcmp(argv[1], "copy");
 	if (o.rtt)
 		o.secs = 60;
 	while ((ch = getopt(argc - 1, argv + 1, "k:s:b:t:W:n:w:d:P:C:H:R:Zc:")) != -1) {
@@ -1013,7 +1102,12 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		die("unexpected argument \"%s\"", argv[optind + 1]);
-	check_opts(&o, kind_set);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (copy) {
+		if (kind_set || o.ring || o.ns[SIDE_PROD] || o.ns[SIDE_CONS])
+			die("copy takes -s, -b, -t, -W and -c only");
+		return copy_floor(&o);
+	}
+	check_opts(&o, kind_set);
 	return run(&o);
 }
