@@ -999,36 +999,43 @@ static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 /*
  * CREDIT for @due deliveries taken. One that cannot go now is kept for the
  * push work to try again: with the window used up the home sends nothing,
- * so waiting for the next receive could wait forever. Only that work
- * clears the mark, as it takes what is due: a concurrent reader's credit
- * that went must not hide this one from it.
+ * so waiting for the next receive could wait forever. A link that pushed
+ * back is tried again shortly; with no route to the home, the route's
+ * return kicks the work. Only that work clears the mark, as it takes what
+ * is due: a concurrent reader's credit that went must not hide this one
+ * from it.
  */
 static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		      u32 due)
 {
-	if (!wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0))
+	bool retry = false;
+	int err;
+
+	err = wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0);
+	if (!err)
 		return;
 	spin_lock(&px->lock);
 	px->credit_due += due;
 	px->credit_stuck = true;
 	spin_unlock(&px->lock);
-	if (!READ_ONCE(qm->stopping) &&
-	    !test_and_set_bit(QM_PUSH_CREDIT, &qm->push_flags))
+	set_bit(QM_PUSH_CREDIT, &qm->push_flags);
+	push_retry(err, &retry);
+	if (retry && !READ_ONCE(qm->stopping))
 		queue_delayed_work(system_unbound_wq, &qm->push_work, PUSH_RETRY);
 }
 
 /*
  * From the push work, under qm->lock (which keeps the proxies): the credit
- * that failed to go. True to come again.
+ * that failed to go. What fails again is left marked, as above.
  */
-static bool px_credit_retry(struct cohort_qmgr *qm)
+static void px_credit_retry(struct cohort_qmgr *qm)
 {
 	struct cohort_qproxy *px;
 	unsigned long id;
 	u32 due;
 
 	if (!test_and_clear_bit(QM_PUSH_CREDIT, &qm->push_flags))
-		return false;
+		return;
 	xa_for_each(&qm->proxies, id, px) {
 		spin_lock(&px->lock);
 		due = px->credit_stuck ? px->credit_due : 0;
@@ -1038,7 +1045,6 @@ static bool px_credit_retry(struct cohort_qmgr *qm)
 		if (due)
 			px_credit(qm, px, due);
 	}
-	return test_bit(QM_PUSH_CREDIT, &qm->push_flags);
 }
 
 /*
@@ -1144,7 +1150,7 @@ static void push_work_fn(struct work_struct *work)
 			qm->n_rhs--;
 		}
 	}
-	retry |= px_credit_retry(qm);
+	px_credit_retry(qm);
 	retry |= push_closes(qm);
 	mutex_unlock(&qm->lock);
 	mutex_unlock(&tp->lock);

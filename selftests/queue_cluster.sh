@@ -11,7 +11,7 @@
 # 10 % loss with a link flap on each side of the home, losing nothing;
 # messages sent while their consumer's node was unreachable, delivered
 # when it is back, with the home idle meanwhile; a descriptor closed while
-# its home was unreachable;
+# its home was unreachable; a consumer's credit that could not go then;
 # remote consumers that receive through rings, sharing a queue and dying
 # with records they never took;
 # and restarts: of a home, which its producer and consumer hear of, and of
@@ -67,7 +67,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 48
+ktap_plan 52
 
 # ---- the cluster ----
 rc=0
@@ -403,6 +403,50 @@ cl_wait 60 cl_all_up b c || rc=1
 ktap_result $rc "link b-c down, c's consumer closed meanwhile, link up again"
 cl_wait 10 consumers_are b shut 0
 ktap_result $? "b let go of c's descriptor (consumers: $(qstat b shut consumers))"
+
+# ---- 6d: a consumer that read its window while its home was
+# unreachable: its credit goes once the route is back, and nothing polls
+# for it meanwhile ----
+
+# push_runs SECS: how many times the queue push work ran (on any node)
+# over the next SECS seconds, from the workqueue tracepoint
+push_runs()
+{
+	local t=/sys/kernel/tracing ev=events/workqueue/workqueue_execute_start
+
+	[ -d $t/events ] || mount -t tracefs nodev $t 2>/dev/null || return 1
+	echo 0 >$t/tracing_on && echo >$t/trace && echo 1 >$t/$ev/enable &&
+		echo 1 >$t/tracing_on || return 1
+	sleep "$1"
+	echo 0 >$t/tracing_on
+	echo 0 >$t/$ev/enable
+	grep -c 'function push_work_fn' $t/trace
+}
+
+depth_is()
+{
+	[ "$(qstat "$1" "$2" depth)" = "$3" ]
+}
+
+W=128	# COHORT_QREMOTE_WINDOW
+N=$((3 * W))
+qt b produce cred@82 0 --create persistent >/dev/null 2>&1 &&
+	bgq c cred-c consume cred $N -a none -t 60000 && opened cred-c &&
+	kill -STOP "${QPID[cred-c]}" && qt b produce cred@82 $N >/dev/null &&
+	cl_wait 10 depth_is b cred $((N - W))
+ktap_result $? "c's consumer of cred (home b), stopped, was sent a window of $W; $((N - W)) wait at b"
+cl_ifdown b c && cl_wait 15 cl_is_link b c down &&
+	cl_wait 15 cl_is_link c b down && kill -CONT "${QPID[cred-c]}" &&
+	cl_wait 20 lines_at_least cred-c $W
+rc=$?
+runs=$(push_runs 2)
+cl_ifup b c || rc=1
+cl_wait 60 cl_all_up b c || rc=1
+ktap_result $rc "link b-c down, c's consumer read its $W meanwhile, link up again"
+[ -n "$runs" ] && [ "$runs" -lt 10 ]
+ktap_result $? "nothing polled for the credit meanwhile: ${runs:-no} push work runs in 2 s"
+finish cred-c && [ "$(msgs cred-c | wc -l)" = $N ] && drained b cred
+ktap_result $? "c got all $N once the route was back"
 
 # ---- 7: a node restarts: descriptors across it end, on both sides ----
 # restart N P: N's namespace (where nothing runs) deleted, and made again
