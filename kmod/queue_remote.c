@@ -1226,7 +1226,8 @@ static int rx_opened(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 }
 
 /* A DELIVER frame that passed qmsgs_check(): all fit the window, or none. */
-static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
+static int rx_deliver(struct cohort_qmgr *qm, struct cohort_qproxy *px,
+		      u32 count, const u8 *body)
 {
 	struct cohort_qmsg *m;
 	LIST_HEAD(msgs);
@@ -1236,7 +1237,7 @@ static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
 		return -EINVAL;
 	err = msgs_from_wire(&msgs, count, body, false);
 	if (err)
-		return err;
+		goto refused;
 	list_for_each_entry(m, &msgs, list)
 		if (!m->tag != !px->explicit_ack)
 			goto bad;
@@ -1255,7 +1256,16 @@ static int rx_deliver(struct cohort_qproxy *px, u32 count, const u8 *body)
 	return 0;
 bad:
 	cohort_qmsg_free_list(&msgs);
-	return -EINVAL;
+	err = -EINVAL;
+refused:
+	/*
+	 * Without acks the home counts these as held here until CREDIT
+	 * says they were taken: not credited, they would shrink the window
+	 * for good. With acks, its ack timeout takes the attempts back.
+	 */
+	if (!px->explicit_ack)
+		px_credit(qm, px, count);
+	return err;
 }
 
 /* Forget attempts the home took back, received or not. */
@@ -1315,7 +1325,7 @@ static int rx_proxy(struct cohort_qmgr *qm, u32 src,
 		spin_unlock(&px->lock);
 		break;
 	case COHORT_WQ_DELIVER:
-		return rx_deliver(px, arg, body);
+		return rx_deliver(qm, px, arg, body);
 	case COHORT_WQ_REVOKE:
 		return rx_revoke(px, arg, body, len);
 	case COHORT_WQ_GONE:
