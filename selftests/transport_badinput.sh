@@ -18,6 +18,10 @@
 #                    last, only the malformed batched queue frames (a
 #                    count of 0, message lengths that do not add up to
 #                    the body, trailing bytes...), each counted as bad
+#   wirefuzz from z as queue home 70 (--play-home): x's consumer without
+#                    acks opens fz@70; the fake home answers, delivers,
+#                    and sends DELIVER frames x must refuse: their window
+#                    slots must come back in CREDIT frames
 #
 # x has the higher id, so y's and f's connections are the incoming ones.
 
@@ -26,6 +30,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/lib_cluster.sh"
 
 cl_init tbad
+. "$DIR/lib_queue.sh"
 FUZZ=$DIR/tools/wirefuzz.py
 command -v python3 >/dev/null || ktap_skip_all "needs python3"
 [ -r "$FUZZ" ] || ktap_skip_all "missing $FUZZ"
@@ -80,7 +85,7 @@ link_ok()
 	[ "$(cl_link_state x y)" = up ] && [ "$(cl_link_state y x)" = up ]
 }
 
-ktap_plan 15
+ktap_plan 18
 
 # A generous tolerance: the fuzzers keep x busy under emulation, and what
 # is checked is that no fuzzed connection displaces the real one, not how
@@ -167,6 +172,38 @@ sessions=$(sval sessions)
 d=$(delta "$c5" "$c6" 1)
 [ $rc = 0 ] && [ "${sessions:-0}" -gt 0 ] && [ "$d" -ge "$sessions" ]
 ktap_result $? "session: ${sessions:-0} malformed batched queue frames each counted bad (+$d)"
+
+# ---- a home that sends what the opener must refuse, as peer 70 ----
+# The home counts every delivery to a consumer without acks against its
+# window until CREDIT says it was taken; one the opener refuses must be
+# credited back too, or the window shrinks for good.
+bgq x home-c consume fz@70 2 -a none -t 20000 -w 60000
+fuzz z "$CL_TMP/home" "$X_Z" --target 72 --session 70 --play-home --wait 60
+rc=$?
+[ $rc = 0 ] || cl_stop "${QPID[home-c]}"
+finish home-c
+qrc=$?
+sed -n 's/^home /#   /p' "$CL_TMP/home"
+
+# credited CASE: the fake home got back as much credit as CASE delivered.
+credited()
+{
+	local c
+
+	c=$(sed -n "s/^home $1 count \([0-9]*\) credit \([0-9]*\)\$/\1 \2/p" \
+		"$CL_TMP/home")
+	[ -n "$c" ] && [ "${c% *}" -gt 0 ] && [ "${c% *}" = "${c#* }" ]
+}
+
+[ $rc = 0 ] && [ $qrc = 0 ] && [ "$(field home-c distinct)" = 2 ] &&
+	credited deliver-ok && credited deliver-ok-after
+ktap_result $? "fake home 70: x's consumer opened fz@70, took both good deliveries and credited them"
+
+credited refused-tagged
+ktap_result $? "a refused DELIVER (attempt tags to a consumer without acks) is credited back"
+
+credited refused-bad-stamp
+ktap_result $? "a refused DELIVER (a message with a bad stamp) is credited back"
 
 # ---- x is unharmed ----
 cl_wait 10 link_ok

@@ -7,6 +7,8 @@ transport_badinput.sh.
   wirefuzz.py ADDR --target ID [--port P] [--sender ID] [--peer ID]
               [--proto udp|tcp|both] [--set malformed|unknown|all]
   wirefuzz.py ADDR --target ID --session ID [--port P] [--cases PREFIX]
+  wirefuzz.py ADDR --target ID --session ID --play-home [--port P]
+              [--wait S]
 
   --target ID   the node id of the node at ADDR (frames are addressed to it)
   --sender ID   the sender id put into well-formed frames of the "unknown"
@@ -20,6 +22,17 @@ transport_badinput.sh.
                 target's HELLO, and one malformed frame inside the session
   --cases P     --session: only the cases whose names start with P (the
                 "q-" ones are malformed batched queue PUB/DELIVER frames)
+  --play-home   --session: be the home of the queues the target opens at
+                our id. One session: our LSA (a link to the target), then
+                the first OPEN is answered OPENED (a queue without acks),
+                and DELIVER frames follow, good ones and ones the opener
+                must refuse; after each, the CREDIT frames for the handle
+                are summed for up to 5 s. Every frame of the target's is
+                acknowledged. Waits up to --wait S (default 60) for the
+                OPEN. Prints "home open NAME handle H role R ack A", then
+                per case "home CASE count N credit C", then
+                "summary opened=N cases=N credited=N" (cases whose credit
+                equals their count). Exit 1 if no usable OPEN came.
 
 Sets: "malformed" frames no node may accept from anybody (garbage,
 truncated, wrong magic or version, bad lengths, unknown types, oversized
@@ -43,7 +56,11 @@ MAGIC = 0xC047
 VERSION = 2
 HEARTBEAT, HELLO, ACK, LSA, ROUTED = 1, 2, 3, 4, 5
 MSG, PING, PONG, QUEUE = 1, 2, 3, 4
-WQ_PUB, WQ_DELIVER = 4, 6
+WQ_OPEN, WQ_OPENED, WQ_CLOSE, WQ_PUB, WQ_PUBACK, WQ_DELIVER, WQ_CREDIT = \
+    range(1, 8)
+KIND_QUEUE = 1                           # enum cohort_queue_kind
+ACK_NONE = 1                             # enum cohort_ack_mode
+QR_CONSUME = 2
 NAME_MAX = 64
 VC_MAX = 256
 MSG_MAX = 16384
@@ -61,6 +78,11 @@ PING_B = struct.Struct(">QQQ")           # cookie reserved reserved
 Q_B = struct.Struct(">B3sIQQ")          # op reserved status handle arg
 # id tag sender enqueue lamport ttl len vc_len prio reserved key
 QMSG_B = struct.Struct(">QQQQQIIHBBI")
+# kind flags role ack mode uid gid window name sub attr filter_mask value
+QOPEN_B = struct.Struct(">8I%ds%ds96sII" % (NAME_MAX, NAME_MAX))
+# flags max_msgs max_msg_size max_bytes ack_timeout_ms max_deliveries
+# overflow reserved dlq
+QATTR_B = struct.Struct(">8I%ds" % NAME_MAX)
 # The largest frame: a routed queue message carrying two full vectors (a
 # batch of smaller messages stays within the same body bound).
 MAX_FRAME = (HDR.size + ROUTED_B.size + VC_MAX * VC.size + Q_B.size +
@@ -68,6 +90,7 @@ MAX_FRAME = (HDR.size + ROUTED_B.size + VC_MAX * VC.size + Q_B.size +
 
 assert HDR.size == 24 and ROUTED_B.size == 24 and LSA_B.size == 88
 assert Q_B.size == 24 and QMSG_B.size == 56
+assert QOPEN_B.size == 264 and QATTR_B.size == 96
 
 
 def hdr(ftype, body, sender, receiver, seq=0, length=None, magic=MAGIC,
@@ -371,24 +394,45 @@ def read_frame(s, deadline):
     return buf
 
 
-def run_session(a):
+def heartbeating(a):
+    """Heartbeats as --session from our port P until the returned event
+    is set; join the returned thread after setting it."""
     import threading
     stop = threading.Event()
-    me = a.session
 
     def heartbeats():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         u.bind(("", a.port))
         while not stop.is_set():
-            u.sendto(hdr(HEARTBEAT, HB.pack(INCARNATION), me, a.target),
-                     (a.addr, a.port))
+            u.sendto(hdr(HEARTBEAT, HB.pack(INCARNATION), a.session,
+                         a.target), (a.addr, a.port))
             stop.wait(0.05)
         u.close()
 
     t = threading.Thread(target=heartbeats, daemon=True)
     t.start()
     time.sleep(1)       # let the target hear us before we connect
+    return stop, t
+
+
+def hello_exchange(s, me, target):
+    """Our HELLO, then the target's: what it says it last received from
+    us (our next sequence number follows it), or None."""
+    s.sendall(hdr(HELLO, HELLO_B.pack(INCARNATION, 0, 0, 1), me, target))
+    deadline = time.monotonic() + 3
+    while True:
+        f = read_frame(s, deadline)
+        if f is None:
+            return None
+        if HDR.unpack(f[:HDR.size])[2] == HELLO and \
+                len(f) >= HDR.size + HELLO_B.size:
+            return HELLO_B.unpack(f[HDR.size:HDR.size + HELLO_B.size])[2]
+
+
+def run_session(a):
+    me = a.session
+    stop, t = heartbeating(a)
     st = dict(sessions=0, cases=0, closed=0)
     try:
         for name, build in session_cases(me, a.target, a.other):
@@ -403,19 +447,7 @@ def run_session(a):
                     print("session %-26s connect: %s" % (name, e.strerror))
                     st["cases"] += 1
                     continue
-                s.sendall(hdr(HELLO, HELLO_B.pack(INCARNATION, 0, 0, 1), me,
-                              a.target))
-                deadline = time.monotonic() + 3
-                rx = None
-                while True:
-                    f = read_frame(s, deadline)
-                    if f is None:
-                        break
-                    if HDR.unpack(f[:HDR.size])[2] == HELLO and \
-                            len(f) >= HDR.size + HELLO_B.size:
-                        rx = HELLO_B.unpack(f[HDR.size:HDR.size +
-                                              HELLO_B.size])[2]
-                        break
+                rx = hello_exchange(s, me, a.target)
                 if rx is None:
                     print("session %-26s no HELLO from the target" % name)
                     st["cases"] += 1
@@ -450,6 +482,163 @@ def run_session(a):
     return 0
 
 
+class Home:
+    """A queue home over one session with the target: our frames get the
+    next sequence numbers, the target's sequenced ones are acknowledged."""
+
+    def __init__(self, s, me, target, rx):
+        self.s, self.me, self.target = s, me, target
+        self.tx = rx            # the last one the target has from us
+        self.rx = 0
+        self.clock = 0
+        self.buf = b""          # what came of a frame not whole yet
+
+    def frame(self, deadline):
+        """The target's next frame, or None at @deadline or its end; a
+        frame begun is kept for the next call."""
+        while True:
+            if len(self.buf) >= HDR.size:
+                length = HDR.unpack(self.buf[:HDR.size])[3]
+                if length < HDR.size or length > MAX_FRAME:
+                    return None
+                if len(self.buf) >= length:
+                    f, self.buf = self.buf[:length], self.buf[length:]
+                    return f
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            try:
+                b = self.s.recv(65536)
+            except (socket.timeout, OSError):
+                return None
+            if not b:
+                return None
+            self.buf += b
+
+    def send(self, build):
+        self.tx += 1
+        self.s.sendall(build(self.tx))
+
+    def send_q(self, body):
+        """A routed QUEUE frame, stamped by our node clock."""
+        self.clock += 1
+        self.send(lambda seq: routed(self.me, self.target, QUEUE, body,
+                                     vc=((self.me, self.clock),), seq=seq))
+
+    def lsa(self):
+        """Ours: a link to the target, so that it has a route to us."""
+        body = LSA_B.pack(self.me, 1, INCARNATION, 1, b"home") + \
+            struct.pack(">I", self.target)
+        self.send(lambda seq: hdr(LSA, body, self.me, self.target, seq=seq))
+
+    def queue_frames(self, deadline):
+        """(op, handle, arg, status, body) of the QUEUE frames from the
+        target until @deadline; the caller stops when it has enough."""
+        while True:
+            f = self.frame(deadline)
+            if f is None:
+                return
+            _, _, ftype, _, _, _, seq = HDR.unpack(f[:HDR.size])
+            if ftype not in (LSA, ROUTED) or not seq:
+                continue
+            self.rx = max(self.rx, seq)
+            self.s.sendall(hdr(ACK, ACK_B.pack(self.rx), self.me,
+                               self.target))
+            if ftype != ROUTED or len(f) < HDR.size + ROUTED_B.size:
+                continue
+            src, dst, _, kind, vc_len, _, _ = ROUTED_B.unpack(
+                f[HDR.size:HDR.size + ROUTED_B.size])
+            off = HDR.size + ROUTED_B.size + vc_len * VC.size
+            if kind != QUEUE or src != self.target or dst != self.me or \
+                    len(f) < off + Q_B.size:
+                continue
+            op, _, status, handle, arg = Q_B.unpack(f[off:off + Q_B.size])
+            yield op, handle, arg, status, f[off + Q_B.size:]
+
+
+def home_msg(n, tag=0, vc=None):
+    """A message of a DELIVER body whose payload qtool finds intact:
+    producer id 70, sequence @n, then qtool's pattern."""
+    sender = (70 << 32) | 1
+    payload = struct.pack(">QQ", 70, n) + \
+        bytes((70 * 13 + n * 7 + i) & 0xFF for i in range(16, 32))
+    if vc is None:
+        vc = ((sender, n),)
+    return QMSG_B.pack(n, tag, sender, 0, n, 1, len(payload), len(vc), 0,
+                       0, 0) + \
+        b"".join(VC.pack(i, c) for i, c in vc) + payload
+
+
+def home_cases():
+    """(name, count, messages): DELIVER frames to a consumer without
+    acks. Each passes the whole-body check; the "refused-" ones the
+    opener must still refuse, and give the window slots back."""
+    return [
+        ("deliver-ok", 1, [home_msg(1)]),
+        ("refused-tagged", 3, [home_msg(100 + i, tag=i + 1)
+                               for i in range(3)]),
+        ("refused-bad-stamp", 2, [home_msg(200),
+                                  home_msg(201, vc=((5, 1), (2, 1)))]),
+        ("deliver-ok-after", 1, [home_msg(2)]),
+    ]
+
+
+def run_home(a):
+    me = a.session
+    stop, t = heartbeating(a)
+    st = dict(opened=0, cases=0, credited=0)
+    s = socket.create_connection((a.addr, a.port), timeout=3)
+    try:
+        rx = hello_exchange(s, me, a.target)
+        if rx is None:
+            print("home: no HELLO from the target")
+            return 1
+        h = Home(s, me, a.target, rx)
+        h.lsa()
+        handle = None
+        for op, hd, arg, status, body in h.queue_frames(time.monotonic() +
+                                                        a.wait):
+            if op != WQ_OPEN or len(body) != QOPEN_B.size:
+                continue
+            o = QOPEN_B.unpack(body)
+            kind, role, ack = o[0], o[2], o[3]
+            name = o[8].split(b"\0")[0].decode(errors="replace")
+            print("home open %s handle %d role %d ack %d" %
+                  (name, hd, role, ack))
+            if kind != KIND_QUEUE or role != QR_CONSUME or ack != ACK_NONE:
+                print("home: not a consumer without acks of a queue")
+                return 1
+            attr = QATTR_B.pack(0, 1024, MSG_MAX, 1 << 20, 30000, 0, 1, 0,
+                                b"")
+            h.send_q(Q_B.pack(WQ_OPENED, bytes(3), 0, hd, KIND_QUEUE) + attr)
+            handle = hd
+            st["opened"] += 1
+            break
+        if handle is None:
+            print("home: no OPEN within %d s" % a.wait)
+            return 1
+        for name, count, msgs in home_cases():
+            h.send_q(qframe(WQ_DELIVER, count, msgs, handle=handle))
+            credit = 0
+            for op, hd, arg, status, body in h.queue_frames(
+                    time.monotonic() + 5):
+                if op == WQ_CREDIT and hd == handle:
+                    credit += arg
+                    if credit >= count:
+                        break
+            st["cases"] += 1
+            st["credited"] += credit == count
+            print("home %s count %d credit %d" % (name, count, credit))
+            sys.stdout.flush()
+    finally:
+        s.close()
+        stop.set()
+        t.join()
+        print("summary " + " ".join("%s=%d" % kv for kv in st.items()))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("addr")
@@ -463,12 +652,16 @@ def main():
                     help="--session: a node id behind the target")
     ap.add_argument("--cases", default="",
                     help="--session: only cases whose names start so")
+    ap.add_argument("--play-home", action="store_true",
+                    help="--session: be the home of a queue the target opens")
+    ap.add_argument("--wait", type=int, default=60,
+                    help="--play-home: seconds to wait for the OPEN")
     ap.add_argument("--set", dest="which", choices=("malformed", "unknown",
                                                      "all"), default="all")
     a = ap.parse_args()
     if a.session is not None:
         try:
-            return run_session(a)
+            return run_home(a) if a.play_home else run_session(a)
         except OSError as e:
             print("wirefuzz: %s" % e, file=sys.stderr)
             return 1
