@@ -997,13 +997,13 @@ static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 }
 
 /*
- * CREDIT for @due deliveries taken. One that cannot go now is kept for the
- * push work to try again: with the window used up the home sends nothing,
- * so waiting for the next receive could wait forever. A link that pushed
- * back is tried again shortly; with no route to the home, the route's
- * return kicks the work. Only that work clears the mark, as it takes what
- * is due: a concurrent reader's credit that went must not hide this one
- * from it.
+ * CREDIT for @due deliveries taken or refused. One that cannot go now is
+ * kept for the push work to try again: with the window used up the home
+ * sends nothing, so waiting for the next receive could wait forever. A
+ * link that pushed back is tried again shortly; with no route to the
+ * home, the route's return kicks the work. Only that work clears the
+ * mark, as it takes what is due: a concurrent reader's credit that went
+ * must not hide this one from it.
  */
 static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		      u32 due)
