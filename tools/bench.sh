@@ -25,8 +25,8 @@
 # (messages a queue holds: cohort max_msgs, mq_maxmsg; default 1024),
 # BENCH_QREPEAT and BENCH_XREPEAT (rounds of the queue throughput runs on
 # one node and across nodes, each round running every figure once,
-# baselines and cohort in turn; each figure's median run counts; default
-# 3 each). Runs with a receive ring size it to hold no more than the queue
+# baselines and cohort in turn; each figure's median run is shown, and
+# each ratio is the median of the rounds' own ratios; default 3 each). Runs with a receive ring size it to hold no more than the queue
 # depth holds: the largest power of two up to depth x record size
 # (BENCH_QRING overrides).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
@@ -422,6 +422,35 @@ qcohort() {
 	esac
 }
 
+# rrate RUN: the rate of one round's run RUN (NAME.R): a queue run's
+# consumer (or copy) line, else a server's.
+rrate() {
+	local r
+
+	r=$(qkv "$1" consumer rate)
+	[ -n "$r" ] || r=$(qkv "$1" copy rate)
+	[ -n "$r" ] || r=$(kv "$tmp/$1.srv" rate)
+	echo "$r"
+}
+
+# pratio X Y N: X's rate over Y's, round by round (runs X.1, Y.1, ...,
+# X.N, Y.N: each pair ran minutes apart at most, in the same spell of
+# the host): their median, then each round's, as "M [A B C]".
+# The ratio of two medians would pair one round's cohort with another's
+# baseline.
+pratio() {
+	local r list= all=
+
+	for r in $(seq "$3"); do
+		list+="$(ratio "$(rrate "$1.$r")" "$(rrate "$2.$r")")"$'\n'
+	done
+	all=$(printf '%s' "$list" | tr '\n' ' ')
+	printf '%s' "$list" | grep -v '^n/a$' | sort -n |
+		awk -v all="${all% }" '{ v[NR] = $1 }
+			END { printf "%s [%s]\n",
+				NR ? v[int((NR + 1) / 2)] : "n/a", all }'
+}
+
 # qkv NAME LINE KEY: KEY= on the line of run NAME that starts with LINE.
 qkv() {
 	grep "^$2 " "$tmp/$1.q" 2>/dev/null | grep -oE " $3=[^ ]*" |
@@ -473,9 +502,10 @@ NSA=/run/netns/$A
 NSB=/run/netns/$B
 
 # One node (A): BENCH_QREPEAT rounds, each running every throughput figure
-# once, baselines and cohort in turn; of its rounds, each figure's median
-# run counts, so that cohort and its baselines see the same spells of a
-# busy host.
+# once, baselines and cohort in turn, so that a cohort run and its
+# baseline's run of the same round see the same spell of a busy host: a
+# ratio is the median of the rounds' ratios (pratio), a rate shown the
+# figure's median run.
 LREP=${BENCH_QREPEAT:-3}
 for s in 64 4096; do
 	[ -x "$QB" ] || break
@@ -505,8 +535,8 @@ done
 # Across the veth: the queue lives on A (node 1). "ba": producer in B,
 # consumer in A; "ab": producer in A, consumer in B. Raw TCP framed (one
 # and 64 messages per write) and TIPC right before, same sizes. A round
-# runs each once; of XREP rounds, each figure's median run counts, so
-# that cohort and its baselines see the same spells of a busy host.
+# runs each once; of XREP rounds, ratios and rates are taken as on one
+# node.
 XREP=${BENCH_XREPEAT:-3}
 for s in 64 4096; do
 	[ $qremote = 1 ] || break
@@ -534,7 +564,7 @@ done
 	qcohort qremote xrtt_64 "" rtt -k cohort-rw -s 64 -H cons -P "$NSB" -C "$NSA" "${QR[@]}"
 
 echo
-echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages, rings $(ring_for 64) bytes for 64 B and $(ring_for 4096) for 4 KiB, no more than the queue; the median of $LREP rounds on one node, $XREP across nodes)"
+echo "== cohort queues vs baselines (same run; msg/s at the consumer after 0.5 s of warm-up; queues hold $QDEPTH messages, rings $(ring_for 64) bytes for 64 B and $(ring_for 4096) for 4 KiB, no more than the queue; the median of $LREP rounds on one node, $XREP across nodes; a ratio is the median of the rounds' own ratios, each cohort run against its baseline's run of the same round, with every round's in brackets)"
 [ -n "$qpin" ] && echo "cohort queues: each side pinned, $qpin (baselines alike)"
 [ -n "$qreason" ] && echo "cohort queues: ${qreason#*: }"
 [ -n "$qfailed" ] && echo "cohort queues: runs that failed (n/a below; see their lines above):$qfailed"
@@ -545,18 +575,18 @@ for s in 64 4096; do
 	mq=$(qkv mq_$s consumer rate)
 	sp=$(qkv sp_$s consumer rate)
 	sp64=$(qkv sp64_$s consumer rate)
-	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv crw_$s consumer rate)" "$mq") (cohort/mq, higher is better; target >= 1.0)"
-	echo "queue ${s}B one-way: cohort QSEND/QRECV 1/call $(qrate c1_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c1_$s consumer rate)" "$mq") (target >= 1.0)"
+	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), POSIX mq $(qrate mq_$s), ratio $(pratio crw_$s mq_$s $LREP) (cohort/mq, higher is better; target >= 1.0)"
+	echo "queue ${s}B one-way: cohort QSEND/QRECV 1/call $(qrate c1_$s), POSIX mq $(qrate mq_$s), ratio $(pratio c1_$s mq_$s $LREP) (target >= 1.0)"
 	for b in 64 256; do
-		echo "queue ${s}B one-way: cohort QSEND/QRECV $b/call $(qrate c${b}_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c${b}_$s consumer rate)" "$mq") (batched/mq; target >= 3)"
+		echo "queue ${s}B one-way: cohort QSEND/QRECV $b/call $(qrate c${b}_$s), POSIX mq $(qrate mq_$s), ratio $(pratio c${b}_$s mq_$s $LREP) (batched/mq; target >= 3)"
 	done
-	echo "queue ${s}B one-way: cohort write + ring $(qrate crwr_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv crwr_$s consumer rate)" "$mq") (one message per send call; the consumer reads a receive ring and copies each payload out, as a receive call would; target >= 1.0)"
-	echo "queue ${s}B one-way: cohort QSEND 64/call + ring $(qrate c64r_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c64r_$s consumer rate)" "$mq") (batched; payloads copied out of the ring; target >= 3)"
-	echo "queue ${s}B one-way: cohort QSEND 64/call + ring read in place $(qrate c64z_$s), POSIX mq $(qrate mq_$s), ratio $(ratio "$(qkv c64z_$s consumer rate)" "$mq") (batched; zero-copy receive: the consumer reads each payload where it lies; target >= 3)"
+	echo "queue ${s}B one-way: cohort write + ring $(qrate crwr_$s), POSIX mq $(qrate mq_$s), ratio $(pratio crwr_$s mq_$s $LREP) (one message per send call; the consumer reads a receive ring and copies each payload out, as a receive call would; target >= 1.0)"
+	echo "queue ${s}B one-way: cohort QSEND 64/call + ring $(qrate c64r_$s), POSIX mq $(qrate mq_$s), ratio $(pratio c64r_$s mq_$s $LREP) (batched; payloads copied out of the ring; target >= 3)"
+	echo "queue ${s}B one-way: cohort QSEND 64/call + ring read in place $(qrate c64z_$s), POSIX mq $(qrate mq_$s), ratio $(pratio c64z_$s mq_$s $LREP) (batched; zero-copy receive: the consumer reads each payload where it lies; target >= 3)"
 	cp=$(qkv cp64_$s copy rate)
-	echo "queue ${s}B copy floor: $(val "$(qkv cp64_$s copy in_ns)") ns in, $(val "$(qkv cp64_$s copy out_ns)") ns out per message (no queue: two processes at once, placed as the queue's two sides, one pwrite()s 64 messages per call into a memfd, the other pread()s 64 per call out of another); the slower side moves $(val "$cp") msg/s, $(ratio "$cp" "$mq") x POSIX mq: about the most any queue that copies each payload in and out can move; cohort 64/call reaches $(ratio "$(qkv c64_$s consumer rate)" "$cp") of it (reference)"
-	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), SEQPACKET send/recv $(qrate sp_$s), ratio $(ratio "$(qkv crw_$s consumer rate)" "$sp") (reference)"
-	echo "queue ${s}B one-way: cohort 64/call $(qrate c64_$s), SEQPACKET sendmmsg/recvmmsg 64/call $(qrate sp64_$s), ratio $(ratio "$(qkv c64_$s consumer rate)" "$sp64") (reference, both batched)"
+	echo "queue ${s}B copy floor: $(val "$(qkv cp64_$s copy in_ns)") ns in, $(val "$(qkv cp64_$s copy out_ns)") ns out per message (no queue: two processes at once, placed as the queue's two sides, one pwrite()s 64 messages per call into a memfd, the other pread()s 64 per call out of another); the slower side moves $(val "$cp") msg/s, $(pratio cp64_$s mq_$s $LREP) x POSIX mq: about the most any queue that copies each payload in and out can move; cohort 64/call reaches $(pratio c64_$s cp64_$s $LREP) of it (reference)"
+	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), SEQPACKET send/recv $(qrate sp_$s), ratio $(pratio crw_$s sp_$s $LREP) (reference)"
+	echo "queue ${s}B one-way: cohort 64/call $(qrate c64_$s), SEQPACKET sendmmsg/recvmmsg 64/call $(qrate sp64_$s), ratio $(pratio c64_$s sp64_$s $LREP) (reference, both batched)"
 done
 for s in 64 4096; do
 	for p in 50 99; do
@@ -577,12 +607,12 @@ for s in 64 4096; do
 	ti=$(kv "$tmp/tipcq_$s.srv" rate)
 	for d in ba ab; do
 		[ $d = ba ] && w="producer B, consumer A" || w="producer A, consumer B"
-		echo "queue ${s}B across nodes ($w, queue on A): cohort write/read $(qrate x${d}_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}_$s consumer rate)" "$t1") (cohort/TCP, higher is better; target >= 0.8)"
-		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}64_$s consumer rate)" "$t1") (cohort batched, TCP one message per write, as the local batched target compares with mq)"
-		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed 64 msgs/write $(val "$t64") msg/s, ratio $(ratio "$(qkv x${d}64_$s consumer rate)" "$t64") (both batched; target >= 0.8; for scale, cohort 64/call between two processes of one node, no network, moves $(ratio "$(qkv c64_$s consumer rate)" "$t64") of this TCP rate)"
-		echo "queue ${s}B across nodes ($w, queue on A): cohort write + ring $(qrate x${d}r_$s), raw TCP framed $(val "$t1") msg/s, ratio $(ratio "$(qkv x${d}r_$s consumer rate)" "$t1") (one message per send call; the consumer reads a receive ring; target >= 0.8)"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort write/read $(qrate x${d}_$s), raw TCP framed $(val "$t1") msg/s, ratio $(pratio x${d}_$s tcpq1_$s $XREP) (cohort/TCP, higher is better; target >= 0.8)"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed $(val "$t1") msg/s, ratio $(pratio x${d}64_$s tcpq1_$s $XREP) (cohort batched, TCP one message per write, as the local batched target compares with mq)"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort 64/call $(qrate x${d}64_$s), raw TCP framed 64 msgs/write $(val "$t64") msg/s, ratio $(pratio x${d}64_$s tcpq64_$s $XREP) (both batched; target >= 0.8; for scale, cohort 64/call between two processes of one node, no network, moves $(ratio "$(qkv c64_$s consumer rate)" "$t64") of this TCP rate)"
+		echo "queue ${s}B across nodes ($w, queue on A): cohort write + ring $(qrate x${d}r_$s), raw TCP framed $(val "$t1") msg/s, ratio $(pratio x${d}r_$s tcpq1_$s $XREP) (one message per send call; the consumer reads a receive ring; target >= 0.8)"
 	done
-	echo "queue ${s}B across nodes: cohort write/read (producer B) $(qrate xba_$s), TIPC same-host $(val "$ti") msg/s, ratio $(ratio "$(qkv xba_$s consumer rate)" "$ti") (reference: TIPC skips the veth)"
+	echo "queue ${s}B across nodes: cohort write/read (producer B) $(qrate xba_$s), TIPC same-host $(val "$ti") msg/s, ratio $(pratio xba_$s tipcq_$s $XREP) (reference: TIPC skips the veth)"
 done
 x50=$(qkv xrtt_64 rtt p50_us)
 x99=$(qkv xrtt_64 rtt p99_us)
