@@ -999,16 +999,15 @@ static bool push_one(struct cohort_qmgr *qm, struct cohort_qrh *rh,
 /*
  * CREDIT for @due deliveries taken or refused. One that cannot go now is
  * kept for the push work to try again: with the window used up the home
- * sends nothing, so waiting for the next receive could wait forever. A
- * link that pushed back is tried again shortly; with no route to the
- * home, the route's return kicks the work. Only that work clears the
- * mark, as it takes what is due: a concurrent reader's credit that went
- * must not hide this one from it.
+ * sends nothing, so waiting for the next receive could wait forever. With
+ * no route to the home it waits for the route's return, which kicks the
+ * work; any other failure is tried again shortly. Only that work clears
+ * the mark, as it takes what is due: a concurrent reader's credit that
+ * went must not hide this one from it.
  */
 static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		      u32 due)
 {
-	bool retry = false;
 	int err;
 
 	err = wq_simple(qm, px->home, COHORT_WQ_CREDIT, px->id, due, 0);
@@ -1019,8 +1018,7 @@ static void px_credit(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	px->credit_stuck = true;
 	spin_unlock(&px->lock);
 	set_bit(QM_PUSH_CREDIT, &qm->push_flags);
-	push_retry(err, &retry);
-	if (retry && !READ_ONCE(qm->stopping))
+	if (err != -EHOSTUNREACH && !READ_ONCE(qm->stopping))
 		queue_delayed_work(system_unbound_wq, &qm->push_work, PUSH_RETRY);
 }
 
