@@ -409,18 +409,20 @@ ktap_result $? "b let go of c's descriptor (consumers: $(qstat b shut consumers)
 # for it meanwhile ----
 
 # push_runs SECS: how many times the queue push work ran (on any node)
-# over the next SECS seconds, from the workqueue tracepoint
+# over the next SECS seconds, from the workqueue tracepoint, in a tracing
+# instance of our own
 push_runs()
 {
-	local t=/sys/kernel/tracing ev=events/workqueue/workqueue_execute_start
+	local t=/sys/kernel/tracing i n
 
-	[ -d $t/events ] || mount -t tracefs nodev $t 2>/dev/null || return 1
-	echo 0 >$t/tracing_on && echo >$t/trace && echo 1 >$t/$ev/enable &&
-		echo 1 >$t/tracing_on || return 1
-	sleep "$1"
-	echo 0 >$t/tracing_on
-	echo 0 >$t/$ev/enable
-	grep -c 'function push_work_fn' $t/trace
+	[ -d $t/instances ] || mount -t tracefs nodev $t 2>/dev/null ||
+		return 1
+	i=$t/instances/qclu.$$
+	mkdir "$i" || return 1
+	echo 1 >"$i/events/workqueue/workqueue_execute_start/enable" &&
+		sleep "$1" && n=$(grep -c 'function push_work_fn' "$i/trace")
+	rmdir "$i"
+	echo "${n:-}"
 }
 
 depth_is()
@@ -428,12 +430,20 @@ depth_is()
 	[ "$(qstat "$1" "$2" depth)" = "$3" ]
 }
 
+# acked A B: all A sent on its link to B is acknowledged
+acked()
+{
+	[ "$(cl_q "$1" "link show -s" \
+		'first(rows | select(.id == $id) | .stats.queued)' \
+		--argjson id "${CL_ID[$2]}")" = 0 ]
+}
+
 W=128	# COHORT_QREMOTE_WINDOW
 N=$((3 * W))
 qt b produce cred@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq c cred-c consume cred $N -a none -t 60000 && opened cred-c &&
 	kill -STOP "${QPID[cred-c]}" && qt b produce cred@82 $N >/dev/null &&
-	cl_wait 10 depth_is b cred $((N - W))
+	cl_wait 10 depth_is b cred $((N - W)) && cl_wait 10 acked b c
 ktap_result $? "c's consumer of cred (home b), stopped, was sent a window of $W; $((N - W)) wait at b"
 cl_ifdown b c && cl_wait 15 cl_is_link b c down &&
 	cl_wait 15 cl_is_link c b down && kill -CONT "${QPID[cred-c]}" &&
