@@ -884,6 +884,7 @@ static int copy_floor(const struct opts *o)
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (!pid) {
+		alarm((unsigned int)(o->warm_s + o->secs) + SLACK_S);
 		pin(o->cpu[SIDE_CONS]);
 		get_u32(go[0]);
 		out_ns = copy_side(o, false);
@@ -891,6 +892,9 @@ static int copy_floor(const struct opts *o)
 			exit(1);
 		exit(0);
 	}
+	close(go[0]);
+	close(res[1]);
+	alarm((unsigned int)(o->warm_s + o->secs) + SLACK_S);
 	pin(o->cpu[SIDE_PROD]);
 	put_u32(go[1], 1);
 	in_ns = copy_side(o, true);
