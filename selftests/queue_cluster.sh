@@ -384,14 +384,14 @@ ktap_result $? "c got all $N once the route was back"
 
 # ---- 6c: a descriptor closed while its home was unreachable: the home
 # hears of it once the route is back ----
-consumers_are()
+consumers_at_b()
 {
-	[ "$(qstat "$1" "$2" consumers)" = "$3" ]
+	[ "$(qstat b "$1" consumers)" = "$2" ]
 }
 
 qt b produce shut@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq c shut-c consume shut 1 -a none -t 60000 && opened shut-c &&
-	consumers_are b shut 1
+	consumers_at_b shut 1
 ktap_result $? "consumer on c of queue shut on b"
 cl_ifdown b c && cl_wait 15 cl_is_link b c down &&
 	cl_wait 15 cl_is_link c b down
@@ -401,7 +401,7 @@ wait "${QPID[shut-c]}" 2>/dev/null
 cl_ifup b c || rc=1
 cl_wait 60 cl_all_up b c || rc=1
 ktap_result $rc "link b-c down, c's consumer closed meanwhile, link up again"
-cl_wait 10 consumers_are b shut 0
+cl_wait 10 consumers_at_b shut 0
 ktap_result $? "b let go of c's descriptor (consumers: $(qstat b shut consumers))"
 
 # ---- 6d: a consumer that read its window while its home was
@@ -425,11 +425,6 @@ push_runs()
 	echo "${n:-}"
 }
 
-depth_is()
-{
-	[ "$(qstat "$1" "$2" depth)" = "$3" ]
-}
-
 # acked A B: all A sent on its link to B is acknowledged
 acked()
 {
@@ -443,7 +438,7 @@ N=$((3 * W))
 qt b produce cred@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq c cred-c consume cred $N -a none -t 60000 && opened cred-c &&
 	kill -STOP "${QPID[cred-c]}" && qt b produce cred@82 $N >/dev/null &&
-	cl_wait 10 depth_is b cred $((N - W)) && cl_wait 10 acked b c
+	cl_wait 10 depth_is cred $((N - W)) && cl_wait 10 acked b c
 ktap_result $? "c's consumer of cred (home b), stopped, was sent a window of $W; $((N - W)) wait at b"
 cl_ifdown b c && cl_wait 15 cl_is_link b c down &&
 	cl_wait 15 cl_is_link c b down && kill -CONT "${QPID[cred-c]}" &&
@@ -484,11 +479,6 @@ restart()
 		cl_step ip -n "${CL_NS[$p]}" link set "to-$n" up &&
 		cl_step cl_ctl "$n" peer add id "${CL_ID[$p]}" addr "$(cl_addr "$p" "$n")" &&
 		cl_wait 30 cl_is_link "$p" "$n" up
-}
-
-consumers_at_b()
-{
-	[ "$(qstat b "$1" consumers)" = "$2" ]
 }
 
 # b, the home, restarts without its queues. a's producer finds no handle
