@@ -26,9 +26,10 @@
 # BENCH_QREPEAT and BENCH_XREPEAT (rounds of the queue throughput runs on
 # one node and across nodes, each round running every figure once,
 # baselines and cohort in turn; each figure's median run is shown, and
-# each ratio is the median of the rounds' own ratios; default 3 each). Runs with a receive ring size it to hold no more than the queue
-# depth holds: the largest power of two up to depth x record size
-# (BENCH_QRING overrides).
+# each ratio is the median of the rounds' own ratios; default 3 each).
+# Runs with a receive ring size it to hold no more than the queue depth
+# holds: the largest power of two up to depth x record size (BENCH_QRING
+# overrides).
 # Without the module (e.g. on a host) cohort is reported unavailable and the
 # baselines still run. Exit status 1 when a baseline or an available cohort
 # run could not be measured, 2 for a setting that is not a whole number.
@@ -572,9 +573,6 @@ grep -qo 'slub_debug=[^ ]*' /proc/cmdline &&
 	echo "# the kernel runs with $(grep -o 'slub_debug=[^ ]*' /proc/cmdline): every kmalloc and kfree records a stack trace, a large part of each message's cost for cohort and mq alike"
 [ $cohort = 1 ] || echo "cohort queues across nodes: not measured (cohort: ${cohort_reason:-a run failed})"
 for s in 64 4096; do
-	mq=$(qkv mq_$s consumer rate)
-	sp=$(qkv sp_$s consumer rate)
-	sp64=$(qkv sp64_$s consumer rate)
 	echo "queue ${s}B one-way: cohort write/read $(qrate crw_$s), POSIX mq $(qrate mq_$s), ratio $(pratio crw_$s mq_$s $LREP) (cohort/mq, higher is better; target >= 1.0)"
 	echo "queue ${s}B one-way: cohort QSEND/QRECV 1/call $(qrate c1_$s), POSIX mq $(qrate mq_$s), ratio $(pratio c1_$s mq_$s $LREP) (target >= 1.0)"
 	for b in 64 256; do

@@ -821,16 +821,7 @@ static int reap(pid_t pid)
 	return 1;
 }
 
-/*
- * copy: no queue, only the copies every receive call that copies out must
- * make. The producer side pwrite()s -b messages of -s bytes into a memfd
- * per call (user to kernel), the consumer side pread()s them from another
- * (kernel to user), each on its CPU and both at once, as a queue's two
- * sides run. A queue that copies each payload in and out cannot move
- * messages faster than the slower of the two. Page cache upkeep adds a
- * little to each page, so the floor is a shade high.
- */
-/* One copy of @len bytes each way (@in: into the kernel), or dies. */
+/* One copy of @len bytes, into the kernel (@in) or out of it, or dies. */
 static void copy_once(int fd, char *buf, size_t len, bool in)
 {
 	ssize_t n = in ? pwrite(fd, buf, len, 0) : pread(fd, buf, len, 0);
@@ -871,6 +862,15 @@ static double copy_side(const struct opts *o, bool in)
 	return (t - t0) * 1e9 / ((double)calls * o->batch);
 }
 
+/*
+ * copy: no queue, only the copies every receive call that copies out must
+ * make. The producer side pwrite()s -b messages of -s bytes into a memfd
+ * per call (user to kernel), the consumer side pread()s them from another
+ * (kernel to user), each on its CPU and both at once, as a queue's two
+ * sides run. A queue that copies each payload in and out cannot move
+ * messages faster than the slower of the two. Page cache upkeep adds a
+ * little to each page, so the floor is a shade high.
+ */
 static int copy_floor(const struct opts *o)
 {
 	int go[2], res[2];
@@ -955,10 +955,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cohort-qbench tput|rtt -k mq|seqpacket|cohort|cohort-rw\n"
-		"       cohort-qbench copy [-s SIZE] [-b BATCH] [-t SECS] [-W SECS] [-c P,C]\n"
 		"         [-s SIZE] [-b BATCH] [-t SECS] [-W WARMUP_SECS] [-n COUNT]\n"
 		"         [-w WARMUP_ROUNDS] [-d DEPTH] [-P NETNS] [-C NETNS] [-H prod|cons]\n"
 		"         [-R RING_BYTES [-Z]] [-c PROD_CPU,CONS_CPU]\n"
+		"       cohort-qbench copy [-s SIZE] [-b BATCH] [-t SECS] [-W WARMUP_SECS]\n"
+		"         [-c PROD_CPU,CONS_CPU]\n"
 		"  -t  tput: timed sending; rtt: deadline    -d  queue depth (messages)\n"
 		"  -P, -C  network namespace (path) of the producer, the consumer\n"
 		"  -H  which side creates and homes the queues (default cons)\n"
@@ -1108,7 +1109,8 @@ int main(int argc, char **argv)
 		die("unexpected argument \"%s\"", argv[optind + 1]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (copy) {
-		if (kind_set || o.ring || o.ns[SIDE_PROD] || o.ns[SIDE_CONS])
+		if (kind_set || o.ring || o.in_place || o.ns[SIDE_PROD] ||
+		    o.ns[SIDE_CONS])
 			die("copy takes -s, -b, -t, -W and -c only");
 		return copy_floor(&o);
 	}
