@@ -18,6 +18,8 @@
 #                    last, only the malformed batched queue frames (a
 #                    count of 0, message lengths that do not add up to
 #                    the body, trailing bytes...), each counted as bad
+#   wirefuzz from z as 70 (--stream): one session of 20000 well-formed
+#                    frames written in pieces cut anywhere: all arrive
 #   wirefuzz from z as queue home 70 (--play-home): x's consumer without
 #                    acks opens fz@70; the fake home answers, delivers,
 #                    and sends DELIVER frames x must refuse: their window
@@ -85,7 +87,7 @@ link_ok()
 	[ "$(cl_link_state x y)" = up ] && [ "$(cl_link_state y x)" = up ]
 }
 
-ktap_plan 18
+ktap_plan 19
 
 # A generous tolerance: the fuzzers keep x busy under emulation, and what
 # is checked is that no fuzzed connection displaces the real one, not how
@@ -172,6 +174,34 @@ sessions=$(sval sessions)
 d=$(delta "$c5" "$c6" 1)
 [ $rc = 0 ] && [ "${sessions:-0}" -gt 0 ] && [ "$d" -ge "$sessions" ]
 ktap_result $? "session: ${sessions:-0} malformed batched queue frames each counted bad (+$d)"
+
+# ---- well-formed frames, read cut anywhere, as peer 70 ----
+# x parses frames where they land in its receive buffer, reads one begun
+# near the end exactly to its end, and moves only a header cut short:
+# every frame must still come through, once and in order (a frame out of
+# place breaks the sequence, which closes the session).
+STREAM=20000
+# from70 FIELD: x's counter FIELD of its link to peer 70.
+from70()
+{
+	cl_q x "link show -s" 'first(rows | select(.id == 70) | .stats[$k])' \
+		--arg k "$1"
+}
+no_port() { cl_q x "node show -s" '.stats.msg_dropped'; }
+stream_in() { [ $(($(from70 rx_frames) - rx0)) -ge $STREAM ]; }
+
+rx0=$(from70 rx_frames)
+np0=$(no_port)
+fuzz z "$CL_TMP/stream" "$X_Z" --target 72 --session 70 --stream $STREAM
+rc=$?
+cl_wait 20 stream_in
+rx=$(($(from70 rx_frames) - rx0))
+np=$(($(no_port) - np0))
+c7=$(counters)
+d=$(delta "$c6" "$c7" 1)
+[ $rc = 0 ] && [ "$(sval closed)" = 0 ] && [ $rx = $STREAM ] &&
+	[ $np = $STREAM ] && [ "$d" = 0 ]
+ktap_result $? "session: $STREAM frames cut anywhere: $rx in, $np to no port, $d bad"
 
 # ---- a home that sends what the opener must refuse, as peer 70 ----
 # The home counts every delivery to a consumer without acks against its

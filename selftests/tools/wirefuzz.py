@@ -9,6 +9,7 @@ transport_badinput.sh.
   wirefuzz.py ADDR --target ID --session ID [--port P] [--cases PREFIX]
   wirefuzz.py ADDR --target ID --session ID --play-home [--port P]
               [--wait S]
+  wirefuzz.py ADDR --target ID --session ID --stream N [--port P]
 
   --target ID   the node id of the node at ADDR (frames are addressed to it)
   --sender ID   the sender id put into well-formed frames of the "unknown"
@@ -33,6 +34,13 @@ transport_badinput.sh.
                 per case "home CASE count N credit C", then
                 "summary opened=N cases=N credited=N" (cases whose credit
                 equals their count). Exit 1 if no usable OPEN came.
+  --stream N    --session: one session carrying N well-formed datagram
+                frames to port 9 (which nobody binds): most of about the
+                smallest length, each followed by an ACK frame, then some
+                of up to 16 KiB. They are written in pieces of
+                random sizes with pauses between, so that the target reads
+                them cut anywhere, headers too. Prints "summary frames=N
+                bytes=B closed=0|1" (1: the target closed the session).
 
 Sets: "malformed" frames no node may accept from anybody (garbage,
 truncated, wrong magic or version, bad lengths, unknown types, oversized
@@ -639,6 +647,70 @@ def run_home(a):
     return 0
 
 
+def stream_bytes(me, target, n, seq, rng):
+    """@n routed MSG frames to port 9, sequenced from @seq on. All but the
+    last 300 (or a tenth) are about as small as a frame gets, of 72 to 87
+    bytes, each followed by an ACK frame of 32 (which acknowledges
+    nothing): a read that ends anywhere in them ends inside a header
+    about two times in five. Lengths vary, or the target's reads would end
+    at the same place in each. Of the rest, a third are as small, a third
+    carry up to a page, and a third the largest payload. Stamps have our
+    entry alone: the target's node clock merges them for good."""
+    small = max(n - 300, n * 9 // 10)
+    ack = hdr(ACK, ACK_B.pack(0), me, target)
+    out = []
+    for i in range(n):
+        k = 0 if i < small else i % 3
+        size = (rng.randrange(16), rng.randrange(4097), MSG_MAX)[k]
+        out.append(routed(me, target, MSG, MSG_B.pack(9, 1) + bytes(size),
+                          vc=((me, i + 1),), seq=seq + i))
+        if i < small:
+            out.append(ack)
+    return b"".join(out)
+
+
+def run_stream(a):
+    me = a.session
+    rng = random.Random(a.stream)
+    stop, t = heartbeating(a)
+    st = dict(frames=0, bytes=0, closed=0)
+    s = socket.create_connection((a.addr, a.port), timeout=3)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        rx = hello_exchange(s, me, a.target)
+        if rx is None:
+            print("stream: no HELLO from the target")
+            return 1
+        data = stream_bytes(me, a.target, a.stream, rx + 1, rng)
+        st["frames"], st["bytes"] = a.stream, len(data)
+        pieces = (1, 2, 23, 24, 25, 64, 1000, 4096, 9000, 30000)
+        off = 0
+        while off < len(data):
+            k = rng.choice(pieces)
+            s.sendall(data[off:off + k])
+            off += k
+            if rng.randrange(4) == 0:
+                time.sleep(0.002)
+        time.sleep(1)
+        s.settimeout(0.5)
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    st["closed"] = 1
+                    break
+        except socket.timeout:
+            pass
+        except OSError:
+            st["closed"] = 1
+    finally:
+        s.close()
+        stop.set()
+        t.join()
+        print("summary " + " ".join("%s=%d" % kv for kv in st.items()))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("addr")
@@ -656,11 +728,15 @@ def main():
                     help="--session: be the home of a queue the target opens")
     ap.add_argument("--wait", type=int, default=60,
                     help="--play-home: seconds to wait for the OPEN")
+    ap.add_argument("--stream", type=int, default=0,
+                    help="--session: send this many frames in pieces")
     ap.add_argument("--set", dest="which", choices=("malformed", "unknown",
                                                      "all"), default="all")
     a = ap.parse_args()
     if a.session is not None:
         try:
+            if a.stream:
+                return run_stream(a)
             return run_home(a) if a.play_home else run_session(a)
         except OSError as e:
             print("wirefuzz: %s" % e, file=sys.stderr)
