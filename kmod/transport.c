@@ -42,7 +42,13 @@
 #define TXQ_MAX_FRAMES	8192
 #define TXQ_MAX_BYTES	(8 << 20)
 #define NODE_MAX_BYTES	(32 << 20)
-#define RXBUF_SIZE	(2 * COHORT_WIRE_MAX_FRAME)
+/*
+ * Received bytes are parsed where they landed. Reads fill the buffer up to
+ * RX_FILL; a frame begun before it ends inside the buffer, and is read
+ * exactly to its end: nothing needs moving but a header cut short.
+ */
+#define RXBUF_SIZE	(4 * COHORT_WIRE_MAX_FRAME)
+#define RX_FILL		(RXBUF_SIZE - COHORT_WIRE_MAX_FRAME)
 #define MAX_PENDING	(2 * COHORT_MAX_PEERS)
 /* Frames received between acks, at most; the heartbeat sends the rest. */
 #define ACK_EVERY		64
@@ -468,11 +474,6 @@ static struct cohort_conn *conn_alloc(struct cohort_transport *tp,
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
 		return NULL;
-	conn->rxbuf = kvmalloc(RXBUF_SIZE, GFP_KERNEL);
-	if (!conn->rxbuf) {
-		kfree(conn);
-		return NULL;
-	}
 	conn->tp = tp;
 	conn->sock = sock;
 	conn->started = jiffies;
@@ -614,6 +615,12 @@ static void rx_hello(struct cohort_conn *conn, const struct cohort_wire_hdr *h)
 		conn_close(conn);
 		return;
 	}
+	/* A connection gets its receive buffer once it is a peer's. */
+	conn->rxbuf = kvmalloc(RXBUF_SIZE, GFP_KERNEL);
+	if (!conn->rxbuf) {
+		conn_close(conn);
+		return;
+	}
 	if (!conn->peer) {
 		list_del_init(&conn->list);
 		tp->n_pending--;
@@ -721,6 +728,47 @@ static bool hdr_check(const struct cohort_wire_hdr *h, u32 len)
 	       len >= HDR_LEN && len <= COHORT_WIRE_MAX_FRAME;
 }
 
+/* Where received bytes are: in conn->hello until the HELLO came. */
+static u8 *conn_rx_buf(struct cohort_conn *conn)
+{
+	return conn->rxbuf ?: conn->hello;
+}
+
+/*
+ * Where the next read goes, and how much it may take. Bytes all parsed are
+ * dropped; at RX_FILL, the frame begun is read exactly to its end, and
+ * only a header cut short is moved to the front. Before the HELLO nothing
+ * else may come, and nothing more is read.
+ */
+static void conn_rx_space(struct cohort_conn *conn, struct kvec *vec)
+{
+	u32 left = conn->rx_have - conn->rx_off;
+	const struct cohort_wire_hdr *h;
+
+	if (!conn->rxbuf) {
+		vec->iov_base = conn->hello + conn->rx_have;
+		vec->iov_len = sizeof(conn->hello) - conn->rx_have;
+		return;
+	}
+	if (!left) {
+		conn->rx_off = 0;
+		conn->rx_have = 0;
+	} else if (conn->rx_have >= RX_FILL && left < HDR_LEN) {
+		memmove(conn->rxbuf, conn->rxbuf + conn->rx_off, left);
+		conn->rx_off = 0;
+		conn->rx_have = left;
+	}
+	vec->iov_base = conn->rxbuf + conn->rx_have;
+	if (conn->rx_have < RX_FILL) {
+		vec->iov_len = RX_FILL - conn->rx_have;
+		return;
+	}
+	/* The parse loop checked this header: the frame ends by RXBUF_SIZE. */
+	h = (const void *)(conn->rxbuf + conn->rx_off);
+	vec->iov_len = conn->rx_off + get_unaligned_be32(&h->len) -
+		       conn->rx_have;
+}
+
 static void conn_rx(struct cohort_conn *conn)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
@@ -729,8 +777,7 @@ static void conn_rx(struct cohort_conn *conn)
 	u32 off;
 
 	while (budget--) {
-		vec.iov_base = conn->rxbuf + conn->rx_have;
-		vec.iov_len = RXBUF_SIZE - conn->rx_have;
+		conn_rx_space(conn, &vec);
 		ret = kernel_recvmsg(conn->sock, &msg, &vec, 1, vec.iov_len,
 				     MSG_DONTWAIT);
 		if (ret == -EAGAIN)
@@ -740,13 +787,14 @@ static void conn_rx(struct cohort_conn *conn)
 			return;
 		}
 		conn->rx_have += ret;
-		off = 0;
+		off = conn->rx_off;
 		while (!conn->dead && conn->rx_have - off >= HDR_LEN) {
 			const struct cohort_wire_hdr *h =
-				(const void *)(conn->rxbuf + off);
+				(const void *)(conn_rx_buf(conn) + off);
 			u32 len = get_unaligned_be32(&h->len);
 
-			if (!hdr_check(h, len)) {
+			if (!hdr_check(h, len) ||
+			    (!conn->rxbuf && len > sizeof(conn->hello))) {
 				link_bad_frame(conn);
 				return;
 			}
@@ -757,8 +805,7 @@ static void conn_rx(struct cohort_conn *conn)
 		}
 		if (conn->dead)
 			return;
-		memmove(conn->rxbuf, conn->rxbuf + off, conn->rx_have - off);
-		conn->rx_have -= off;
+		conn->rx_off = off;
 	}
 	if (budget < 0)
 		queue_work(cohort_wq, &conn->work);	/* more may be waiting */

@@ -57,8 +57,10 @@ struct cohort_conn {
 	bool hello_sent;
 	bool hello_rx;
 	bool dead;
-	u32 rx_have;
-	u8 *rxbuf;			/* 2 * COHORT_WIRE_MAX_FRAME */
+	u32 rx_off, rx_have;		/* unparsed bytes received */
+	u8 *rxbuf;			/* RXBUF_SIZE, from the HELLO on */
+	u8 hello[sizeof(struct cohort_wire_hdr) +
+		 sizeof(struct cohort_wire_hello)];	/* until then */
 	u8 ctl[sizeof(struct cohort_wire_hdr) +
 	       sizeof(struct cohort_wire_hello)];
 	u32 ctl_len, ctl_off;		/* HELLO or ACK being sent */
