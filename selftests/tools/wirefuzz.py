@@ -592,6 +592,15 @@ def home_cases():
     ]
 
 
+def session_end(s, stop, t, st):
+    """Close @s, stop the heartbeats (heartbeating()) and print the
+    summary of @st."""
+    s.close()
+    stop.set()
+    t.join()
+    print("summary " + " ".join("%s=%d" % kv for kv in st.items()))
+
+
 def run_home(a):
     me = a.session
     stop, t = heartbeating(a)
@@ -640,10 +649,7 @@ def run_home(a):
             print("home %s count %d credit %d" % (name, count, credit))
             sys.stdout.flush()
     finally:
-        s.close()
-        stop.set()
-        t.join()
-        print("summary " + " ".join("%s=%d" % kv for kv in st.items()))
+        session_end(s, stop, t, st)
     return 0
 
 
@@ -704,10 +710,7 @@ def run_stream(a):
         except OSError:
             st["closed"] = 1
     finally:
-        s.close()
-        stop.set()
-        t.join()
-        print("summary " + " ".join("%s=%d" % kv for kv in st.items()))
+        session_end(s, stop, t, st)
     return 0
 
 
