@@ -690,7 +690,7 @@ static void rx_frame(struct cohort_conn *conn, const struct cohort_wire_hdr *h,
 		return;
 	}
 	if (h->type == COHORT_WIRE_HELLO) {
-		if (len != HDR_LEN + sizeof(struct cohort_wire_hello))
+		if (len != COHORT_HELLO_FRAME)
 			link_bad_frame(conn);
 		else
 			rx_hello(conn, h);

@@ -44,6 +44,9 @@ struct cohort_frame {
 	u8 data[] __aligned(8);
 };
 
+#define COHORT_HELLO_FRAME						\
+	(sizeof(struct cohort_wire_hdr) + sizeof(struct cohort_wire_hello))
+
 /* One TCP connection; before its HELLO arrives, @peer is NULL. */
 struct cohort_conn {
 	struct list_head list;		/* tp->pending until adopted */
@@ -59,10 +62,8 @@ struct cohort_conn {
 	bool dead;
 	u32 rx_off, rx_have;		/* unparsed bytes received */
 	u8 *rxbuf;			/* RXBUF_SIZE, from the HELLO on */
-	u8 hello[sizeof(struct cohort_wire_hdr) +
-		 sizeof(struct cohort_wire_hello)];	/* until then */
-	u8 ctl[sizeof(struct cohort_wire_hdr) +
-	       sizeof(struct cohort_wire_hello)];
+	u8 hello[COHORT_HELLO_FRAME];	/* until then */
+	u8 ctl[COHORT_HELLO_FRAME];
 	u32 ctl_len, ctl_off;		/* HELLO or ACK being sent */
 	u32 tx_off;			/* bytes of peer->next_tx already sent */
 };

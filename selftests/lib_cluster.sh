@@ -335,10 +335,12 @@ cl_stat()
 	cl_q "$1" "node show -s" '.stats[$k]' --arg k "$2"
 }
 
+# cl_lstat A B FIELD: A's counter FIELD of its link to B, a node of the
+# cluster or a peer's id
 cl_lstat()
 {
 	cl_q "$1" "link show -s" 'first(rows | select(.id == $id) | .stats[$k])' \
-		--argjson id "${CL_ID[$2]}" --arg k "$3"
+		--argjson id "${CL_ID[$2]:-$2}" --arg k "$3"
 }
 
 # cl_is_link A B STATE, cl_is_member A B STATE: for cl_wait.

@@ -181,22 +181,15 @@ ktap_result $? "session: ${sessions:-0} malformed batched queue frames each coun
 # every frame must still come through, once and in order (a frame out of
 # place breaks the sequence, which closes the session).
 STREAM=20000
-# from70 FIELD: x's counter FIELD of its link to peer 70.
-from70()
-{
-	cl_q x "link show -s" 'first(rows | select(.id == 70) | .stats[$k])' \
-		--arg k "$1"
-}
-no_port() { cl_q x "node show -s" '.stats.msg_dropped'; }
-stream_in() { [ $(($(from70 rx_frames) - rx0)) -ge $STREAM ]; }
+stream_in() { [ $(($(cl_lstat x 70 rx_frames) - rx0)) -ge $STREAM ]; }
 
-rx0=$(from70 rx_frames)
-np0=$(no_port)
+rx0=$(cl_lstat x 70 rx_frames)
+np0=$(cl_stat x msg_dropped)
 fuzz z "$CL_TMP/stream" "$X_Z" --target 72 --session 70 --stream $STREAM
 rc=$?
 cl_wait 20 stream_in
-rx=$(($(from70 rx_frames) - rx0))
-np=$(($(no_port) - np0))
+rx=$(($(cl_lstat x 70 rx_frames) - rx0))
+np=$(($(cl_stat x msg_dropped) - np0))
 c7=$(counters)
 d=$(delta "$c6" "$c7" 1)
 [ $rc = 0 ] && [ "$(sval closed)" = 0 ] && [ $rx = $STREAM ] &&
