@@ -18,6 +18,14 @@
  *
  * With init_on_free nothing is kept: freed data must not stay readable.
  *
+ * Buffers of more than a page are pages of their own, never slab (kmalloc()
+ * gives 8 KiB from a slab): TCP can take the pages of a frame rather than
+ * copy them (peer_tx()). It holds them until the last packet made of them
+ * is gone, which may be after the frame was acked (a receiver on this host
+ * reads those very pages) or dropped unsent. A buffer whose pages another
+ * still holds is not kept; they go back to the system with the last
+ * reference.
+ *
  * The stacks are for all nodes, and hold 11 MiB at most (pool_bytes): a
  * backlog of a thousand small messages or 4 KiB payloads taken at once
  * (a queue's default depth), or 8 KiB frames of 4 KiB messages acked a
@@ -33,6 +41,7 @@
  * taken once per buffer.
  */
 #include <linux/debugfs.h>
+#include <linux/kmemleak.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -41,6 +50,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/vmalloc.h>
 
 #include "buf.h"
 #include "compat.h"
@@ -87,6 +97,54 @@ static size_t class_size(int c)
 	return c ? PAGE_SIZE << (c - 1) : COHORT_BUF_SMALL;
 }
 
+/*
+ * A new buffer of class @c: pages, or vmalloc when there are none, above
+ * a page (seen by kmemleak, as kmalloc()'s would be).
+ */
+static void *buf_new(int c, gfp_t gfp)
+{
+	size_t size = class_size(c);
+	struct page *page;
+	void *p;
+
+	if (size <= PAGE_SIZE)
+		return kmalloc(size, gfp);
+	page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY,
+			   get_order(size));
+	if (!page)
+		return gfpflags_allow_blocking(gfp) ? __vmalloc(size, gfp) : NULL;
+	p = page_address(page);
+	kmemleak_alloc(p, size, 1, gfp);
+	return p;
+}
+
+/* Back to the system, as buf_new() made it. */
+static void buf_release(void *p, int c)
+{
+	if (class_size(c) <= PAGE_SIZE) {
+		kfree(p);
+	} else if (is_vmalloc_addr(p)) {
+		vfree(p);
+	} else {
+		kmemleak_free(p);
+		folio_put(virt_to_folio(p));
+	}
+}
+
+/**
+ * cohort_buf_pages - does a buffer have pages of its own?
+ * @p: a buffer of cohort_buf_alloc()
+ * @size: the size it was allocated with
+ *
+ * Those TCP may take rather than copy: not slab, not vmalloc.
+ */
+bool cohort_buf_pages(const void *p, size_t size)
+{
+	int c = buf_class(size);
+
+	return c >= 0 && class_size(c) > PAGE_SIZE && !is_vmalloc_addr(p);
+}
+
 void *cohort_buf_alloc(size_t size, gfp_t gfp)
 {
 	int c = buf_class(size);
@@ -106,7 +164,22 @@ void *cohort_buf_alloc(size_t size, gfp_t gfp)
 		}
 		spin_unlock(&pool->lock);
 	}
-	return p ?: kvmalloc(class_size(c), gfp);
+	return p ?: buf_new(c, gfp);
+}
+
+/*
+ * May @p be handed out again: does nobody else hold its pages? Once they
+ * are ours alone nobody takes them again (only TCP did, from a queued
+ * frame), so a count of one stays one.
+ */
+static bool buf_unshared(const void *p)
+{
+	struct folio *folio;
+
+	if (is_vmalloc_addr(p))
+		return true;
+	folio = virt_to_folio(p);
+	return folio_test_slab(folio) || folio_ref_count(folio) == 1;
 }
 
 /**
@@ -121,7 +194,11 @@ void cohort_buf_free(void *p, size_t size)
 
 	if (!p)
 		return;
-	if (c >= 0 && !want_init_on_free()) {
+	if (c < 0) {
+		kvfree(p);
+		return;
+	}
+	if (!want_init_on_free() && buf_unshared(p)) {
 		pool = &pools[c];
 		spin_lock(&pool->lock);
 		if (pool->n < pool->cap) {
@@ -131,7 +208,8 @@ void cohort_buf_free(void *p, size_t size)
 		}
 		spin_unlock(&pool->lock);
 	}
-	kvfree(p);
+	if (p)
+		buf_release(p, c);
 }
 
 /* Free up to @max buffers of @pool, a few at a time; how many. */
@@ -149,7 +227,7 @@ static unsigned long pool_drain(struct buf_pool *pool, unsigned long max)
 		memcpy(batch, &pool->buf[pool->n], k * sizeof(*batch));
 		spin_unlock(&pool->lock);
 		for (i = 0; i < k; i++)
-			kvfree(batch[i]);
+			buf_release(batch[i], pool - pools);
 		freed += k;
 	} while (k && freed < max);
 	return freed;

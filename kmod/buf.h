@@ -25,6 +25,7 @@ static inline bool cohort_buf_recycles(size_t size)
 }
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp);
+bool cohort_buf_pages(const void *p, size_t size);
 void cohort_buf_free(void *p, size_t size);
 int cohort_buf_module_init(struct dentry *debugfs);
 void cohort_buf_module_exit(void);

@@ -9,12 +9,24 @@
 
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/socket.h>
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #ifdef COHORT_HAVE_LINUX_UNALIGNED_H
 #include <linux/unaligned.h>
 #else
 #include <asm/unaligned.h>
+#endif
+
+/*
+ * 6.5 taught TCP to take the pages of what it sends rather than copy them
+ * (MSG_SPLICE_PAGES, through skb_splice_from_iter()); some older kernels
+ * define the flag without that. Elsewhere frames are copied.
+ */
+#ifdef COHORT_HAVE_TCP_SPLICE
+#define COHORT_MSG_SPLICE	MSG_SPLICE_PAGES
+#else
+#define COHORT_MSG_SPLICE	0
 #endif
 
 /* 6.3 made vm_flags read-only outside of helpers such as this one. */

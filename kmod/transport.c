@@ -81,6 +81,7 @@ struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
 	f->len = len;
 	f->seq = 0;
 	f->sent = false;
+	f->splice = COHORT_MSG_SPLICE && cohort_buf_pages(f, size);
 	INIT_LIST_HEAD(&f->list);
 	return f;
 }
@@ -217,14 +218,19 @@ static void ctl_build(struct cohort_conn *conn, u8 type)
 	conn->ctl_off = 0;
 }
 
-/* Fill @vec from the control frame and the data frames not yet sent. */
-static int tx_gather(struct cohort_peer *peer, struct kvec *vec, size_t *total)
+/*
+ * Fill @vec from the control frame and the data frames not yet sent, all
+ * to be copied or all to be spliced (*@splice).
+ */
+static int tx_gather(struct cohort_peer *peer, struct kvec *vec, size_t *total,
+		     bool *splice)
 {
 	struct cohort_conn *conn = peer->conn;
 	struct cohort_frame *f = peer->next_tx;
 	int n = 0;
 
 	*total = 0;
+	*splice = false;
 	if (!conn->tx_off) {
 		if (!conn->ctl_len && !conn->hello_sent)
 			ctl_build(conn, COHORT_WIRE_HELLO);
@@ -246,6 +252,10 @@ static int tx_gather(struct cohort_peer *peer, struct kvec *vec, size_t *total)
 	       !(n && conn->tx_off && peer->ack_pending)) {
 		u32 off = f == peer->next_tx ? conn->tx_off : 0;
 
+		if (!n)
+			*splice = f->splice;
+		else if (f->splice != *splice)
+			break;
 		vec[n].iov_base = f->data + off;
 		vec[n].iov_len = f->len - off;
 		*total += vec[n++].iov_len;
@@ -291,21 +301,29 @@ static void tx_advance(struct cohort_peer *peer, size_t sent)
 	}
 }
 
-/* Send what the link has, in batches, until done or the socket is full. */
+/*
+ * Send what the link has, in batches, until done or the socket is full.
+ * Where it can (compat.h), TCP takes the pages of frames that have pages
+ * of their own (buf.c) rather than copy them: a queued frame is never
+ * written again, and its buffer is not reused while TCP holds them.
+ */
 static void peer_tx(struct cohort_peer *peer)
 {
-	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
 	struct kvec *vec = peer->tx_vec;
+	struct msghdr msg = {};
 	size_t total;
+	bool splice;
 	int n, ret;
 
 	lockdep_assert_held(&peer->tp->lock);
 
 	while (!peer->dead && peer->conn && !peer->conn->dead &&
 	       peer->conn->sock->sk->sk_state == TCP_ESTABLISHED) {
-		n = tx_gather(peer, vec, &total);
+		n = tx_gather(peer, vec, &total, &splice);
 		if (!n)
 			break;
+		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL |
+				(splice ? COHORT_MSG_SPLICE : 0);
 		ret = kernel_sendmsg(peer->conn->sock, &msg, vec, n, total);
 		if (ret == -EAGAIN || !ret)
 			break;		/* write_space queues us again */
@@ -332,7 +350,8 @@ static void peer_tx_work(struct work_struct *work)
  * sends at once, saving a context switch on every round trip; a busy one
  * leaves it to the work item, which then sends many frames per call.
  * A frame just queued of @len, a page or more, always goes from the work
- * item: its copy costs more than the switch, and the sender, who holds
+ * item: where TCP copies it, the copy costs more than the switch; and the
+ * sender, who holds
  * tp->lock, builds the next frame meanwhile rather than sending this one
  * frame by frame. Control frames pass 0.
  */

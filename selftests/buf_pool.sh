@@ -7,8 +7,10 @@
 # once fills its stack to that cap and no further; the objects of small
 # messages wait on the 256-byte stack (1 MiB) once taken; starting from empty
 # stacks, the 8 KiB frames of 4 KiB messages sent across a link come back
-# when the link acks them; memory pressure (drop_caches, which runs every
-# shrinker) empties every stack; traffic after that works and refills it.
+# when the link acks them; a frame whose pages a packet on its way still
+# holds is not handed out again; memory pressure (drop_caches, which runs
+# every shrinker) empties every stack; traffic after that works and
+# refills it.
 #
 #   a (41) ======= link ======= b (42)
 #   queues big and small, their producer of far@41
@@ -19,7 +21,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/ktap.sh"
 . "$DIR/lib_cluster.sh"
 
-cl_init bufpool
+cl_init bufpool netem
 . "$DIR/lib_queue.sh"
 
 DBG=/sys/kernel/debug
@@ -70,9 +72,9 @@ big()
 	[ "$(kept 4096)" -gt 0 ] && [ "$(kept 4096)" -le "$(cap 4096)" ]
 }
 
-ktap_plan 10
+ktap_plan 11
 
-cl_node a 41 && cl_node b 42 && cl_link a b &&
+cl_node a 41 && cl_node b 42 && cl_hb b 100 5000 && cl_link a b &&
 	cl_wait 60 cl_all_up a b && cl_wait 30 cl_all_reachable a b
 ktap_result $? "a and b linked (${CL_WAITED} ms)"
 
@@ -110,6 +112,32 @@ cl_wait 10 all_empty &&
 ktap_result $? "b sends $N messages of 4 KiB to far@41 one per call, a takes them"
 cl_wait 10 frames_back
 ktap_result $? "b's 8 KiB frames came back once a acked them: kept $(kept 8192) of $(cap 8192)"
+
+# ---- a frame's pages held by a packet on its way ----
+# TCP takes the pages of a frame rather than copy them (since 6.5; before,
+# it copies, and this passes trivially), and holds them until the last
+# packet made of them is gone, which may be after the frame was acked or
+# dropped. Here a's frames of one 12000-byte message each
+# (16 KiB buffers) wait a second in netem on the link to b. Meanwhile a
+# deletes its peer b, which drops them and resets the connection (the
+# reset waits behind them), and messages of that size into a local queue
+# on a take 16 KiB buffers and write them. Handed out again, a buffer of
+# a dropped frame would reach b with those messages' bytes in it. b's
+# tolerance (5 s) keeps its link up through the delay.
+N=20
+cl_wait 10 all_empty &&
+	qt b produce held 0 --create persistent -m 4096 -B 16777216 \
+		>/dev/null 2>&1 &&
+	cl_netem a b delay 1000ms && sleep 0.2 &&
+	bgq a held-p produce held@42 $N -s 12000 && finish held-p &&
+	sleep 0.3 && cl_ctl a peer del id 42 &&
+	qt a produce local 300 -s 12000 -b 64 --create persistent -m 4096 \
+		-B 16777216 >/dev/null 2>&1 && sleep 2 &&
+	bgq b held-c consume held $N -a none -q -t 1000
+finish held-c
+[ "$(field held-c got)" -ge 1 ] && [ "$(field held-c bad)" = 0 ] &&
+	[ "$(cl_lstat b a bad_frames)" = 0 ]
+ktap_result $? "no buffer of a's is handed out while a delayed packet holds its pages: b took $(field held-c got) of a's $N messages, $(field held-c bad) bad, and $(cl_lstat b a bad_frames) bad frames"
 
 # ---- memory pressure ----
 any_kept && cl_wait 10 all_empty
