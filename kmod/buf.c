@@ -97,9 +97,15 @@ static size_t class_size(int c)
 	return c ? PAGE_SIZE << (c - 1) : COHORT_BUF_SMALL;
 }
 
+/* Are buffers of class @c pages of their own (else slab)? */
+static bool class_pages(int c)
+{
+	return class_size(c) > PAGE_SIZE;
+}
+
 /*
- * A new buffer of class @c: pages, or vmalloc when there are none, above
- * a page (seen by kmemleak, as kmalloc()'s would be).
+ * A new buffer of class @c: above a page, pages, or vmalloc when there
+ * are none (seen by kmemleak, as kmalloc()'s would be).
  */
 static void *buf_new(int c, gfp_t gfp)
 {
@@ -107,7 +113,7 @@ static void *buf_new(int c, gfp_t gfp)
 	struct page *page;
 	void *p;
 
-	if (size <= PAGE_SIZE)
+	if (!class_pages(c))
 		return kmalloc(size, gfp);
 	page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY,
 			   get_order(size));
@@ -121,7 +127,7 @@ static void *buf_new(int c, gfp_t gfp)
 /* Back to the system, as buf_new() made it. */
 static void buf_release(void *p, int c)
 {
-	if (class_size(c) <= PAGE_SIZE) {
+	if (!class_pages(c)) {
 		kfree(p);
 	} else if (is_vmalloc_addr(p)) {
 		vfree(p);
@@ -142,7 +148,7 @@ bool cohort_buf_pages(const void *p, size_t size)
 {
 	int c = buf_class(size);
 
-	return c >= 0 && class_size(c) > PAGE_SIZE && !is_vmalloc_addr(p);
+	return c >= 0 && class_pages(c) && !is_vmalloc_addr(p);
 }
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp)
@@ -172,14 +178,10 @@ void *cohort_buf_alloc(size_t size, gfp_t gfp)
  * are ours alone nobody takes them again (only TCP did, from a queued
  * frame), so a count of one stays one.
  */
-static bool buf_unshared(const void *p)
+static bool buf_unshared(const void *p, size_t size)
 {
-	struct folio *folio;
-
-	if (is_vmalloc_addr(p))
-		return true;
-	folio = virt_to_folio(p);
-	return folio_test_slab(folio) || folio_ref_count(folio) == 1;
+	return !cohort_buf_pages(p, size) ||
+	       folio_ref_count(virt_to_folio(p)) == 1;
 }
 
 /**
@@ -198,7 +200,7 @@ void cohort_buf_free(void *p, size_t size)
 		kvfree(p);
 		return;
 	}
-	if (!want_init_on_free() && buf_unshared(p)) {
+	if (!want_init_on_free() && buf_unshared(p, size)) {
 		pool = &pools[c];
 		spin_lock(&pool->lock);
 		if (pool->n < pool->cap) {

@@ -81,9 +81,14 @@ struct cohort_frame *cohort_frame_alloc(u32 len, gfp_t gfp)
 	f->len = len;
 	f->seq = 0;
 	f->sent = false;
-	f->splice = COHORT_MSG_SPLICE && cohort_buf_pages(f, size);
 	INIT_LIST_HEAD(&f->list);
 	return f;
+}
+
+/* May TCP take the pages of @f rather than copy them (peer_tx())? */
+static bool frame_splice(const struct cohort_frame *f)
+{
+	return COHORT_MSG_SPLICE && cohort_buf_pages(f, f->size);
 }
 
 void cohort_frame_free(struct cohort_frame *f)
@@ -253,8 +258,8 @@ static int tx_gather(struct cohort_peer *peer, struct kvec *vec, size_t *total,
 		u32 off = f == peer->next_tx ? conn->tx_off : 0;
 
 		if (!n)
-			*splice = f->splice;
-		else if (f->splice != *splice)
+			*splice = frame_splice(f);
+		else if (frame_splice(f) != *splice)
 			break;
 		vec[n].iov_base = f->data + off;
 		vec[n].iov_len = f->len - off;
@@ -351,9 +356,8 @@ static void peer_tx_work(struct work_struct *work)
  * leaves it to the work item, which then sends many frames per call.
  * A frame just queued of @len, a page or more, always goes from the work
  * item: where TCP copies it, the copy costs more than the switch; and the
- * sender, who holds
- * tp->lock, builds the next frame meanwhile rather than sending this one
- * frame by frame. Control frames pass 0.
+ * sender, who holds tp->lock, builds the next frame meanwhile rather than
+ * sending this one frame by frame. Control frames pass 0.
  */
 static void peer_kick(struct cohort_peer *peer, u32 len)
 {

@@ -41,7 +41,6 @@ struct cohort_frame {
 	u32 size;			/* allocated */
 	u32 len;
 	bool sent;			/* went out on some connection */
-	bool splice;			/* TCP may take its pages, see peer_tx() */
 	u8 data[] __aligned(8);
 };
 
