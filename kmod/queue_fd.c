@@ -24,9 +24,11 @@
 #include "queue_ring.h"
 
 static_assert(sizeof(struct cohort_queue_attr) == 96);
-static_assert(sizeof(struct cohort_queue_open) == 276);
+static_assert(sizeof(struct cohort_queue_open) == 280);
 static_assert(offsetof(struct cohort_queue_open, filter_mask) ==
 	      COHORT_QUEUE_OPEN_SIZE_VER0);
+static_assert(offsetof(struct cohort_queue_open, prefetch) ==
+	      COHORT_QUEUE_OPEN_SIZE_VER1);
 static_assert(sizeof(struct cohort_qmsg_out) == 24);
 static_assert(sizeof(struct cohort_qmsg_in) == 88);
 static_assert(sizeof(struct cohort_qsend) == 24);
@@ -1364,6 +1366,9 @@ static int qopen_check(struct cohort_queue_open *o, u32 *home)
 			  !(o->role & COHORT_QR_CONSUME)))
 		return -EINVAL;
 	if (!cohort_qfilter_valid(&f, o->kind, o->role))
+		return -EINVAL;
+	if (o->prefetch > COHORT_QPREFETCH_MAX ||
+	    (o->prefetch && !(o->role & COHORT_QR_CONSUME)))
 		return -EINVAL;
 	return cohort_queue_attr_check(&o->attr, o->kind, o->name);
 }

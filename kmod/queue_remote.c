@@ -13,7 +13,7 @@
  *                               <- PUBACK (credit)  there is room: the opener
  *                                  has COHORT_QREMOTE_PUB_WINDOW in flight
  *                               <- DELIVER (messages, attempt tags): at most
- *                                  COHORT_QREMOTE_WINDOW held by the opener
+ *                                  the OPEN's window held by the opener
  *   CREDIT (taken without acks)    ->
  *   ACK / NACK (tags)              ->  as a local ack or nack
  *                               <- REVOKE (tags): ack timeout, redelivered
@@ -438,6 +438,7 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 	rh->handle = handle;
 	rh->q = q;
 	rh->role = be32_to_cpu(w->role);
+	rh->window = be32_to_cpu(w->window);
 	INIT_LIST_HEAD(&rh->parked);
 	if (rh->role & COHORT_QR_CONSUME) {
 		mq = cohort_queue_attach(q, sub, f, &rh->cons,
@@ -462,18 +463,20 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 	struct cohort_qspec spec = {};
 	struct cohort_qrh *rh;
 	struct cohort_qfilter f;
-	u32 role, ack;
+	u32 role, ack, window;
 	int err;
 
 	if (len != sizeof(*w))
 		return -EINVAL;
 	role = be32_to_cpu(w->role);
 	ack = be32_to_cpu(w->ack);
+	window = be32_to_cpu(w->window);
 	f.mask = be32_to_cpu(w->filter_mask);
 	f.value = be32_to_cpu(w->filter_value);
 	err = qopen_spec(qm_tp(qm)->net, w, &spec, name, sub);
 	if (err || !role || role & ~(COHORT_QR_PRODUCE | COHORT_QR_CONSUME) ||
 	    (ack != COHORT_ACK_NONE && ack != COHORT_ACK_EXPLICIT) ||
+	    !window || window > COHORT_QREMOTE_WINDOW ||
 	    (*sub && (spec.kind != COHORT_TOPIC ||
 		      !(role & COHORT_QR_CONSUME))) ||
 	    !cohort_qfilter_valid(&f, spec.kind, role)) {
@@ -909,7 +912,7 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 		held = c->n_inflight + rh->n_revoked;
 		spin_unlock(&rh->q->lock);
 	}
-	if (held >= COHORT_QREMOTE_WINDOW)
+	if (held >= rh->window)
 		return 0;
 	/*
 	 * Take nothing for a node we cannot send to now: put back, it would
@@ -924,7 +927,7 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 			return err;
 	}
 	total = cohort_queue_dequeue(c, NULL, &got,
-				     COHORT_QREMOTE_WINDOW - held, &err);
+				     rh->window - held, &err);
 	if (!total)
 		return err == -EIDRM ? err : 0;
 	err = 0;
@@ -1239,6 +1242,12 @@ static int rx_deliver(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	list_for_each_entry(m, &msgs, list)
 		if (!m->tag != !px->explicit_ack)
 			goto bad;
+	/*
+	 * The home keeps to the window we asked for; this bounds what any
+	 * home can make us hold. One from before the window sends up to the
+	 * most. So may a redelivery whose REVOKE came while a reader held
+	 * the attempt, if the reader gave it back: both are here then.
+	 */
 	spin_lock(&px->lock);
 	if (px->n_rx + count > COHORT_QREMOTE_WINDOW) {
 		spin_unlock(&px->lock);
@@ -1438,7 +1447,7 @@ static u32 px_ask(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 			continue;
 		wq_hdr(qm, COHORT_WQ_OPEN, px->id, 0, 0);
 		w = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
-		qopen_to_wire(w, o, home, COHORT_QREMOTE_WINDOW);
+		qopen_to_wire(w, o, home, px->window);
 		if (!wq_send(qm, id, sizeof(*w), NULL, 0, GFP_KERNEL_ACCOUNT))
 			asked++;
 	}
@@ -1499,6 +1508,7 @@ struct cohort_qproxy *cohort_qproxy_open(struct cohort_afile *a,
 		return ERR_PTR(-ENOMEM);
 	px->role = o->role;
 	px->explicit_ack = o->ack == COHORT_ACK_EXPLICIT;
+	px->window = o->prefetch ?: COHORT_QREMOTE_WINDOW;
 	spin_lock_init(&px->lock);
 	init_waitqueue_head(&px->wait);
 	INIT_LIST_HEAD(&px->rx);
@@ -1867,7 +1877,7 @@ void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	} else {
 		px->credit_due += n;
 		/* Credit in batches, but at once when nothing is left here. */
-		if (px->credit_due >= COHORT_QREMOTE_WINDOW / 4 || !px->n_rx) {
+		if (px->credit_due >= px->window / 4 || !px->n_rx) {
 			due = px->credit_due;
 			px->credit_due = 0;
 		}

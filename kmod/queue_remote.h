@@ -13,8 +13,8 @@
 struct cohort_transport;
 struct cohort_afile;
 
-/* Deliveries a remote consumer may hold, and publishes in flight. */
-#define COHORT_QREMOTE_WINDOW		128
+/* Deliveries a remote consumer may hold at most, and publishes in flight. */
+#define COHORT_QREMOTE_WINDOW		COHORT_QPREFETCH_MAX
 #define COHORT_QREMOTE_PUB_WINDOW	256
 /* Descriptors of other nodes a home serves, and what they may park. */
 #define COHORT_QREMOTE_MAX		1024
@@ -34,6 +34,7 @@ struct cohort_qrh {
 	bool closed;			/* CLOSE came: free once unparked */
 	bool gone_sent;			/* told the queue was deleted */
 	struct cohort_qcons cons;
+	u32 window;			/* deliveries the opener may hold */
 	u32 outstanding;		/* no acks: delivered, not credited */
 	u32 pub_due;			/* publishes to credit back */
 	struct list_head parked;	/* publishes waiting for room */
@@ -48,6 +49,7 @@ struct cohort_qproxy {
 	u32 home;			/* 0 while opening */
 	u32 role;
 	bool explicit_ack;
+	u32 window;			/* deliveries it may hold (prefetch) */
 	u32 kind;
 	struct cohort_queue_attr attr;
 

@@ -56,6 +56,7 @@ struct cohort {
 	/* unsolicited messages lost since the last report (-ENOBUFS) */
 	int rx_lost;
 	int rcvbuf_set;
+	uint32_t prefetch;	/* of the consumers it opens; 0: default */
 	char *rx_slot[COHORT_RX_SLOTS + 1];
 	uint32_t rx_len[COHORT_RX_SLOTS + 1];
 	unsigned int rx_head;

@@ -269,6 +269,19 @@ int cohort_topic_subscribe_filter(struct cohort *c, const char *name,
 				  int *fd, uint32_t *home);
 
 /*
+ * Consumers that @c opens from now on, of queues and topics whose home is
+ * another node, hold at most @n messages the home sends ahead of their
+ * receives (with explicit acks: until acked or nacked). 0 restores the
+ * default, COHORT_QPREFETCH_MAX, which is also the largest (-EINVAL
+ * above). With 1 and explicit acks each message goes to a consumer that
+ * is ready for it, so that slow consumers share the load evenly; a larger
+ * window moves more per round trip. Consumers of this node's own queues
+ * take from the store itself. A module from before the prefetch refuses
+ * opens with a nonzero one (-E2BIG).
+ */
+int cohort_queue_set_prefetch(struct cohort *c, uint32_t n);
+
+/*
  * Data path on an opened descriptor (no handle: errors are the -errno of
  * the ioctl, listed in linux/cohort.h). @timeout_ms: how long to wait for
  * room (send) or for the first message (recv): 0 or O_NONBLOCK -EAGAIN at

@@ -74,6 +74,8 @@ static int queue_open(struct cohort *c, const char *name, uint32_t kind,
 		return ret;
 	if (attr)
 		o.attr = *attr;
+	if (role & COHORT_QR_CONSUME)
+		o.prefetch = c->prefetch;
 	if (ioctl(c->fd, COHORT_IOC_QUEUE_OPEN, &o) < 0)
 		return -errno;
 	*fd = o.fd;
@@ -90,6 +92,14 @@ COHORT_API int cohort_queue_open(struct cohort *c, const char *name,
 {
 	return queue_open(c, name, kind, role, flags, attr, mode, ack, sub,
 			  0, 0, fd, home);
+}
+
+COHORT_API int cohort_queue_set_prefetch(struct cohort *c, uint32_t n)
+{
+	if (!c || n > COHORT_QPREFETCH_MAX)
+		return -EINVAL;
+	c->prefetch = n;
+	return 0;
 }
 
 COHORT_API int cohort_queue_create(struct cohort *c, const char *name,

@@ -6,7 +6,8 @@
 # up in the cluster; the stamps, priority and TTL a remote publish
 # carries, and a batch with an unreadable payload; competing consumers on two nodes; topic fan-out to
 # local and remote subscribers; a persistent queue filled before its
-# consumer exists; a remote consumer killed while it holds messages; a
+# consumer exists; a remote consumer killed while it holds messages;
+# consumers' prefetch windows, which keep slow work for ready consumers; a
 # message whose stamp no consumer's clocks can take; and
 # 10 % loss with a link flap on each side of the home, losing nothing;
 # messages sent while their consumer's node was unreachable, delivered
@@ -67,7 +68,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 52
+ktap_plan 57
 
 # ---- the cluster ----
 rc=0
@@ -222,16 +223,57 @@ bgq c pre-c consume pre $((N - 1)) -t 5000 && finish pre-c &&
 	drained b pre
 ktap_result $? "after kill -9: c gets the $((N - 1)) a never read, in order, as first deliveries; the one it held is dead-lettered ($(msgs pre-c | wc -l) received, $(qstat b pre dead_lettered) dead-lettered, $(qstat b pre delivered) delivered)"
 
+# A consumer's prefetch bounds what its home sends ahead. With 1 and
+# acks, a consumer on a holding one message unacked is sent nothing more:
+# the rest stay at the home for c, a consumer that is ready. Without
+# acks the window counts what no user read: with 2, two wait on a's node
+# besides the one its user took, and are lost with it (at most once).
+# cohortctl sets it through the library.
+N=20
+depth_is()
+{
+	[ "$(qstat b "$1" depth)" = "$2" ]
+}
+cl_ctl b queue add pf1 persistent >/dev/null &&
+	cl_ctl b queue add pf2 persistent >/dev/null &&
+	qt b produce pf1 $N >/dev/null 2>&1 && qt b produce pf2 $N >/dev/null 2>&1 &&
+	bgq a pf1-a consume pf1 $N --hold 1 -f 1 &&
+	bgq a pf2-a consume pf2 $N --hold 1 -f 2 -a none &&
+	cl_wait_file "$CL_TMP/pf1-a.err" "^# holding 1" 20 &&
+	cl_wait_file "$CL_TMP/pf2-a.err" "^# holding 1" 20 &&
+	cl_wait 10 depth_is pf2 $((N - 3)) && sleep 0.5 &&
+	[ "$(qstat b pf1 inflight)" = 1 ] && depth_is pf1 $((N - 1)) &&
+	depth_is pf2 $((N - 3))
+ktap_result $? "a's consumers with prefetch 1 (acks) and 2 (none) each hold 1 taken; their home b sent 1 and 3 (pf1 in flight $(qstat b pf1 inflight) depth $(qstat b pf1 depth), pf2 depth $(qstat b pf2 depth))"
+bgq c pf1-c consume pf1 $((N - 1)) -t 5000 && finish pf1-c &&
+	[ "$(msgs pf1-c | wc -l)" = $((N - 1)) ] && [ "$(field pf1-c dups)" = 0 ] &&
+	in_order pf1-c && [ "$(msgs pf1-c | awk '$1 == 1' | wc -l)" = 0 ]
+ktap_result $? "while a holds 1 of pf1, c gets the other $((N - 1)), in order ($(msgs pf1-c | wc -l) received)"
+bgq c pf2-c consume pf2 $((N - 3)) -t 5000 -a none && finish pf2-c &&
+	[ "$(msgs pf2-c | wc -l)" = $((N - 3)) ] && [ "$(field pf2-c dups)" = 0 ] &&
+	in_order pf2-c && depth_is pf2 0
+ktap_result $? "and the $((N - 3)) of pf2 not sent to a ($(msgs pf2-c | wc -l) received)"
+kill -KILL "${QPID[pf1-a]}" "${QPID[pf2-a]}"
+wait "${QPID[pf1-a]}" "${QPID[pf2-a]}" 2>/dev/null
+bgq c pf1-c2 consume pf1 1 -t 5000 && finish pf1-c2 &&
+	[ "$(msgs pf1-c2 | awk '$1 == 1' | wc -l)" = 1 ] && drained b pf1 &&
+	depth_is pf2 0 && [ "$(qstat b pf2 delivered)" = $N ]
+ktap_result $? "after kill -9 of a, the one it held of pf1 comes to c; the 2 of pf2 sent ahead were handed out, at most once (pf2 depth $(qstat b pf2 depth), delivered $(qstat b pf2 delivered))"
+cl_ctl b queue add pf3 persistent >/dev/null &&
+	cl_bg a "$CL_TMP/pf3-a" "$CL_CTL" queue recv pf3@82 prefetch 3 &&
+	pf3=$CL_BG && cl_wait_file "$CL_TMP/pf3-a.err" "# receiving from" 10 &&
+	kill -STOP "$pf3" && qt b produce pf3 $N >/dev/null 2>&1 &&
+	cl_wait 10 depth_is pf3 $((N - 3)) && sleep 0.5 && depth_is pf3 $((N - 3))
+ktap_result $? "cohortctl queue recv ... prefetch 3, stopped, was sent 3 of pf3 (depth $(qstat b pf3 depth))"
+kill -KILL "$pf3"
+wait "$pf3" 2>/dev/null
+
 # ---- 5a: a message no consumer's clocks can take ----
 # a's stamp is COHORT_VC_MAX_ENTRIES wide, and the entry c's actor would
 # add makes one too many: each receive of it fails with E2BIG. With acks
 # the refusal is a nack, so that the delivery limit (1 here) moves it to
 # the dead letters instead of blocking the queue; without, the home let go
 # of it at delivery and it goes. The three after it arrive either way.
-depth_is()
-{
-	[ "$(qstat b "$1" depth)" = "$2" ]
-}
 dead_is()
 {
 	[ "$(qstat b "$1" dead_lettered)" = "$2" ]
@@ -433,7 +475,7 @@ acked()
 		--argjson id "${CL_ID[$2]}")" = 0 ]
 }
 
-W=128	# COHORT_QREMOTE_WINDOW
+W=128	# the default prefetch, COHORT_QPREFETCH_MAX
 N=$((3 * W))
 qt b produce cred@82 0 --create persistent >/dev/null 2>&1 &&
 	bgq c cred-c consume cred $N -a none -t 60000 && opened cred-c &&

@@ -80,7 +80,7 @@ ynl()
 		--schema "$SCHEMA" --output-json "$@"
 }
 
-ktap_plan 49
+ktap_plan 50
 cl_node q 41 || ktap_info "node setup failed"
 
 # ---- help and bad input: refused before the kernel is asked ----
@@ -190,6 +190,15 @@ got "$CL_BG" "$CL_TMP/ring" '["r3","r4"]' &&
 ktap_result $? "a ring consumer with acks gets what is sent and acks it"
 ok "a ring's size is a power of two" \
 	ktap_expect 1 'invalid ring "70000"' cl_ctl q queue recv ringq ring 70000
+ktap_expect 0 "prefetch: messages a home on another node sends ahead" \
+	cl_ctl q queue help &&
+	ktap_expect 1 'invalid prefetch "129" \(expected 1..128\)' \
+	cl_ctl q queue recv ringq prefetch 129 &&
+	ktap_expect 1 'invalid prefetch "0"' cl_ctl q topic sub news prefetch 0 &&
+	cl_ctl q queue send ringq p1 >/dev/null &&
+	qok q "queue recv ringq count 1 timeout 2000 prefetch 1" \
+	'[.[].payload] == ["p1"]' -s
+ktap_result $? "recv's prefetch is documented and 1..128; a consumer of a local queue with one receives as usual"
 
 cl_ctl q queue send fresh create hello >/dev/null 2>&1
 ok "send create makes a queue owned by the caller, not a system one" \

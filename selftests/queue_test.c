@@ -1650,6 +1650,38 @@ TEST_F(q, filter_open)
 	close(pfd);
 }
 
+/*
+ * A prefetch is for consumers, up to COHORT_QPREFETCH_MAX; one of this
+ * node's queues takes it (nothing is sent ahead here). A caller from
+ * before the field (its size) passes none.
+ */
+TEST_F(q, prefetch_open)
+{
+	const char *name = qname(self, "pfopen");
+	struct cohort_queue_open o;
+	int fd;
+
+	qo_init(&o, name, COHORT_QUEUE, COHORT_QO_CREATE, COHORT_QR_CONSUME);
+	o.prefetch = COHORT_QPREFETCH_MAX + 1;
+	ASSERT_RET(-EINVAL, qo_open(self->dev, &o));
+	qo_init(&o, name, COHORT_QUEUE, COHORT_QO_CREATE, COHORT_QR_PRODUCE);
+	o.prefetch = 1;
+	ASSERT_RET(-EINVAL, qo_open(self->dev, &o));
+	qo_init(&o, name, COHORT_QUEUE, 0, COHORT_QR_PRODUCE);
+	ASSERT_RET(-ENOENT, qo_open(self->dev, &o));	/* none made it */
+
+	qo_init(&o, name, COHORT_QUEUE, COHORT_QO_CREATE,
+		COHORT_QR_CONSUME | COHORT_QR_PRODUCE);
+	o.prefetch = COHORT_QPREFETCH_MAX;
+	ASSERT_FD(fd, qo_open(self->dev, &o));
+	close(fd);
+	qo_init(&o, name, COHORT_QUEUE, 0, COHORT_QR_PRODUCE);
+	o.size = COHORT_QUEUE_OPEN_SIZE_VER1;
+	o.prefetch = COHORT_QPREFETCH_MAX + 1;	/* beyond the size: not read */
+	ASSERT_FD(fd, qo_open(self->dev, &o));
+	close(fd);
+}
+
 /* Transient: nobody attached means dropped and counted. */
 TEST_F(q, transient_drops)
 {

@@ -81,10 +81,11 @@ ABI_FIELD(cohort_qmsg_out, key, 20, 4);
 ABI_SIZE(cohort_qmsg_in, 88);
 ABI_FIELD(cohort_qmsg_in, flags, 80, 4);
 ABI_FIELD(cohort_qmsg_in, key, 84, 4);
-ABI_SIZE(cohort_queue_open, 276);
+ABI_SIZE(cohort_queue_open, 280);
 ABI_FIELD(cohort_queue_open, attr, 172, 96);
 ABI_FIELD(cohort_queue_open, filter_mask, COHORT_QUEUE_OPEN_SIZE_VER0, 4);
 ABI_FIELD(cohort_queue_open, filter_value, 272, 4);
+ABI_FIELD(cohort_queue_open, prefetch, COHORT_QUEUE_OPEN_SIZE_VER1, 4);
 
 /* Numbers that old binaries have compiled in and that may never move. */
 ABI_CHECK(ioc_actor, COHORT_IOC_ACTOR == 0xC080);
@@ -156,6 +157,7 @@ int main(void)
 	SHOW_FIELD(cohort_qmsg_in, key);
 	SHOW_SIZE(cohort_queue_open);
 	SHOW_FIELD(cohort_queue_open, filter_mask);
+	SHOW_FIELD(cohort_queue_open, prefetch);
 	SHOW_SIZE(cohort_qfill);
 	SHOW_FIELD(cohort_qfill, next);
 	printf("ioctl %#lx %#lx %#lx\n", (unsigned long)COHORT_IOC_ACTOR,

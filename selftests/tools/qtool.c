@@ -26,13 +26,14 @@
  *	qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic]
  *		[--sub SUB] [--create persistent|transient] [-b BATCH]
  *		[--hold N] [-w OPEN_MS] [-q] [-s mixed] [-r RING_BYTES]
- *		[-H HDR] receive until COUNT distinct (producer, sequence) pairs came
+ *		[-H HDR] [-f PREFETCH] receive until COUNT distinct (producer, sequence) pairs came
  *		or nothing came for IDLE_MS (default 10000). One line per
  *		message on stdout, "SEQ PRODUCER MSG_ID DELIVERIES", printed
  *		before the message is acked (-a ack, the default, acks each
  *		batch; -a none is at-most-once); -q prints the summary only.
  *		--hold N: take N messages, never ack them, say "# holding N"
- *		on stderr and wait to be killed. -s mixed: a message whose
+ *		on stderr and wait to be killed. -f: the open's prefetch
+ *		(struct cohort_queue_open). -s mixed: a message whose
  *		length is not the one its sequence number implies counts
  *		as bad. -r: receive through a ring of RING_BYTES
  *		(COHORT_IOC_QRING), each record copied out and given back at
@@ -109,6 +110,7 @@ struct opts {
 	uint32_t rec_size;	/* -H: else sizeof(struct cohort_qrec) */
 	uint64_t fault_seq;
 	uint32_t wide;
+	uint32_t prefetch;
 };
 
 static uint64_t now_ms(void)
@@ -128,7 +130,7 @@ static int usage(void)
 		"                     [-V WIDE]\n"
 		"       qtool consume NAME COUNT [-a ack|none] [-t IDLE_MS] [--topic] [--sub SUB]\n"
 		"                     [--create persistent|transient] [-b BATCH] [--hold N] [-w OPEN_MS] [-q]\n"
-		"                     [-s mixed] [-r RING_BYTES] [-H HDR]\n"
+		"                     [-s mixed] [-r RING_BYTES] [-H HDR] [-f PREFETCH]\n"
 		"       qtool stat NAME\n"
 		"       qtool count\n"
 		"       qtool del NAME [SUB]\n");
@@ -225,6 +227,8 @@ static int parse_opt(struct opts *o, int argc, char **argv, int *i)
 	} else if (!strcmp(a, "-H")) {
 		o->rec_v0 = !n;
 		o->rec_size = n;
+	} else if (!strcmp(a, "-f")) {
+		o->prefetch = n;	/* the kernel checks it */
 	} else if (!strcmp(a, "--hold")) {
 		if (!n || n > COHORT_QBATCH_MAX)
 			return -1;
@@ -313,6 +317,7 @@ static int open_queue(int dev, const struct opts *o, uint32_t role)
 		q.attr.flags = o->persistent ? COHORT_QA_PERSISTENT : 0;
 		q.attr.max_msgs = o->max_msgs;
 		q.attr.max_bytes = o->max_bytes;
+		q.prefetch = role & COHORT_QR_CONSUME ? o->prefetch : 0;
 		snprintf(q.name, sizeof(q.name), "%s", o->name);
 		if (o->sub)
 			snprintf(q.sub, sizeof(q.sub), "%s", o->sub);

@@ -60,7 +60,7 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		"       cohortctl %s %s NAME [ prio P ] [ ttl MS ] [ key K ] [ count N ]\n"
 		"                     [ timeout MS ] [ create ] [ -- ] MSG...\n"
 		"       cohortctl [ -j ] %s %s NAME%s [ count N ] [ timeout MS ] [ ack | nack ]\n"
-		"                     [ ring BYTES ]%s\n",
+		"                     [ ring BYTES ] [ prefetch N ]%s\n",
 		w, w, topic ? " [ sub SUB ]" : "", w, w, k->send, w, k->recv,
 		topic ? " [ sub SUB ]" : "",
 		topic ? " [ filter VALUE[/MASK] ]" : "");
@@ -96,8 +96,12 @@ static int kind_usage(const struct kind *k, FILE *f, int ret)
 		"            for room (forever); create: a %s with defaults, mode %04o\n"
 		"       %s: COUNT messages (forever); timeout: longest wait for each,\n"
 		"            exit 1 when it passes; ack, nack: settle each after printing;\n"
-		"            ring: through a receive ring of BYTES (a power of two)\n",
-		k->send, COHORT_QPRIO_MAX, w, DEFAULT_MODE, k->recv);
+		"            ring: through a receive ring of BYTES (a power of two);\n"
+		"            prefetch: messages a home on another node sends ahead,\n"
+		"            1..%d (the default is the most; 1 with ack shares out\n"
+		"            slow work)\n",
+		k->send, COHORT_QPRIO_MAX, w, DEFAULT_MODE, k->recv,
+		COHORT_QPREFETCH_MAX);
 	return ret;
 }
 
@@ -681,8 +685,8 @@ static int data_error(const struct kind *k, const char *name, int err)
 /* /dev/cohort and a descriptor on the queue; prints errors. */
 static int q_open(const struct kind *k, const char *name, uint32_t role,
 		  uint32_t flags, uint32_t ack, const char *sub,
-		  const uint32_t *filter, struct cohort **c, int *fd,
-		  uint32_t *home)
+		  const uint32_t *filter, uint32_t prefetch, struct cohort **c,
+		  int *fd, uint32_t *home)
 {
 	int ret = cohort_open(c);
 
@@ -692,6 +696,7 @@ static int q_open(const struct kind *k, const char *name, uint32_t role,
 			": is the cohort module loaded?" : "");
 		return ret == -ENOENT ? EXIT_NOMODULE : EXIT_USAGE;
 	}
+	cohort_queue_set_prefetch(*c, prefetch);	/* parse_recv() checked it */
 	if (filter)
 		ret = cohort_topic_subscribe_filter(*c, name, sub, filter[1],
 						    filter[0], ack, flags, fd,
@@ -862,8 +867,8 @@ static int q_send(const struct kind *k, int argc, char **argv)
 		return ret;
 	total = (size_t)a.count * a.nmsgs;
 	ret = q_open(k, name, COHORT_QR_PRODUCE,
-		     a.create ? COHORT_QO_CREATE : 0, 0, NULL, NULL, &c, &fd,
-		     NULL);
+		     a.create ? COHORT_QO_CREATE : 0, 0, NULL, NULL, 0, &c,
+		     &fd, NULL);
 	if (ret)
 		return ret;
 	while (done < total) {
@@ -890,6 +895,7 @@ struct recv_args {
 	uint32_t op;		/* enum cohort_ack_op, 0: no acks */
 	const char *sub;
 	uint32_t ring;		/* bytes of a receive ring, 0: none */
+	uint32_t prefetch;	/* 0: the default */
 	bool has_filter;
 	uint32_t filter[2];	/* value, mask */
 };
@@ -908,7 +914,7 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 		}
 		if (argc < 2)
 			return matches(kw, "count") || matches(kw, "timeout") ||
-			       matches(kw, "ring") ||
+			       matches(kw, "ring") || matches(kw, "prefetch") ||
 			       (k->kind == COHORT_TOPIC &&
 				(matches(kw, "sub") || matches(kw, "filter"))) ?
 			       usage_error("argument \"%s\" needs a value.", kw) :
@@ -929,6 +935,12 @@ static int parse_recv(const struct kind *k, int argc, char **argv,
 				return usage_error("invalid ring \"%s\" (a power of two, %u..%u bytes).",
 						   argv[1], COHORT_QRING_MIN,
 						   COHORT_QRING_MAX);
+		} else if (matches(kw, "prefetch")) {
+			if (parse_u32(argv[1], 1, COHORT_QPREFETCH_MAX,
+				      &a->prefetch))
+				return usage_error("invalid prefetch \"%s\" (expected 1..%d).",
+						   argv[1],
+						   COHORT_QPREFETCH_MAX);
 		} else if (k->kind == COHORT_TOPIC && matches(kw, "sub")) {
 			if (check_name(argv[1], "subscription"))
 				return EXIT_USAGE;
@@ -1157,7 +1169,8 @@ static int q_recv(const struct kind *k, int argc, char **argv)
 		return ret;
 	ret = q_open(k, name, COHORT_QR_CONSUME, 0,
 		     a.op ? COHORT_ACK_EXPLICIT : COHORT_ACK_NONE, a.sub,
-		     a.has_filter ? a.filter : NULL, &c, &fd, &home);
+		     a.has_filter ? a.filter : NULL, a.prefetch, &c, &fd,
+		     &home);
 	if (ret)
 		return ret;
 	fprintf(stderr, "# receiving from %s %s (home %u)%s\n", k->word, name,

@@ -390,6 +390,7 @@
 #define COHORT_QMSG_MAX			COHORT_MSG_MAX
 #define COHORT_QPRIO_MAX		7	/* priorities 0 (default) .. 7 */
 #define COHORT_QBATCH_MAX		1024	/* messages per QSEND/QRECV/QACK */
+#define COHORT_QPREFETCH_MAX		128	/* see struct cohort_queue_open */
 #define COHORT_QDEF_MAX_MSGS		1024
 #define COHORT_QDEF_MAX_BYTES		0x100000U
 #define COHORT_QDEF_ACK_TIMEOUT		30000	/* ms */
@@ -597,9 +598,22 @@ struct cohort_queue_attr {
  *	EEXIST. A filter for anything but a topic consumer, or a
  *	@filter_value with bits outside @filter_mask, is EINVAL.
  * @filter_value: see @filter_mask
+ * @prefetch: consumers of a queue or topic whose home is another node:
+ *	how many messages the home sends ahead of the receives. Without
+ *	acks it counts those no receive (or ring fill) took yet, which
+ *	were handed out: the descriptor's close loses them (at most
+ *	once). With explicit acks it counts those not yet acked or
+ *	nacked. 0 means the default, COHORT_QPREFETCH_MAX, which is also
+ *	the largest. With 1 and acks, each message goes to a consumer that
+ *	is ready for it: load levelling among slow consumers. A consumer
+ *	of this node's own queue takes from the store: nothing is sent
+ *	ahead. Above the largest, or nonzero for a descriptor that does
+ *	not consume: EINVAL. A home from before @prefetch sends up to the
+ *	largest.
  *
  * A caller built before the filter passes @size
- * COHORT_QUEUE_OPEN_SIZE_VER0: it subscribes to everything.
+ * COHORT_QUEUE_OPEN_SIZE_VER0: it subscribes to everything; one built
+ * before @prefetch passes COHORT_QUEUE_OPEN_SIZE_VER1.
  */
 struct cohort_queue_open {
 	__u32 size;
@@ -615,9 +629,11 @@ struct cohort_queue_open {
 	struct cohort_queue_attr attr;
 	__u32 filter_mask;
 	__u32 filter_value;
+	__u32 prefetch;
 };
 
 #define COHORT_QUEUE_OPEN_SIZE_VER0	268	/* without the filter */
+#define COHORT_QUEUE_OPEN_SIZE_VER1	276	/* without @prefetch */
 
 /**
  * struct cohort_qmsg_out - one message to send
