@@ -499,6 +499,19 @@ static int qfd_send_check(const struct qfd *h, const struct cohort_qmsg_out *o,
 	return 0;
 }
 
+/*
+ * The descriptors of a send of up to QFD_STACK_MSGS. One, the common case,
+ * is copied with its size known at build time, which hardened usercopy
+ * checks then instead of on every call.
+ */
+static int qfd_get_msgs(struct cohort_qmsg_out *o, const void __user *uo,
+			u32 count)
+{
+	if (count == 1)
+		return copy_from_user(o, uo, sizeof(*o)) ? -EFAULT : 0;
+	return copy_from_user(o, uo, count * sizeof(*o)) ? -EFAULT : 0;
+}
+
 static long qfd_send_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
 	struct cohort_qmsg_out stack[QFD_STACK_MSGS], *o = stack;
@@ -518,7 +531,7 @@ static long qfd_send_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	uo = u64_to_user_ptr(s.msgs);
 	if (s.count > ARRAY_SIZE(stack))
 		o = vmemdup_user(uo, s.count * sizeof(*o));
-	else if (copy_from_user(stack, uo, s.count * sizeof(*o)))
+	else if (qfd_get_msgs(stack, uo, s.count))
 		o = ERR_PTR(-EFAULT);
 	if (IS_ERR(o))
 		return PTR_ERR(o);

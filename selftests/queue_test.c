@@ -524,9 +524,11 @@ TEST_F(q, bad_pointers)
 	close(lowest);
 	ASSERT_EQ(1U, QSTAT(name, PRODUCERS));
 
-	/* The message array and the payloads. */
+	/* The message array (one, a few, many) and the payloads. */
 	ASSERT_RET(-EFAULT, q_send(fd, NULL, 1, 0, NULL));
 	ASSERT_RET(-EFAULT, q_send(fd, (void *)kernel, 1, 0, NULL));
+	ASSERT_RET(-EFAULT, q_send(fd, (void *)kernel, 3, 0, NULL));
+	ASSERT_RET(-EFAULT, q_send(fd, (void *)kernel, 64, 0, NULL));
 	m[0] = (struct cohort_qmsg_out){ .data = (uintptr_t)kernel, .len = 8 };
 	ASSERT_RET(-EFAULT, q_send(fd, m, 1, 0, NULL));
 	m[0].data = (uintptr_t)(rw_end(self) - 4);
