@@ -137,6 +137,12 @@ static void buf_release(void *p, int c)
 	}
 }
 
+/* Has @p, of class @c, pages of its own (not vmalloc's fallback)? */
+static bool buf_has_pages(const void *p, int c)
+{
+	return class_pages(c) && !is_vmalloc_addr(p);
+}
+
 /**
  * cohort_buf_pages - does a buffer have pages of its own?
  * @p: a buffer of cohort_buf_alloc()
@@ -148,7 +154,7 @@ bool cohort_buf_pages(const void *p, size_t size)
 {
 	int c = buf_class(size);
 
-	return c >= 0 && class_pages(c) && !is_vmalloc_addr(p);
+	return c >= 0 && buf_has_pages(p, c);
 }
 
 void *cohort_buf_alloc(size_t size, gfp_t gfp)
@@ -178,10 +184,9 @@ void *cohort_buf_alloc(size_t size, gfp_t gfp)
  * are ours alone nobody takes them again (only TCP did, from a queued
  * frame), so a count of one stays one.
  */
-static bool buf_unshared(const void *p, size_t size)
+static bool buf_unshared(const void *p, int c)
 {
-	return !cohort_buf_pages(p, size) ||
-	       folio_ref_count(virt_to_folio(p)) == 1;
+	return !buf_has_pages(p, c) || folio_ref_count(virt_to_folio(p)) == 1;
 }
 
 /**
@@ -200,7 +205,7 @@ void cohort_buf_free(void *p, size_t size)
 		kvfree(p);
 		return;
 	}
-	if (!want_init_on_free() && buf_unshared(p, size)) {
+	if (!want_init_on_free() && buf_unshared(p, c)) {
 		pool = &pools[c];
 		spin_lock(&pool->lock);
 		if (pool->n < pool->cap) {
