@@ -487,13 +487,20 @@ static bool mq_keeps(const struct cohort_mq *mq)
  * An attempt is over without an ack: back first in line, or to the dead
  * letters once it had its deliveries. @m's bytes are in mq->bytes.
  */
+/* Has @m had all the deliveries its queue allows? */
+static bool mq_spent(const struct cohort_mq *mq, const struct cohort_qmsg *m)
+{
+	u32 limit = mq->q->attr.max_deliveries;
+
+	return limit && m->deliveries >= limit;
+}
+
 static void mq_retry(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	struct cohort_queue *q = mq->q;
-	u32 limit = q->attr.max_deliveries;
 
 	m->tag = 0;
-	if (limit && m->deliveries >= limit) {
+	if (mq_spent(mq, m)) {
 		mq->bytes -= cohort_qmsg_size(m);
 		list_add_tail(&m->list, &q->poison);
 		mod_delayed_work(system_wq, &q->work, 0);
@@ -1879,27 +1886,45 @@ void cohort_queue_ring_room(struct cohort_queue *q)
 
 /* ---- timeouts and dead letters ---- */
 
-/* Requeue what is past its ack deadline; the next deadline, or 0. */
+/* @c's attempt @m (on a list of its own) is past its ack deadline. */
+static void mq_timeout_one(struct cohort_mq *mq, struct cohort_qcons *c,
+			   struct cohort_qmsg *m)
+{
+	list_del(&m->list);
+	c->n_inflight--;
+	if (c->rh)
+		cohort_qremote_revoked(c->rh, m->tag);
+	mq_requeue(mq, m);
+}
+
+/*
+ * Requeue what is past its ack deadline; the next deadline, or 0. Each
+ * goes first in line, so a consumer's run of them goes back from its last
+ * delivered, and comes again in the order it came; the spent ones go to
+ * the dead letters first, in that order too.
+ */
 static unsigned long mq_timeouts(struct cohort_mq *mq, unsigned long now)
 {
 	unsigned long next = 0;
 	struct cohort_qcons *c;
-	struct cohort_qmsg *m;
+	struct cohort_qmsg *m, *t;
+	LIST_HEAD(late);
 
 	list_for_each_entry(c, &mq->cons, list) {
-		while ((m = list_first_entry_or_null(&c->inflight,
-						     struct cohort_qmsg, list))) {
+		/* In flight by deadline: the late ones lead. */
+		list_for_each_entry(m, &c->inflight, list) {
 			if (time_before(now, m->deadline)) {
 				if (!next || time_before(m->deadline, next))
 					next = m->deadline;
 				break;
 			}
-			list_del(&m->list);
-			c->n_inflight--;
-			if (c->rh)
-				cohort_qremote_revoked(c->rh, m->tag);
-			mq_requeue(mq, m);
 		}
+		list_cut_before(&late, &c->inflight, &m->list);
+		list_for_each_entry_safe(m, t, &late, list)
+			if (mq_spent(mq, m))
+				mq_timeout_one(mq, c, m);
+		list_for_each_entry_safe_reverse(m, t, &late, list)
+			mq_timeout_one(mq, c, m);
 	}
 	return next;
 }

@@ -1959,12 +1959,29 @@ TEST_F(q, close_redelivers_at_once)
 	close(c2);
 }
 
+/*
+ * Were @n messages received in sequence order 0..n-1, the first @back of
+ * them a second time and the rest once? -1 if so, else the first that was
+ * not.
+ */
+static int out_of_line(const struct rx *rx, uint32_t n, uint32_t back)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (seq_of(&rx->m[i]) != i ||
+		    rx->m[i].deliveries != (i < back ? 2U : 1U))
+			return i;
+	}
+	return -1;
+}
+
 /* Messages put back by a close go before those never delivered. */
 TEST_F(q, redelivered_first_in_line)
 {
 	const char *name = qname(self, "line");
 	struct rx *rx = rx_new();
-	uint32_t got = 0, i;
+	uint32_t got = 0;
 	int pfd, c1, c2;
 
 	ASSERT_NE(NULL, rx);
@@ -1980,10 +1997,7 @@ TEST_F(q, redelivered_first_in_line)
 	close(c1);
 	ASSERT_RET(0, recvn(c2, rx, 10, 1000, &got));
 	ASSERT_EQ(5U, got);
-	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(i, seq_of(&rx->m[i]));
-		ASSERT_EQ(i < 3 ? 2U : 1U, rx->m[i].deliveries);
-	}
+	ASSERT_EQ(-1, out_of_line(rx, 5, 3));
 	free(rx);
 	close(pfd);
 	close(c2);
@@ -2078,6 +2092,38 @@ TEST_F(q, ack_timeout)
 	ASSERT_RET(-ETIMEDOUT, recv1(cfd, rx, 500));
 	ASSERT_EQ(1U, QSTAT(name, REDELIVERED));
 	ASSERT_EQ(1U, QSTAT(name, ACKED));
+	free(rx);
+	close(pfd);
+	close(cfd);
+}
+
+/*
+ * Attempts that time out together go back first in line in the order they
+ * were delivered, as a closed consumer's do: FIFO holds across the retry.
+ */
+TEST_F(q, ack_timeout_order)
+{
+	const char *name = qname(self, "acktmo_order");
+	struct rx *rx = rx_new();
+	uint32_t got = 0, i;
+	int pfd, cfd;
+
+	ASSERT_NE(NULL, rx);
+	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+			      COHORT_ACK_EXPLICIT,
+			      &(struct cohort_queue_attr){ .ack_timeout_ms = 200 }));
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
+			      0, NULL));
+	ASSERT_RET(0, send_seqs(pfd, 0, 4, 0, 0, NULL));
+	ASSERT_RET(0, recvn(cfd, rx, 4, 0, &got));
+	ASSERT_EQ(4U, got);
+	/* The fifth, sent meanwhile, stays behind the four that come back. */
+	ASSERT_RET(0, send1(pfd, 4, 0, 0));
+	for (i = 0; i < 100 && QSTAT(name, REDELIVERED) < 4; i++)
+		sleep_ms(50);
+	ASSERT_RET(0, recvn(cfd, rx, 5, 0, &got));
+	ASSERT_EQ(5U, got);
+	ASSERT_EQ(-1, out_of_line(rx, 5, 4));
 	free(rx);
 	close(pfd);
 	close(cfd);
