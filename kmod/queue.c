@@ -1205,6 +1205,9 @@ static int topic_publish(struct cohort_queue *q, struct cohort_qmsg *m)
 		spin_unlock(&q->lock);
 		break;
 	}
+	/* What expired made room that publishers refused may wait for. */
+	if (q->attr.overflow == COHORT_OVERFLOW_REJECT && !list_empty(&freed))
+		queue_room(q);
 	cohort_qmsg_free_list(&copies);
 	cohort_qmsg_free_list(&freed);
 	return err;
@@ -1277,11 +1280,11 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 {
 	u64 now = ktime_get_coarse_real_ns();
 	struct cohort_mq *mq = q->mq;
+	bool ready, gone, expired = false;
 	struct cohort_qmsg *m;
 	LIST_HEAD(freed);
 	u32 n = 0, got;
 	int err = 0;
-	bool ready;
 
 	spin_lock(&q->lock);
 	if (q->dead) {
@@ -1302,8 +1305,9 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 				break;
 			}
 			/* Full: what outlived its TTL gives way, if any did. */
-			if (!mq_expire(mq, &freed) ||
-			    mq_full(mq, cohort_qmsg_size(m))) {
+			gone = mq_expire(mq, &freed);
+			expired |= gone;
+			if (!gone || mq_full(mq, cohort_qmsg_size(m))) {
 				mq_expire_alarm(mq);
 				mq->stats[COHORT_A_QSTATS_REJECTED]++;
 				err = -EAGAIN;
@@ -1315,6 +1319,12 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 	spin_unlock(&q->lock);
 	if (ready)
 		mq_ready(mq);
+	/*
+	 * Room this send did not fill (or could not use) may be a waiting
+	 * sender's: the alarm it armed finds nothing left to expire.
+	 */
+	if (expired)
+		queue_room(q);
 	cohort_qmsg_free_list(&freed);
 	*done += n;
 	return err;

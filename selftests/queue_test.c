@@ -2283,6 +2283,49 @@ TEST_F(q, ttl_makes_room)
 	close(pfd);
 }
 
+/*
+ * Room that another sender's expiry makes is a waiting sender's too: a
+ * non-blocking sender that finds the TTLs over takes one slot, and the
+ * blocked one goes on at once with the other (the alarm it armed finds
+ * nothing left to expire).
+ */
+TEST_F(q, ttl_room_shared)
+{
+	const char *name = qname(self, "ttlshare");
+	uint32_t sent = 0;
+	struct blocked b;
+	pthread_t t;
+	uint64_t t0;
+	int pfd, ret;
+
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+			      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT,
+							   .max_msgs = 2 }));
+	ASSERT_RET(0, send_seqs_ttl(pfd, 0, 2, 0, 400, 0, &sent));
+	ASSERT_EQ(2U, sent);
+	t0 = mono_ms();
+	ASSERT_RET(0, blocked_start(&t, &b, pfd, 1, 10000));
+	/*
+	 * Tries far more often than the alarm's jiffy, so it sees them go
+	 * first; not so often that it sees one of the two go alone.
+	 */
+	do {
+		usleep(200);
+		ret = send1(pfd, 10, 0, 0);
+	} while (ret == -EAGAIN && mono_ms() - t0 < 5000);
+	ASSERT_RET(0, ret);
+	pthread_join(t, NULL);
+	ASSERT_RET(0, b.ret);
+	ASSERT_GT(400U + AT_ONCE_MS, b.t_end - t0) {
+		TH_LOG("the blocked sender went on after %llu ms",
+		       (unsigned long long)(b.t_end - t0));
+	}
+	ASSERT_EQ(2U, QSTAT(name, EXPIRED));
+	ASSERT_EQ(2U, QSTAT(name, DEPTH));
+	free(b.rx);
+	close(pfd);
+}
+
 /* ---- limits and backpressure ---- */
 
 TEST_F(q, queue_full)
