@@ -38,6 +38,7 @@ void cohort_route_exit(struct cohort_route *rt)
 	xa_for_each(&rt->lsdb, id, lsa)
 		kfree(lsa);
 	xa_destroy(&rt->lsdb);
+	rt->n_lsa = 0;
 }
 
 static bool lists(const struct cohort_lsa *lsa, u32 id)

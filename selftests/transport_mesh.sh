@@ -110,7 +110,7 @@ ping_pairs()
 	return $rc
 }
 
-ktap_plan 16
+ktap_plan 17
 
 # ---- two nodes ----
 
@@ -139,6 +139,21 @@ ktap_result $? "two nodes: monitors saw link and member events in order"
 
 ping_pairs p q
 ktap_result $? "two nodes: ping both ways, one hop"
+
+# Removing a node's last peer stops its transport, which forgets what it
+# knew of the cluster; adding one starts it again with its own LSA. The
+# count of known nodes must start again too: counted on, after 256 starts
+# it would leave no room for even that LSA, and p would route nowhere.
+rc=0
+addr=$(cl_addr q p)
+for i in $(seq 260); do
+	cl_ctl p peer del id 12 >/dev/null 2>&1 &&
+		cl_ctl p peer add id 12 addr "$addr" >/dev/null 2>&1 ||
+		{ rc=1; ktap_info "restart $i failed"; break; }
+done
+[ $rc = 0 ] && cl_wait 60 cl_all_up p q && cl_wait 60 cl_all_reachable p q &&
+	check_tables p q && ping_pairs p q
+ktap_result $? "two nodes: p's only peer removed and added again 260 times, then link, membership and pings as before"
 
 # ---- five nodes ----
 
