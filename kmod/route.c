@@ -130,14 +130,25 @@ static void lsa_send(struct cohort_transport *tp, struct cohort_peer *peer,
 	cohort_link_send(peer, f, true);
 }
 
-static void flood(struct cohort_transport *tp, const struct cohort_lsa *lsa,
+/*
+ * The LSA of @origin to every neighbour but @except. Looked up for each:
+ * a send that fails closes its link, which originates ours anew and frees
+ * the one before (then the newer goes to the rest).
+ */
+static void flood(struct cohort_transport *tp, u32 origin,
 		  const struct cohort_peer *except)
 {
 	struct cohort_peer *peer;
+	struct cohort_lsa *lsa;
 
-	list_for_each_entry(peer, &tp->peers, list)
-		if (peer != except && peer->state == COHORT_LINK_UP)
-			lsa_send(tp, peer, lsa);
+	list_for_each_entry(peer, &tp->peers, list) {
+		if (peer == except || peer->state != COHORT_LINK_UP)
+			continue;
+		lsa = xa_load(&tp->route.lsdb, origin);
+		if (!lsa)
+			return;
+		lsa_send(tp, peer, lsa);
+	}
 }
 
 /* Make room for a new origin: forget an unreachable node, if any. */
@@ -208,7 +219,7 @@ void cohort_route_originate(struct cohort_transport *tp)
 			lsa->neigh[lsa->n_neigh++] = peer->id;
 	if (!lsdb_update(&tp->route, lsa))
 		return;
-	flood(tp, lsa, NULL);
+	flood(tp, tp->self, NULL);
 	route_compute(tp);
 }
 
@@ -263,7 +274,7 @@ int cohort_route_rx_lsa(struct cohort_transport *tp, struct cohort_peer *from,
 	old = xa_load(&tp->route.lsdb, origin);
 	reborn = old && old->incarnation < lsa->incarnation;
 	if (lsdb_update(&tp->route, lsa)) {
-		flood(tp, lsa, from);
+		flood(tp, origin, from);
 		route_compute(tp);
 		if (reborn)
 			cohort_qremote_reborn(&tp->node->qm, origin);
