@@ -375,23 +375,23 @@ static int qopen_spec(struct net *net, const struct cohort_wire_qopen *w,
 	    !cohort_node_name_valid(sub) || wa->dlq[COHORT_NAME_MAX - 1])
 		return -EINVAL;
 	s->name = name;
-	s->kind = be32_to_cpu(w->kind);
-	s->flags = be32_to_cpu(w->flags);
-	s->mode = be32_to_cpu(w->mode);
-	s->uid = make_kuid(net->user_ns, be32_to_cpu(w->uid));
-	s->gid = make_kgid(net->user_ns, be32_to_cpu(w->gid));
+	s->kind = get_unaligned_be32(&w->kind);
+	s->flags = get_unaligned_be32(&w->flags);
+	s->mode = get_unaligned_be32(&w->mode);
+	s->uid = make_kuid(net->user_ns, get_unaligned_be32(&w->uid));
+	s->gid = make_kgid(net->user_ns, get_unaligned_be32(&w->gid));
 	if ((s->kind != COHORT_QUEUE && s->kind != COHORT_TOPIC) ||
 	    s->flags & ~(COHORT_QO_CREATE | COHORT_QO_EXCL) ||
 	    s->mode & ~0777 || !uid_valid(s->uid) || !gid_valid(s->gid))
 		return -EINVAL;
-	a->flags = be32_to_cpu(wa->flags);
-	a->max_msgs = be32_to_cpu(wa->max_msgs);
-	a->max_msg_size = be32_to_cpu(wa->max_msg_size);
-	a->max_bytes = be32_to_cpu(wa->max_bytes);
-	a->ack_timeout_ms = be32_to_cpu(wa->ack_timeout_ms);
-	a->max_deliveries = be32_to_cpu(wa->max_deliveries);
-	a->overflow = be32_to_cpu(wa->overflow);
-	a->__reserved = be32_to_cpu(wa->reserved);
+	a->flags = get_unaligned_be32(&wa->flags);
+	a->max_msgs = get_unaligned_be32(&wa->max_msgs);
+	a->max_msg_size = get_unaligned_be32(&wa->max_msg_size);
+	a->max_bytes = get_unaligned_be32(&wa->max_bytes);
+	a->ack_timeout_ms = get_unaligned_be32(&wa->ack_timeout_ms);
+	a->max_deliveries = get_unaligned_be32(&wa->max_deliveries);
+	a->overflow = get_unaligned_be32(&wa->overflow);
+	a->__reserved = get_unaligned_be32(&wa->reserved);
 	memcpy(a->dlq, wa->dlq, sizeof(a->dlq));
 	return cohort_queue_attr_check(a, s->kind, name);
 }
@@ -430,6 +430,7 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 				 const char *sub, const struct cohort_qfilter *f)
 {
 	struct cohort_qrh *rh = kzalloc(sizeof(*rh), GFP_KERNEL);
+	bool explicit = get_unaligned_be32(&w->ack) == COHORT_ACK_EXPLICIT;
 	struct cohort_mq *mq;
 
 	if (!rh)
@@ -437,13 +438,11 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 	rh->node = src;
 	rh->handle = handle;
 	rh->q = q;
-	rh->role = be32_to_cpu(w->role);
-	rh->window = be32_to_cpu(w->window);
+	rh->role = get_unaligned_be32(&w->role);
+	rh->window = get_unaligned_be32(&w->window);
 	INIT_LIST_HEAD(&rh->parked);
 	if (rh->role & COHORT_QR_CONSUME) {
-		mq = cohort_queue_attach(q, sub, f, &rh->cons,
-					 be32_to_cpu(w->ack) == COHORT_ACK_EXPLICIT,
-					 rh);
+		mq = cohort_queue_attach(q, sub, f, &rh->cons, explicit, rh);
 		if (IS_ERR(mq)) {
 			kfree(rh);
 			return ERR_CAST(mq);
@@ -468,11 +467,11 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 
 	if (len != sizeof(*w))
 		return -EINVAL;
-	role = be32_to_cpu(w->role);
-	ack = be32_to_cpu(w->ack);
-	window = be32_to_cpu(w->window);
-	f.mask = be32_to_cpu(w->filter_mask);
-	f.value = be32_to_cpu(w->filter_value);
+	role = get_unaligned_be32(&w->role);
+	ack = get_unaligned_be32(&w->ack);
+	window = get_unaligned_be32(&w->window);
+	f.mask = get_unaligned_be32(&w->filter_mask);
+	f.value = get_unaligned_be32(&w->filter_value);
 	err = qopen_spec(qm_tp(qm)->net, w, &spec, name, sub);
 	if (err || !role || role & ~(COHORT_QR_PRODUCE | COHORT_QR_CONSUME) ||
 	    (ack != COHORT_ACK_NONE && ack != COHORT_ACK_EXPLICIT) ||
@@ -1180,14 +1179,14 @@ static void px_free(struct cohort_qproxy *px)
 static void attr_from_wire(struct cohort_queue_attr *a,
 			   const struct cohort_wire_qattr *wa)
 {
-	a->flags = be32_to_cpu(wa->flags);
-	a->max_msgs = be32_to_cpu(wa->max_msgs);
-	a->max_msg_size = min_t(u32, be32_to_cpu(wa->max_msg_size),
+	a->flags = get_unaligned_be32(&wa->flags);
+	a->max_msgs = get_unaligned_be32(&wa->max_msgs);
+	a->max_msg_size = min_t(u32, get_unaligned_be32(&wa->max_msg_size),
 				COHORT_QMSG_MAX);
-	a->max_bytes = be32_to_cpu(wa->max_bytes);
-	a->ack_timeout_ms = be32_to_cpu(wa->ack_timeout_ms);
-	a->max_deliveries = be32_to_cpu(wa->max_deliveries);
-	a->overflow = be32_to_cpu(wa->overflow);
+	a->max_bytes = get_unaligned_be32(&wa->max_bytes);
+	a->ack_timeout_ms = get_unaligned_be32(&wa->ack_timeout_ms);
+	a->max_deliveries = get_unaligned_be32(&wa->max_deliveries);
+	a->overflow = get_unaligned_be32(&wa->overflow);
 	a->__reserved = 0;
 	memcpy(a->dlq, wa->dlq, sizeof(a->dlq));
 	a->dlq[sizeof(a->dlq) - 1] = '\0';
@@ -1314,7 +1313,7 @@ static int rx_proxy(struct cohort_qmgr *qm, u32 src,
 
 	if (!px) {
 		/* The descriptor is gone: the home must let go too. */
-		if (h->op == COHORT_WQ_OPENED && !h->status)
+		if (h->op == COHORT_WQ_OPENED && !get_unaligned(&h->status))
 			close_send(qm, src, handle, 0);
 		return 0;
 	}
