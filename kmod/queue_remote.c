@@ -412,8 +412,8 @@ static void attr_to_wire(struct cohort_wire_qattr *wa,
 	memcpy(wa->dlq, a->dlq, sizeof(wa->dlq));
 }
 
-static void opened_reply(struct cohort_qmgr *qm, u32 dst, u64 handle,
-			 int err, const struct cohort_queue *q)
+static int opened_reply(struct cohort_qmgr *qm, u32 dst, u64 handle,
+			int err, const struct cohort_queue *q)
 {
 	struct cohort_wire_qattr *wa;
 
@@ -421,7 +421,7 @@ static void opened_reply(struct cohort_qmgr *qm, u32 dst, u64 handle,
 	wa = (void *)(qm->scratch + sizeof(struct cohort_wire_q));
 	if (q)
 		attr_to_wire(wa, q);
-	wq_send(qm, dst, q ? sizeof(*wa) : 0, NULL, 0, GFP_KERNEL);
+	return wq_send(qm, dst, q ? sizeof(*wa) : 0, NULL, 0, GFP_KERNEL);
 }
 
 /* The handle for an OPEN that found (or made) the queue. */
@@ -451,6 +451,35 @@ static struct cohort_qrh *rh_new(struct cohort_queue *q, u32 src, u64 handle,
 	if (rh->role & COHORT_QR_PRODUCE)
 		cohort_queue_producer(q, 1);
 	return rh;
+}
+
+/*
+ * Detach and free; parked publishes keep a closed handle until placed.
+ * Attempts from tag @unread_from on (0: none) never reached a user.
+ */
+static void rh_release(struct cohort_qrh *rh, u64 unread_from)
+{
+	if (rh->role & COHORT_QR_CONSUME)
+		cohort_queue_detach(&rh->cons, unread_from, NULL, 0);
+	if (rh->role & COHORT_QR_PRODUCE)
+		cohort_queue_producer(rh->q, -1);
+	rh->role = 0;
+}
+
+/* With nothing parked, or at exit (parked_bytes is the transport lock's). */
+static void rh_free(struct cohort_qrh *rh)
+{
+	struct cohort_qmsg *m, *t;
+
+	spin_lock(&rh->q->lock);
+	rh->q->parked -= rh->n_parked;
+	spin_unlock(&rh->q->lock);
+	list_for_each_entry_safe(m, t, &rh->parked, list) {
+		rh->q->qm->parked_bytes -= cohort_qmsg_size(m);
+		cohort_qmsg_free(m);
+	}
+	cohort_queue_put(rh->q);
+	kfree(rh);
 }
 
 static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
@@ -503,46 +532,26 @@ static int rx_open(struct cohort_qmgr *qm, u32 src, u64 handle,
 		err = PTR_ERR(rh);
 		goto reply;
 	}
+	/*
+	 * An opener that hears nothing gives up and never closes: without
+	 * the reply the handle must go. Nothing went to it yet, as the push
+	 * work waits for the transport lock held here.
+	 */
+	if (opened_reply(qm, src, handle, 0, q)) {
+		rh_release(rh, 0);
+		rh_free(rh);
+		return 0;
+	}
 	mutex_lock(&qm->lock);
 	list_add_tail(&rh->list, &qm->rhs);
 	qm->n_rhs++;
 	mutex_unlock(&qm->lock);
-	opened_reply(qm, src, handle, 0, q);
 	return 0;
 reply:
 	opened_reply(qm, src, handle, err, NULL);
 	if (q)
 		cohort_queue_put(q);
 	return 0;
-}
-
-/*
- * Detach and free; parked publishes keep a closed handle until placed.
- * Attempts from tag @unread_from on (0: none) never reached a user.
- */
-static void rh_release(struct cohort_qrh *rh, u64 unread_from)
-{
-	if (rh->role & COHORT_QR_CONSUME)
-		cohort_queue_detach(&rh->cons, unread_from, NULL, 0);
-	if (rh->role & COHORT_QR_PRODUCE)
-		cohort_queue_producer(rh->q, -1);
-	rh->role = 0;
-}
-
-/* With nothing parked, or at exit (parked_bytes is the transport lock's). */
-static void rh_free(struct cohort_qrh *rh)
-{
-	struct cohort_qmsg *m, *t;
-
-	spin_lock(&rh->q->lock);
-	rh->q->parked -= rh->n_parked;
-	spin_unlock(&rh->q->lock);
-	list_for_each_entry_safe(m, t, &rh->parked, list) {
-		rh->q->qm->parked_bytes -= cohort_qmsg_size(m);
-		cohort_qmsg_free(m);
-	}
-	cohort_queue_put(rh->q);
-	kfree(rh);
 }
 
 /*
