@@ -8,7 +8,8 @@
  *   opener                         home
  *   OPEN (to the home, or to every reachable node to find the name)  ->
  *                               <- OPENED (status; the first 0 wins, the
- *                                  others get CLOSE)
+ *                                  others get CLOSE: nothing they sent
+ *                                  reached a user)
  *   PUB (messages)                 ->  enqueued in order, or parked until
  *                               <- PUBACK (credit)  there is room: the opener
  *                                  has COHORT_QREMOTE_PUB_WINDOW in flight
@@ -1229,8 +1230,13 @@ static int rx_opened(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	}
 	spin_unlock(&px->lock);
 	wake_up(&px->wait);
+	/*
+	 * What a surplus home sent meanwhile (attempt tags count from 1)
+	 * reaches no user: with acks, it goes back uncounted. So does what
+	 * a home sent a descriptor gone before its OPENED (rx_proxy()).
+	 */
 	if (surplus)
-		close_send(qm, src, px->id, 0);
+		close_send(qm, src, px->id, 1);
 	return 0;
 }
 
@@ -1323,7 +1329,7 @@ static int rx_proxy(struct cohort_qmgr *qm, u32 src,
 	if (!px) {
 		/* The descriptor is gone: the home must let go too. */
 		if (h->op == COHORT_WQ_OPENED && !get_unaligned(&h->status))
-			close_send(qm, src, handle, 0);
+			close_send(qm, src, handle, 1);
 		return 0;
 	}
 	if (h->op == COHORT_WQ_OPENED)

@@ -68,7 +68,7 @@ shared()
 		[ "$nc" -gt 0 ]
 }
 
-ktap_plan 57
+ktap_plan 58
 
 # ---- the cluster ----
 rc=0
@@ -86,6 +86,25 @@ qt b produce probe 0 --create persistent >/dev/null 2>&1 &&
 ktap_result $? "create of bare name probe on b makes it on b, and not on a or c"
 
 # The other queues are made as NAME@82 on b: that is b, whatever the above.
+
+# ---- 0b: a bare name two nodes have: the first home to answer wins ----
+# The other is told to let go (CLOSE). What it sent meanwhile reached no
+# user: with acks, it goes back as it was, not counted as redelivered.
+N=20
+twin_settled()
+{
+	[ "$(qstat a twin inflight)" = 0 ] && [ "$(qstat c twin inflight)" = 0 ] &&
+		[ $(($(qstat a twin depth) + $(qstat c twin depth))) = $((2 * N - 1)) ]
+}
+cl_ctl a queue add twin persistent >/dev/null &&
+	cl_ctl c queue add twin persistent >/dev/null &&
+	qt a produce twin@81 $N >/dev/null 2>&1 && qt c produce twin@83 $N >/dev/null 2>&1 &&
+	qt b consume twin 1 -t 10000 >"$CL_TMP/twin-b" 2>"$CL_TMP/twin-b.err" &&
+	[ "$(msgs twin-b | wc -l)" = 1 ] && cl_wait 10 twin_settled &&
+	[ "$(qstat a twin redelivered)" = 0 ] && [ "$(qstat c twin redelivered)" = 0 ]
+rc=$?
+[ $rc = 0 ] || ktap_info "a: $(qt a stat twin 2>&1 | tr '\n' ' ') c: $(qt c stat twin 2>&1 | tr '\n' ' ')"
+ktap_result $rc "b takes 1 of twin, on a and on c, by the bare name: both homes keep the other $((2 * N - 1)), none counted as redelivered"
 
 # ---- 1: remote producer by name@node, remote consumer by bare name ----
 N=1000
