@@ -483,10 +483,6 @@ static bool mq_keeps(const struct cohort_mq *mq)
 	return mq->consumers || mq->q->attr.flags & COHORT_QA_PERSISTENT;
 }
 
-/*
- * An attempt is over without an ack: back first in line, or to the dead
- * letters once it had its deliveries. @m's bytes are in mq->bytes.
- */
 /* Has @m had all the deliveries its queue allows? */
 static bool mq_spent(const struct cohort_mq *mq, const struct cohort_qmsg *m)
 {
@@ -495,6 +491,10 @@ static bool mq_spent(const struct cohort_mq *mq, const struct cohort_qmsg *m)
 	return limit && m->deliveries >= limit;
 }
 
+/*
+ * An attempt is over without an ack: back first in line, or to the dead
+ * letters once it had its deliveries. @m's bytes are in mq->bytes.
+ */
 static void mq_retry(struct cohort_mq *mq, struct cohort_qmsg *m)
 {
 	struct cohort_queue *q = mq->q;
@@ -1205,7 +1205,10 @@ static int topic_publish(struct cohort_queue *q, struct cohort_qmsg *m)
 		spin_unlock(&q->lock);
 		break;
 	}
-	/* What expired made room that publishers refused may wait for. */
+	/*
+	 * What expired made room that refused publishers may wait for; only
+	 * a topic that rejects has them (one that drops never lacks room).
+	 */
 	if (q->attr.overflow == COHORT_OVERFLOW_REJECT && !list_empty(&freed))
 		queue_room(q);
 	cohort_qmsg_free_list(&copies);
@@ -1280,11 +1283,11 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 {
 	u64 now = ktime_get_coarse_real_ns();
 	struct cohort_mq *mq = q->mq;
-	bool ready, gone, expired = false;
 	struct cohort_qmsg *m;
 	LIST_HEAD(freed);
 	u32 n = 0, got;
 	int err = 0;
+	bool ready;
 
 	spin_lock(&q->lock);
 	if (q->dead) {
@@ -1305,9 +1308,8 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 				break;
 			}
 			/* Full: what outlived its TTL gives way, if any did. */
-			gone = mq_expire(mq, &freed);
-			expired |= gone;
-			if (!gone || mq_full(mq, cohort_qmsg_size(m))) {
+			if (!mq_expire(mq, &freed) ||
+			    mq_full(mq, cohort_qmsg_size(m))) {
 				mq_expire_alarm(mq);
 				mq->stats[COHORT_A_QSTATS_REJECTED]++;
 				err = -EAGAIN;
@@ -1320,10 +1322,12 @@ static int queue_enqueue_batch(struct cohort_queue *q, struct list_head *msgs,
 	if (ready)
 		mq_ready(mq);
 	/*
-	 * Room this send did not fill (or could not use) may be a waiting
-	 * sender's: the alarm it armed finds nothing left to expire.
+	 * Room that expiry made and this send did not fill (or could not
+	 * use) may be a waiting sender's: the alarm it armed finds nothing
+	 * left to expire. (What a queue that keeps nothing dropped is here
+	 * too: nobody waits for room in such a queue.)
 	 */
-	if (expired)
+	if (!list_empty(&freed))
 		queue_room(q);
 	cohort_qmsg_free_list(&freed);
 	*done += n;
