@@ -2061,6 +2061,24 @@ TEST_F(q, killed_consumer_redelivers)
 	close(cfd);
 }
 
+/*
+ * A consumer of @name on dev2 with acks and a 200 ms ack timeout, and a
+ * producer on dev: 0, or why the first of them did not open.
+ */
+static int acktmo_pair(FIXTURE_DATA(q) *self, const char *name, int *cfd,
+		       int *pfd)
+{
+	*pfd = -1;
+	*cfd = q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
+		      COHORT_ACK_EXPLICIT,
+		      &(struct cohort_queue_attr){ .ack_timeout_ms = 200 });
+	if (*cfd < 0)
+		return *cfd;
+	*pfd = q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+		      NULL);
+	return *pfd < 0 ? *pfd : 0;
+}
+
 /* The per-queue ack timeout puts an unacked message back. */
 TEST_F(q, ack_timeout)
 {
@@ -2070,11 +2088,7 @@ TEST_F(q, ack_timeout)
 	int pfd, cfd;
 
 	ASSERT_NE(NULL, rx);
-	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
-			      COHORT_ACK_EXPLICIT,
-			      &(struct cohort_queue_attr){ .ack_timeout_ms = 200 }));
-	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
-			      0, NULL));
+	ASSERT_RET(0, acktmo_pair(self, name, &cfd, &pfd));
 	ASSERT_RET(0, send1(pfd, 5, 0, 0));
 	ASSERT_RET(0, recv1(cfd, rx, 0));
 	t0 = mono_ms();
@@ -2109,11 +2123,7 @@ TEST_F(q, ack_timeout_order)
 	int pfd, cfd;
 
 	ASSERT_NE(NULL, rx);
-	ASSERT_FD(cfd, q_open(self->dev2, name, COHORT_QUEUE, COHORT_QR_CONSUME,
-			      COHORT_ACK_EXPLICIT,
-			      &(struct cohort_queue_attr){ .ack_timeout_ms = 200 }));
-	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
-			      0, NULL));
+	ASSERT_RET(0, acktmo_pair(self, name, &cfd, &pfd));
 	ASSERT_RET(0, send_seqs(pfd, 0, 4, 0, 0, NULL));
 	ASSERT_RET(0, recvn(cfd, rx, 4, 0, &got));
 	ASSERT_EQ(4U, got);
@@ -2223,6 +2233,24 @@ TEST_F(q, ttl_expiry)
 }
 
 /*
+ * A persistent queue @name of two messages, both sent with a 400 ms TTL,
+ * and its producer *@pfd: 0, or why not.
+ */
+static int ttl_full(FIXTURE_DATA(q) *self, const char *name, int *pfd)
+{
+	uint32_t sent = 0;
+	int err;
+
+	*pfd = q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
+		      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT,
+						   .max_msgs = 2 });
+	if (*pfd < 0)
+		return *pfd;
+	err = send_seqs_ttl(*pfd, 0, 2, 0, 400, 0, &sent);
+	return err ?: sent == 2 ? 0 : -EAGAIN;
+}
+
+/*
  * A store full of messages with a TTL has room when they expire, with
  * nobody reading: a blocked sender goes on and poll says EPOLLOUT then,
  * not at the next unrelated event.
@@ -2231,17 +2259,12 @@ TEST_F(q, ttl_makes_room)
 {
 	const char *name = qname(self, "ttlroom"), *tn = qname(self, "tttlroom");
 	struct pollfd pf = { .events = POLLOUT };
-	uint32_t sent = 0;
 	struct blocked b;
 	pthread_t t;
 	uint64_t t0;
 	int pfd, tfd, s;
 
-	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
-			      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT,
-							   .max_msgs = 2 }));
-	ASSERT_RET(0, send_seqs_ttl(pfd, 0, 2, 0, 400, 0, &sent));
-	ASSERT_EQ(2U, sent);
+	ASSERT_RET(0, ttl_full(self, name, &pfd));
 	t0 = mono_ms();
 	ASSERT_RET(0, blocked_start(&t, &b, pfd, 1, 10000));
 	pthread_join(t, NULL);
@@ -2292,17 +2315,12 @@ TEST_F(q, ttl_makes_room)
 TEST_F(q, ttl_room_shared)
 {
 	const char *name = qname(self, "ttlshare");
-	uint32_t sent = 0;
 	struct blocked b;
 	pthread_t t;
 	uint64_t t0;
 	int pfd, ret;
 
-	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0,
-			      &(struct cohort_queue_attr){ .flags = COHORT_QA_PERSISTENT,
-							   .max_msgs = 2 }));
-	ASSERT_RET(0, send_seqs_ttl(pfd, 0, 2, 0, 400, 0, &sent));
-	ASSERT_EQ(2U, sent);
+	ASSERT_RET(0, ttl_full(self, name, &pfd));
 	t0 = mono_ms();
 	ASSERT_RET(0, blocked_start(&t, &b, pfd, 1, 10000));
 	/*
