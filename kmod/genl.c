@@ -497,7 +497,7 @@ static int peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			i--;
 			break;
 		}
-		genl_dump_check_consistent(cb, nlmsg_data(nlmsg_hdr(skb)));
+		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 	}
 	mutex_unlock(&tp->lock);
 	cb->args[0] = i;
@@ -543,7 +543,7 @@ static int member_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 				cb->nlh->nlmsg_seq, NLM_F_MULTI,
 				COHORT_CMD_MEMBER_GET))
 			break;
-		genl_dump_check_consistent(cb, nlmsg_data(nlmsg_hdr(skb)));
+		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 		cb->args[0] = id + 1;
 	}
 	mutex_unlock(&tp->lock);

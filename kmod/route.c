@@ -39,6 +39,7 @@ void cohort_route_exit(struct cohort_route *rt)
 		kfree(lsa);
 	xa_destroy(&rt->lsdb);
 	rt->n_lsa = 0;
+	rt->gen++;		/* a member dump across this is cut short */
 }
 
 static bool lists(const struct cohort_lsa *lsa, u32 id)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <linux/genetlink.h>
@@ -500,6 +501,86 @@ TEST_F(node, bad_attributes_raw)
 	ASSERT_EQ(0, raw_transact(&nl, &r, &rep));
 	ASSERT_EQ(0, rep.error);
 	close(nl.fd);
+}
+
+/*
+ * Dump @cmd of @family on a socket of its own, which reads 4 KiB at a
+ * time so that the dump comes in small parts, and run @between(@c, @arg)
+ * once the first is read: 1 if a part says the dump was interrupted
+ * (NLM_F_DUMP_INTR), 0 if none does, -EMSGSIZE if it came in one part,
+ * -EBADMSG if a message runs past its datagram, or another -errno.
+ */
+static int raw_dump_flagged(uint16_t family, uint8_t cmd,
+			    int (*between)(struct cohort *, uint32_t),
+			    struct cohort *c, uint32_t arg)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd, parts = 0, flagged = 0, done = 0, ret = 0;
+	static char buf[4096];
+	struct raw_req r;
+	ssize_t len;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (fd < 0)
+		return -errno;
+	raw_init(&r, family, cmd);
+	r.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    send(fd, &r, r.n.nlmsg_len, 0) < 0)
+		ret = -errno;
+	while (!ret && !done) {
+		struct nlmsghdr *n = (void *)buf;
+
+		len = recv(fd, buf, sizeof(buf), 0);
+		if (len < 0) {
+			ret = -errno;
+			break;
+		}
+		for (; NLMSG_OK(n, len); n = NLMSG_NEXT(n, len)) {
+			done |= n->nlmsg_type == NLMSG_DONE ||
+				n->nlmsg_type == NLMSG_ERROR;
+			flagged |= !!(n->nlmsg_flags & NLM_F_DUMP_INTR);
+		}
+		if (len)
+			ret = -EBADMSG;
+		else if (!parts++ && between)
+			ret = between(c, arg);
+	}
+	close(fd);
+	if (!ret && parts < 2)
+		ret = -EMSGSIZE;
+	return ret ?: flagged;
+}
+
+/*
+ * A peer dump across a peer's removal says so, and its messages stay
+ * whole; alone, it is not flagged.
+ */
+TEST_F(node, peer_dump_interrupted)
+{
+	const uint32_t first = 900, n = 40;
+	struct raw_nl nl;
+	uint32_t i;
+	int ret;
+
+	ASSERT_EQ(0, raw_open(&nl));
+	close(nl.fd);
+	for (i = 0; i < n; i++) {
+		ret = cohort_peer_add(self->nl, first + i,
+				      htonl(0xc6120000 | (200 + i)), 0);
+		ASSERT_EQ(0, ret) {
+			TH_LOG("peer add %u: %s", first + i, strerror(-ret));
+		}
+	}
+	ret = raw_dump_flagged(nl.family, COHORT_CMD_PEER_GET, NULL, NULL, 0);
+	EXPECT_EQ(0, ret);
+	ret = raw_dump_flagged(nl.family, COHORT_CMD_PEER_GET, cohort_peer_del,
+			       self->nl, first);
+	EXPECT_EQ(1, ret);
+	for (i = 1; i < n; i++)
+		ASSERT_EQ(0, cohort_peer_del(self->nl, first + i));
 }
 
 /* ---- privilege ---- */
