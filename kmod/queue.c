@@ -701,6 +701,7 @@ static struct cohort_queue *queue_create(struct cohort_qmgr *qm,
 	}
 	qm->n_objects++;
 	hash_add(qm->names, &q->hnode, name_hash(q->name));
+	qm->names_gen++;
 	kref_get(&q->ref);		/* the table's */
 	cohort_genl_queue_notify(qm->node, q->name, q->kind, COHORT_QEVENT_ADD,
 				 NULL);
@@ -812,6 +813,7 @@ static void queue_unhash(struct cohort_qmgr *qm, struct cohort_queue *q)
 	LIST_HEAD(freed);
 
 	hash_del(&q->hnode);
+	qm->names_gen++;
 	queue_kill(q, &freed);
 	cohort_qmsg_free_list(&freed);
 	/* Unnamed subscriptions go, with their reservation, on detach. */
@@ -2065,6 +2067,7 @@ int cohort_qmgr_init(struct cohort_qmgr *qm, struct cohort_node *node)
 	mutex_init(&qm->lock);
 	qm->node = node;
 	hash_init(qm->names);
+	qm->names_gen = 1;		/* 0 would never flag a dump */
 	xa_init(&qm->budget);
 	return cohort_qremote_init(qm);
 }

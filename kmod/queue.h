@@ -188,6 +188,7 @@ struct cohort_qmgr {
 	struct mutex lock;		/* everything below */
 	struct cohort_node *node;
 	DECLARE_HASHTABLE(names, 6);
+	u32 names_gen;			/* changes with @names: dumps resume */
 	u32 n_objects;			/* queues, topics, named subscriptions */
 	struct xarray budget;		/* uid -> bytes reserved */
 	struct list_head rhs;		/* struct cohort_qrh: served descriptors */

@@ -313,7 +313,11 @@ int cohort_queue_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* cb->args[0]: hash bucket, [1]: queues of that bucket already sent. */
+/*
+ * cb->args[0]: hash bucket, [1]: queues of that bucket already sent. A
+ * queue added or deleted between two parts moves those positions: the
+ * dump says so (NLM_F_DUMP_INTR).
+ */
 int cohort_queue_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct cohort_qmgr *qm = &cohort_node_get(sock_net(skb->sk))->qm;
@@ -322,6 +326,7 @@ int cohort_queue_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	int err = 0;
 
 	mutex_lock(&qm->lock);
+	cb->seq = qm->names_gen;
 	for (; bkt < HASH_SIZE(qm->names); bkt++, skip = 0) {
 		i = 0;
 		hlist_for_each_entry(q, &qm->names[bkt], hnode) {
@@ -333,6 +338,7 @@ int cohort_queue_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 				skip = i - 1;
 				goto out;
 			}
+			nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 		}
 	}
 out:
