@@ -843,9 +843,11 @@ int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
 		else
 			NL_SET_ERR_MSG(extack, "only the owner may delete the queue");
 		err = -EPERM;
-	} else if (sub && *sub) {
-		err = q->kind == COHORT_TOPIC ? sub_del(qm, q, sub, extack) :
-						-EINVAL;
+	} else if (sub && q->kind != COHORT_TOPIC) {
+		NL_SET_ERR_MSG(extack, "only a topic has subscriptions");
+		err = -EINVAL;
+	} else if (sub) {
+		err = sub_del(qm, q, sub, extack);
 	} else {
 		queue_unhash(qm, q);
 		gone = q;

@@ -110,16 +110,25 @@ int cohort_queue_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct nlattr **a = info->attrs;
+	const char *sub = NULL;
 	bool admin;
 
 	if (GENL_REQ_ATTR_CHECK(info, COHORT_A_QUEUE_NAME))
 		return -EINVAL;
+	/* An empty name is no subscription: it must not mean the topic. */
+	if (a[COHORT_A_QUEUE_SUB_NAME]) {
+		sub = nla_data(a[COHORT_A_QUEUE_SUB_NAME]);
+		if (!*sub) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    a[COHORT_A_QUEUE_SUB_NAME],
+					    "subscription name is empty");
+			return -EINVAL;
+		}
+	}
 	admin = netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
 	return cohort_queue_del(&cohort_node_get(net)->qm,
-				nla_data(a[COHORT_A_QUEUE_NAME]),
-				a[COHORT_A_QUEUE_SUB_NAME] ?
-				nla_data(a[COHORT_A_QUEUE_SUB_NAME]) : NULL,
-				admin, info->extack);
+				nla_data(a[COHORT_A_QUEUE_NAME]), sub, admin,
+				info->extack);
 }
 
 /* ---- QUEUE_GET ---- */

@@ -1403,6 +1403,8 @@ TEST_F(q, durable_subscription)
 	ASSERT_RET(0, send1(pfd, 50, 0, 0));
 	ASSERT_RET(0, queue_del(self->nl, self->family, name, "d1"));
 	ASSERT_RET(-ENOENT, queue_del(self->nl, self->family, name, "d1"));
+	/* An empty subscription name is refused: it is not the topic. */
+	ASSERT_RET(-EINVAL, queue_del(self->nl, self->family, name, ""));
 	qi = info(_metadata, self, name);
 	ASSERT_EQ(1U, qi->nsub);
 	ASSERT_STREQ("d2", qi->sub[0].name);
