@@ -6,6 +6,7 @@
  * counters are one snapshot.
  */
 #include <linux/cred.h>
+#include <linux/sizes.h>
 #include <net/genetlink.h>
 
 #include "genl.h"
@@ -138,6 +139,13 @@ static size_t qstats_size(void)
 	return nla_total_size(nla_total_size_64bit(sizeof(u64)) *
 			      COHORT_A_QSTATS_MAX);
 }
+
+/*
+ * A QUEUE_GET reply in at most 32 KiB with its skb, as a dump's part
+ * (netlink_dump()): what readers size their buffers for, and what fits in
+ * the receive buffer of a libnl socket.
+ */
+#define QUEUE_REPLY_MAX		SKB_WITH_OVERHEAD(SZ_32K)
 
 static size_t queue_msg_size(u32 n_subs)
 {
@@ -298,6 +306,7 @@ int cohort_queue_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct cohort_qmgr *qm = &cohort_node_get(genl_info_net(info))->qm;
 	struct cohort_queue *q;
 	struct sk_buff *msg;
+	size_t size;
 	int err;
 
 	if (GENL_REQ_ATTR_CHECK(info, COHORT_A_QUEUE_NAME))
@@ -311,7 +320,10 @@ int cohort_queue_get_doit(struct sk_buff *skb, struct genl_info *info)
 				    "no such queue");
 		return -ENOENT;
 	}
-	msg = genlmsg_new(queue_msg_size(READ_ONCE(q->n_subs)), GFP_KERNEL);
+	/* Any user may add subscriptions: the reply holds those that fit. */
+	size = genlmsg_total_size(queue_msg_size(READ_ONCE(q->n_subs)));
+	msg = alloc_skb(min_t(size_t, nlmsg_total_size(size), QUEUE_REPLY_MAX),
+			GFP_KERNEL);
 	err = msg ? fill_queue(msg, q, info->snd_portid, info->snd_seq, 0) :
 		    -ENOMEM;
 	mutex_unlock(&qm->lock);

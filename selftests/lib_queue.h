@@ -363,7 +363,8 @@ struct qinfo {
 	bool has[COHORT_A_QUEUE_MAX + 1];
 	char dlq[COHORT_NAME_MAX];
 	struct qstats st;
-	unsigned int nsub;
+	uint32_t len;				/* of the reply message */
+	unsigned int nsub;			/* at most MAX_SUBS are kept */
 	struct {
 		char name[COHORT_NAME_MAX];	/* "" when not durable */
 		bool filtered;			/* FILTER_MASK and _VALUE came */
@@ -479,8 +480,10 @@ static inline int nl_valid(struct nl_msg *msg, void *arg)
 {
 	struct nlreq *r = arg;
 
-	if (r->qi)
+	if (r->qi) {
 		parse_queue(r->qi, nlmsg_hdr(msg));
+		r->qi->len = nlmsg_hdr(msg)->nlmsg_len;
+	}
 	if (r->qd)
 		count_queue(r->qd, nlmsg_hdr(msg));
 	return NL_OK;

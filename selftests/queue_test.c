@@ -3230,6 +3230,33 @@ TEST_F(q, limits)
 }
 
 /*
+ * However many subscriptions a topic has, QUEUE_GET answers in at most
+ * 32 KiB, as a dump's part does: what libcohort reads in one go, and what
+ * a libnl socket's receive buffer takes. Those that do not fit (here,
+ * about half of 400) are left out.
+ */
+TEST_F(q, get_reply_bounded)
+{
+	struct cohort_queue_attr a = { .max_bytes = 4096 };
+	const char *name = qname(self, "subs");
+	int pfd, fd[400], i;
+	struct qinfo *qi;
+
+	ASSERT_FD(pfd, q_open(self->dev, name, COHORT_TOPIC, COHORT_QR_PRODUCE,
+			      0, &a));
+	for (i = 0; i < (int)ARRAY_SIZE(fd); i++)
+		ASSERT_FD(fd[i], t_sub(self->dev, name, "", COHORT_ACK_NONE));
+	qi = info(_metadata, self, name);
+	ASSERT_EQ(ARRAY_SIZE(fd), qi->st.v[COHORT_A_QSTATS_CONSUMERS]);
+	ASSERT_EQ(MAX_SUBS, qi->nsub);
+	ASSERT_GE(32768U, qi->len);
+	ASSERT_LT(30000U, qi->len);	/* filled up, not cut short */
+	for (i = 0; i < (int)ARRAY_SIZE(fd); i++)
+		close(fd[i]);
+	close(pfd);
+}
+
+/*
  * Dump all queues on a socket of its own, deleting @del (if not NULL)
  * once the first part is read: 1 if a part says the dump was interrupted
  * (NLM_F_DUMP_INTR), 0 if none does, or -errno.

@@ -348,8 +348,8 @@
  * COHORT_CMD_QUEUE_GET: doit with NAME, or dump: the attributes above and
  *	HOME, OWNER flags (COHORT_QA_SYSTEM), STATS (nested
  *	COHORT_A_QSTATS_*) and, for topics, repeated SUB (nested
- *	COHORT_A_SUB_*). A dump across a queue's add or delete is flagged
- *	NLM_F_DUMP_INTR.
+ *	COHORT_A_SUB_*), as many as fit in a message of 32 KiB. A dump
+ *	across a queue's add or delete is flagged NLM_F_DUMP_INTR.
  * COHORT_CMD_QUEUE_NTF (events group): NAME, KIND, EVENT
  *	(enum cohort_queue_event), and SUB_NAME for SUB_ADD and SUB_DEL (a
  *	durable subscription made or deleted).
