@@ -451,10 +451,14 @@ int cohort_dgram_ping(struct cohort_transport *tp, u32 dst, u64 cookie,
 
 int cohort_dgram_bind(struct cohort_transport *tp, u32 port, u32 portid)
 {
+	void *cur;
 	int err;
 
 	lockdep_assert_held(&tp->lock);
 
+	cur = xa_load(&tp->binds, port);
+	if (cur)	/* a second bind by its holder changes nothing */
+		return xa_to_value(cur) == portid ? 0 : -EBUSY;
 	if (tp->n_binds >= COHORT_MSG_MAX_BINDS)
 		return -ENOSPC;
 	err = xa_insert(&tp->binds, port, xa_mk_value(portid),

@@ -503,6 +503,46 @@ TEST_F(node, bad_attributes_raw)
 	close(nl.fd);
 }
 
+/* MSG_BIND or MSG_UNBIND of @port on @nl: the kernel's error (0: none). */
+static int raw_port(struct raw_nl *nl, uint8_t cmd, uint32_t port,
+		    struct raw_reply *rep)
+{
+	struct raw_req r;
+	int ret;
+
+	raw_init(&r, nl->family, cmd);
+	raw_put(&r, COHORT_A_MSG_PORT, &port, sizeof(port));
+	ret = raw_transact(nl, &r, rep);
+	return ret ?: rep->error;
+}
+
+/*
+ * A message port belongs to one socket: binding it again from there
+ * changes nothing, another socket gets EADDRINUSE until it is unbound.
+ */
+TEST_F(node, msg_port_owner)
+{
+	const uint32_t port = 4242;
+	struct raw_nl a, b;
+	struct raw_reply rep;
+
+	ASSERT_EQ(0, raw_open(&a));
+	ASSERT_EQ(0, raw_open(&b));
+	ASSERT_EQ(0, raw_port(&a, COHORT_CMD_MSG_BIND, port, &rep));
+	ASSERT_EQ(0, raw_port(&a, COHORT_CMD_MSG_BIND, port, &rep));
+	ASSERT_EQ(-EADDRINUSE, raw_port(&b, COHORT_CMD_MSG_BIND, port, &rep));
+	ASSERT_TRUE(mentions(rep.msg, "another")) {
+		TH_LOG("EADDRINUSE: message \"%s\"", rep.msg);
+	}
+	ASSERT_EQ(-ENOENT, raw_port(&b, COHORT_CMD_MSG_UNBIND, port, &rep));
+	/* One unbind, however often bound. */
+	ASSERT_EQ(0, raw_port(&a, COHORT_CMD_MSG_UNBIND, port, &rep));
+	ASSERT_EQ(-ENOENT, raw_port(&a, COHORT_CMD_MSG_UNBIND, port, &rep));
+	ASSERT_EQ(0, raw_port(&b, COHORT_CMD_MSG_BIND, port, &rep));
+	close(a.fd);
+	close(b.fd);
+}
+
 /*
  * Dump @cmd of @family on a socket of its own, which reads 4 KiB at a
  * time so that the dump comes in small parts, and run @between(@c, @arg)

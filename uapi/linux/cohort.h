@@ -312,9 +312,9 @@
  *	node remembers its last 64 pings; answers to older ones are dropped.
  * COHORT_CMD_MSG_BIND: doit, no privilege. COHORT_A_MSG_PORT (NLA_U32,
  *	1..U32_MAX): messages to this node and port are unicast to the
- *	calling netlink socket until it closes or sends MSG_UNBIND.
- *	EADDRINUSE if another socket holds the port, ENOSPC past
- *	COHORT_MSG_MAX_BINDS ports on the node.
+ *	calling netlink socket until it closes or sends MSG_UNBIND (once,
+ *	however often it was bound). EADDRINUSE if another socket holds the
+ *	port, ENOSPC past COHORT_MSG_MAX_BINDS ports on the node.
  * COHORT_CMD_MSG_UNBIND: doit. COHORT_A_MSG_PORT; ENOENT if not bound by
  *	this socket.
  * COHORT_CMD_MSG_SEND: doit, no privilege. A datagram through the
