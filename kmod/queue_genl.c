@@ -66,8 +66,9 @@ static int queue_spec_from_attrs(struct genl_info *info,
 	s->gid = make_kgid(current_user_ns(), get_u32(a, COHORT_A_QUEUE_GID, 0));
 	s->system = true;
 	if (!uid_valid(s->uid) || !gid_valid(s->gid)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, a[COHORT_A_QUEUE_UID] ?:
-				    a[COHORT_A_QUEUE_GID],
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    a[uid_valid(s->uid) ? COHORT_A_QUEUE_GID :
+							  COHORT_A_QUEUE_UID],
 				    "owner is not mapped in this user namespace");
 		return -EINVAL;
 	}

@@ -503,6 +503,42 @@ TEST_F(node, bad_attributes_raw)
 	close(nl.fd);
 }
 
+/*
+ * QUEUE_ADD with an owner that has no mapping in the caller's user
+ * namespace: EINVAL, the extack offset at the attribute that is unmapped,
+ * and no queue made.
+ */
+TEST_F(node, queue_owner_unmapped)
+{
+	const uint32_t fine = 0, unmapped = UINT32_MAX;
+	const char *name = "node-test-owner";
+	struct raw_reply rep;
+	struct raw_req r;
+	struct raw_nl nl;
+	int at_uid, at_gid, i;
+
+	ASSERT_EQ(0, raw_open(&nl));
+	for (i = 0; i < 2; i++) {
+		raw_init(&r, nl.family, COHORT_CMD_QUEUE_ADD);
+		raw_put(&r, COHORT_A_QUEUE_NAME, name, strlen(name) + 1);
+		at_uid = NLMSG_ALIGN(r.n.nlmsg_len);
+		raw_put(&r, COHORT_A_QUEUE_UID, i ? &fine : &unmapped, 4);
+		at_gid = NLMSG_ALIGN(r.n.nlmsg_len);
+		raw_put(&r, COHORT_A_QUEUE_GID, i ? &unmapped : &fine, 4);
+		ASSERT_EQ(0, raw_transact(&nl, &r, &rep));
+		ASSERT_EQ(-EINVAL, rep.error);
+		ASSERT_EQ(i ? at_gid : at_uid, rep.offs) {
+			TH_LOG("unmapped %s: message \"%s\" offset %d",
+			       i ? "gid" : "uid", rep.msg, rep.offs);
+		}
+	}
+	raw_init(&r, nl.family, COHORT_CMD_QUEUE_GET);
+	raw_put(&r, COHORT_A_QUEUE_NAME, name, strlen(name) + 1);
+	ASSERT_EQ(0, raw_transact(&nl, &r, &rep));
+	ASSERT_EQ(-ENOENT, rep.error);
+	close(nl.fd);
+}
+
 /* MSG_BIND or MSG_UNBIND of @port on @nl: the kernel's error (0: none). */
 static int raw_port(struct raw_nl *nl, uint8_t cmd, uint32_t port,
 		    struct raw_reply *rep)
