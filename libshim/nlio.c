@@ -239,6 +239,9 @@ static void handle_reply(struct req *r, struct nlmsghdr *nlh)
 					 nlh->nlmsg_len - NLMSG_LENGTH(
 					 NLMSG_ALIGN(sizeof(int))));
 		}
+		/* A change after the last part is only flagged here. */
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			r->intr = 1;
 		r->done = 1;
 		return;
 	case NLMSG_NOOP:
