@@ -599,10 +599,11 @@ int cohort_rx_next(struct cohort *c, uint8_t cmd,
 			ret = rx_fill(c);
 		if (*out)
 			return 0;
-		if (!ret)
-			continue;
-		if (ret == -ENOBUFS) {
-			c->rx_lost++;
+		if (!ret || ret == -ENOBUFS) {
+			c->rx_lost += ret == -ENOBUFS;
+			/* A stream of other messages must not outlast the wait. */
+			if (timeout_ms > 0 && now_ms() >= deadline)
+				return -ETIMEDOUT;
 			continue;
 		}
 		if (ret != -EAGAIN)

@@ -6,8 +6,10 @@
  * say that every datagram came from the kernel (port 0).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -47,6 +49,14 @@ int recvmmsg(int fd, struct mmsghdr *mm, unsigned int vlen, int flags,
 		mm[i].msg_len = n;
 	}
 	return vlen;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct gmsg {
@@ -133,6 +143,64 @@ TEST_F(nlio, dump_interrupted_at_done)
 				    count_entry, reset_entries, NULL));
 	ASSERT_EQ(2, resets);
 	ASSERT_EQ(1, entries);
+}
+
+struct flood {
+	int fd;
+	int64_t until;		/* atomic: 0 stops */
+};
+
+/*
+ * Datagrams of many MSG_RECV each, none of which a PING wait takes, as
+ * fast as the reader takes them: it never finds the socket empty.
+ */
+static void *flood_fn(void *arg)
+{
+	static char buf[32000];
+	struct flood *f = arg;
+	struct gmsg *m;
+	size_t off;
+
+	for (off = 0; off + sizeof(*m) <= sizeof(buf); off += sizeof(*m)) {
+		m = (struct gmsg *)(buf + off);
+		m->h.nlmsg_len = sizeof(*m);
+		m->h.nlmsg_type = FAMILY;
+		m->g.cmd = COHORT_CMD_MSG_RECV;
+	}
+	while (mono_ms() < __atomic_load_n(&f->until, __ATOMIC_RELAXED)) {
+		if (send(f->fd, buf, off, MSG_DONTWAIT) < 0 && errno != EAGAIN)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * A wait for one kind of message ends at its timeout, also while others
+ * keep coming (cohort_ping() under a stream of MSG_RECV to the handle).
+ */
+TEST_F(nlio, wait_ends_under_traffic)
+{
+	struct flood f = { .fd = self->peer, .until = mono_ms() + 5000 };
+	int sndbuf = 4 << 20;
+	struct nlmsghdr *out;
+	int64_t t0, took;
+	pthread_t t;
+	int ret;
+
+	ASSERT_EQ(0, setsockopt(self->peer, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				sizeof(sndbuf)));
+	ASSERT_EQ(0, pthread_create(&t, NULL, flood_fn, &f));
+	usleep(100 * 1000);
+	t0 = mono_ms();
+	ret = cohort_rx_next(&self->c, COHORT_CMD_PING, NULL, NULL, 100, &out);
+	took = mono_ms() - t0;
+	__atomic_store_n(&f.until, 0, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	ASSERT_EQ(-ETIMEDOUT, ret);
+	ASSERT_GE(took, 100);
+	ASSERT_LT(took, 1500) {
+		TH_LOG("a 100 ms wait took %lld ms", (long long)took);
+	}
 }
 
 TEST_HARNESS_MAIN
