@@ -108,7 +108,8 @@ struct cohort_node {
 int cohort_node_get(struct cohort *c, struct cohort_node *node);
 /*
  * Set the fields named in node->fields (ID and NAME only, at least one;
- * -EINVAL otherwise). Needs CAP_NET_ADMIN; the kernel validates values.
+ * -EINVAL otherwise; -ENAMETOOLONG for a name without its NUL within
+ * COHORT_NAME_MAX). Needs CAP_NET_ADMIN; the kernel validates values.
  */
 int cohort_node_set(struct cohort *c, const struct cohort_node *node);
 
@@ -176,7 +177,8 @@ int cohort_member_list(struct cohort *c, struct cohort_member **members,
 
 /*
  * Round trip to node @dst through the overlay, in ns; waits at most
- * @timeout_ms (-ETIMEDOUT). *hops (may be NULL) gets the reply's hop count.
+ * @timeout_ms (-ETIMEDOUT; -EINTR if a signal cut the wait short). *hops
+ * (may be NULL) gets the reply's hop count.
  */
 int cohort_ping(struct cohort *c, uint32_t dst, int timeout_ms,
 		uint64_t *rtt_ns, uint32_t *hops);
@@ -217,8 +219,9 @@ struct cohort_msg {
 int cohort_msg_fd(struct cohort *c);
 /*
  * Next message; waits at most @timeout_ms (0: don't wait, -1: forever):
- * -EAGAIN (0) or -ETIMEDOUT when none came; -ENOBUFS once after messages
- * were lost to a full receive buffer (call again for the next one).
+ * -EAGAIN (0) or -ETIMEDOUT when none came, -EINTR if a signal cut the
+ * wait short; -ENOBUFS once after messages were lost to a full receive
+ * buffer (call again for the next one).
  */
 int cohort_msg_recv(struct cohort *c, struct cohort_msg *msg, int timeout_ms);
 /* Ask the kernel for a larger receive buffer (root: beyond rmem_max). */
@@ -327,6 +330,10 @@ int cohort_queue_ack_batch(int fd, uint32_t op, const uint64_t *ids,
  * header the program is built with, which cohort_qrec_vc() reads (through
  * cohort_ring_open_size(), @rec_size being that struct's size): -EPROTO
  * if the kernel writes another (the ring is set up on @fd all the same).
+ * So it is when the mapping fails (-ENOMEM): a descriptor has one ring
+ * for good, and one whose ring could not be mapped receives no more.
+ * cohort_ring_open() is inline: bindings that look symbols up by name
+ * (dlsym()) call cohort_ring_open_size().
  */
 struct cohort_ring;
 int cohort_ring_open_size(int fd, uint32_t bytes, uint32_t rec_size,
