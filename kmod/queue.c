@@ -536,23 +536,6 @@ static void mq_unget_one(struct cohort_qcons *c, struct cohort_qmsg *m)
 }
 
 /*
- * @m's stamp is too wide for any receiver outside it: a failed attempt,
- * counted as a nack counts one, so that the message ends with the dead
- * letters instead of blocking its queue.
- */
-static void mq_fail_one(struct cohort_qcons *c, struct cohort_qmsg *m)
-{
-	struct cohort_mq *mq = c->mq;
-
-	if (c->explicit_ack) {
-		mq_requeue(mq, m);
-		return;
-	}
-	mq->bytes += cohort_qmsg_size(m);	/* left with the take */
-	mq_retry(mq, m);
-}
-
-/*
  * Of messages a ring took without acks and no process read, those the
  * store has room for (from the first) stay on @unread; the others go to
  * @freed. How many went.
@@ -1552,7 +1535,7 @@ static void mq_unget(struct cohort_qcons *c, struct list_head *back)
 
 /* What cohort_queue_taken() has to do: acks to wait for, or messages back. */
 void __cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
-			  struct list_head *back, struct cohort_qmsg *failed)
+			  struct list_head *back)
 {
 	struct cohort_mq *mq = c->mq;
 	struct cohort_queue *q = mq->q;
@@ -1567,16 +1550,12 @@ void __cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
 		list_splice_init(back, &freed);
 		if (c->explicit_ack)
 			list_splice_init(got, &freed);
-		if (failed)
-			list_add(&failed->list, &freed);
 		goto out;
 	}
 	list_for_each_entry(m, got, list)
 		n++;
 	if (!list_empty(back))
 		mq_unget(c, back);
-	if (failed)
-		mq_fail_one(c, failed);
 	if (c->explicit_ack && n) {
 		list_for_each_entry(m, got, list)
 			m->deadline = deadline;

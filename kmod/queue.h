@@ -76,6 +76,12 @@ static inline u64 cohort_qmsg_expiry(u32 ttl_ms)
 	return ttl_ms ? ktime_get_ns() + (u64)ttl_ms * NSEC_PER_MSEC : 0;
 }
 
+/* The COHORT_QM_* flags a delivery of @m starts with. */
+static inline u32 cohort_qmsg_flags(const struct cohort_qmsg *m)
+{
+	return m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0;
+}
+
 /* Bytes a message holds against its store's max_bytes. */
 static inline u32 cohort_qmsg_size(const struct cohort_qmsg *m)
 {
@@ -263,22 +269,20 @@ static inline void cohort_qmsg_cut(struct list_head *got,
 }
 
 void __cohort_queue_taken(struct cohort_qcons *c, struct list_head *got,
-			  struct list_head *back, struct cohort_qmsg *failed);
+			  struct list_head *back);
 
 /*
  * After the copy to the user: @got reached it (in flight now, or the
- * caller frees them without explicit acks), @back did not, and @failed
- * (or NULL), before @back, was an attempt no receiver could take.
- * Dequeue counted them delivered: without acks and with nothing back,
- * that was all there is to do, and most receives stop here.
+ * caller frees them without explicit acks), @back did not. Dequeue
+ * counted them delivered: without acks and with nothing back, that was
+ * all there is to do, and most receives stop here.
  */
 static inline void cohort_queue_taken(struct cohort_qcons *c,
 				      struct list_head *got,
-				      struct list_head *back,
-				      struct cohort_qmsg *failed)
+				      struct list_head *back)
 {
-	if (c->explicit_ack || !list_empty(back) || failed)
-		__cohort_queue_taken(c, got, back, failed);
+	if (c->explicit_ack || !list_empty(back))
+		__cohort_queue_taken(c, got, back);
 }
 
 int cohort_queue_ack(struct cohort_qcons *c, u64 tag, bool ack);

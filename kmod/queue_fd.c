@@ -599,35 +599,53 @@ static int qfd_take(struct file *file, struct qfd *h, struct list_head *got,
 	}
 }
 
+/*
+ * A stamp whose ids would take @a's vector past COHORT_VC_MAX_ENTRIES is
+ * received without its vector: the receiver has heard from too many
+ * actors, or the stamp alone is that wide. The Lamport clock and @a's own
+ * entry move; the vector keeps what it had, so that it claims no more than
+ * it knows (no later stamp of @a says it follows @m). Refused, @m would
+ * stay first in line for this receiver for good. *@flags says so.
+ */
+static int qfd_recv_unmerged(struct cohort_afile *a,
+			     const struct cohort_qmsg *m, int err, u32 *flags)
+{
+	if (err != -E2BIG)
+		return err;
+	err = cohort_clocks_event(&a->clocks, COHORT_CLOCK_RECV, m->lamport,
+				  NULL, 0, a->id);
+	if (!err)
+		*flags |= COHORT_QM_UNMERGED;
+	return err;
+}
+
 /* The receive event of the actor @a for @m's stamps. */
 static int qfd_recv_event(struct cohort_afile *a, const struct cohort_qmsg *m)
 {
+	u32 flags = 0;
+	int err;
+
 	lockdep_assert_held(&a->lock);
 
-	return cohort_clocks_event(&a->clocks, COHORT_CLOCK_RECV, m->lamport,
-				   m->vc, m->vc_len, a->id);
-}
-
-/* The same, one of a run of receives (cohort_clocks_recv_run()). */
-static int qfd_recv_run(struct cohort_afile *a, struct cohort_clocks_run *run,
-			const struct cohort_qmsg *m)
-{
-	lockdep_assert_held(&a->lock);
-
-	return cohort_clocks_recv_run(&a->clocks, run, m->lamport, m->vc,
-				      m->vc_len, a->id);
+	err = cohort_clocks_event(&a->clocks, COHORT_CLOCK_RECV, m->lamport,
+				  m->vc, m->vc_len, a->id);
+	return qfd_recv_unmerged(a, m, err, &flags);
 }
 
 /*
- * Whose the refusal @err of @m is. A stamp of COHORT_VC_MAX_ENTRIES ids
- * leaves no room for a receiver outside it: @m's, no consumer would ever
- * take it (senders do not stamp a Lamport time no one can follow). Any
- * other refusal is the receiver's, whose clocks are at a limit: @m stays
- * for others.
+ * The same, one of a run of receives (cohort_clocks_recv_run()); a
+ * refused one leaves the run empty.
  */
-static bool qfd_unreceivable(const struct cohort_qmsg *m, int err)
+static int qfd_recv_run(struct cohort_afile *a, struct cohort_clocks_run *run,
+			const struct cohort_qmsg *m, u32 *flags)
 {
-	return err == -E2BIG && m->vc_len >= COHORT_VC_MAX_ENTRIES;
+	int err;
+
+	lockdep_assert_held(&a->lock);
+
+	err = cohort_clocks_recv_run(&a->clocks, run, m->lamport, m->vc,
+				     m->vc_len, a->id);
+	return qfd_recv_unmerged(a, m, err, flags);
 }
 
 /*
@@ -693,8 +711,7 @@ static int qfd_copy_out(const struct cohort_qmsg *m,
 	unsafe_put_user((u32)m->vc_len, &ui->vc_len, efault);
 	unsafe_put_user((u32)m->prio, &ui->prio, efault);
 	unsafe_put_user(m->deliveries, &ui->deliveries, efault);
-	unsafe_put_user(m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0,
-			&ui->flags, efault);
+	unsafe_put_user(cohort_qmsg_flags(m), &ui->flags, efault);
 	unsafe_put_user(m->key, &ui->key, efault);
 	user_access_end();
 	return 0;
@@ -703,18 +720,15 @@ efault:
 	return -EFAULT;
 }
 
-/*
- * Hand back what the user did not get, and @failed (or NULL), an attempt
- * of a message no receiver could take; free what it got without acks.
- */
+/* Hand back what the user did not get; free what it got without acks. */
 static void qfd_settle(struct qfd *h, struct list_head *got,
-		       struct list_head *back, struct cohort_qmsg *failed)
+		       struct list_head *back)
 {
 	if (h->px) {
-		cohort_qproxy_taken(h->qm, h->px, got, back, failed);
+		cohort_qproxy_taken(h->qm, h->px, got, back);
 		return;
 	}
-	cohort_queue_taken(&h->cons, got, back, failed);
+	cohort_queue_taken(&h->cons, got, back);
 	if (!h->cons.explicit_ack)
 		cohort_qmsg_free_list(got);
 }
@@ -722,8 +736,8 @@ static void qfd_settle(struct qfd *h, struct list_head *got,
 static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 {
 	struct cohort_clocks_run run = {};
-	struct cohort_qmsg *m, *failed = NULL;
 	struct cohort_qmsg_in __user *ui;
+	struct cohort_qmsg *m;
 	struct cohort_qrecv r;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
@@ -745,11 +759,13 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	ui = u64_to_user_ptr(r.msgs);
 	mutex_lock(&h->actor->lock);
 	list_for_each_entry(m, &got, list) {
-		err = qfd_copy_out(m, &ui[n]);
-		if (!err) {
-			err = qfd_recv_run(h->actor, &run, m);
-			failed = qfd_unreceivable(m, err) ? m : NULL;
-		}
+		u32 flags = 0;
+
+		err = qfd_copy_out(m, &ui[n]) ?:
+		      qfd_recv_run(h->actor, &run, m, &flags);
+		/* Known only after the event the copy had to come before. */
+		if (!err && flags)
+			err = put_user(cohort_qmsg_flags(m) | flags, &ui[n].flags);
 		if (err)
 			break;
 		n++;
@@ -758,9 +774,7 @@ static long qfd_recv_ioctl(struct file *file, struct qfd *h, void __user *arg)
 	mutex_unlock(&h->actor->lock);
 	if (err)
 		cohort_qmsg_cut(&got, &back, m);
-	if (failed)
-		list_del(&failed->list);
-	qfd_settle(h, &got, &back, failed);
+	qfd_settle(h, &got, &back);
 	if (!n)
 		return err;
 	return put_user(n, &((struct cohort_qrecv __user *)arg)->count);
@@ -770,7 +784,7 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 			loff_t *ppos)
 {
 	struct qfd *h = file->private_data;
-	struct cohort_qmsg *m, *failed = NULL;
+	struct cohort_qmsg *m;
 	LIST_HEAD(got);
 	LIST_HEAD(back);
 	int err;
@@ -786,21 +800,17 @@ static ssize_t qfd_read(struct file *file, char __user *buf, size_t len,
 		return err;
 	m = list_first_entry(&got, struct cohort_qmsg, list);
 	mutex_lock(&h->actor->lock);
-	if (m->len > len) {
+	if (m->len > len)
 		err = -EMSGSIZE;
-	} else if (qfd_data_out(buf, m->data, m->len)) {
+	else if (qfd_data_out(buf, m->data, m->len))
 		err = -EFAULT;
-	} else {
+	else
 		err = qfd_recv_event(h->actor, m);
-		failed = qfd_unreceivable(m, err) ? m : NULL;
-	}
 	mutex_unlock(&h->actor->lock);
 	len = m->len;
 	if (err)
 		cohort_qmsg_cut(&got, &back, m);
-	if (failed)
-		list_del(&failed->list);
-	qfd_settle(h, &got, &back, failed);
+	qfd_settle(h, &got, &back);
 	return err ?: len;
 }
 
@@ -866,31 +876,27 @@ out:
 /*
  * The messages of @got into the records reserved for them, one after the
  * other from @pos on, each a receive event of the actor. From the first
- * the actor cannot receive on, they go to @back (that one to *@failed if
- * no receiver could take it), and their records are taken back. Under
- * the actor's lock.
+ * the actor cannot receive on, they go to @back, and their records are
+ * taken back. Under the actor's lock.
  */
 static u32 qfd_fill_records(struct qfd *h, struct list_head *got,
-			    struct list_head *back, u64 pos,
-			    struct cohort_qmsg **failed, int *err)
+			    struct list_head *back, u64 pos, int *err)
 {
 	struct cohort_clocks_run run = {};
 	struct cohort_qring *r = h->ring;
 	struct cohort_qmsg *m, *t;
-	u32 n = 0;
+	u32 n = 0, flags;
 
 	list_for_each_entry_safe(m, t, got, list) {
-		*err = qfd_recv_run(h->actor, &run, m);
+		flags = 0;
+		*err = qfd_recv_run(h->actor, &run, m, &flags);
 		if (*err) {
 			cohort_qring_unreserve(r, pos);
 			cohort_qmsg_cut(got, back, m);
-			if (qfd_unreceivable(m, *err)) {
-				list_del(&m->list);
-				*failed = m;
-			}
 			break;
 		}
 		cohort_qring_put_msg(r, pos, m);
+		cohort_qring_rec(r, pos)->flags |= flags;
 		cohort_qring_commit(r, pos);
 		pos += cohort_qring_rec_len(m->vc_len, m->len);
 		n++;
@@ -958,7 +964,6 @@ static int qfd_fill_lock(struct qfd *h, const u64 *next)
  */
 static int qfd_fill_once(struct qfd *h, const u64 **next)
 {
-	struct cohort_qmsg *failed = NULL;
 	struct cohort_afile *a = h->actor;
 	bool room = false, took = false;
 	LIST_HEAD(got);
@@ -986,12 +991,12 @@ static int qfd_fill_once(struct qfd *h, const u64 **next)
 	}
 	if (!list_empty(&got)) {
 		err = 0;
-		n = qfd_fill_records(h, &got, &back, pos, &failed, &err);
+		n = qfd_fill_records(h, &got, &back, pos, &err);
 	}
 out:
 	mutex_unlock(&a->lock);
-	if (!list_empty(&got) || !list_empty(&back) || failed)
-		qfd_settle(h, &got, &back, failed);
+	if (!list_empty(&got) || !list_empty(&back))
+		qfd_settle(h, &got, &back);
 	/*
 	 * Senders waiting for room, or for the store to empty (what did not
 	 * go in is back in it by now), find it now, and the actor free.

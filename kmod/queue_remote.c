@@ -953,7 +953,7 @@ static int push_deliveries(struct cohort_qmgr *qm, struct cohort_qrh *rh)
 	}
 	if (err)
 		cohort_qmsg_cut(&got, &back, m);
-	cohort_queue_taken(c, &got, &back, NULL);
+	cohort_queue_taken(c, &got, &back);
 	if (!c->explicit_ack) {
 		rh->outstanding += n;
 		cohort_qmsg_free_list(&got);
@@ -1862,23 +1862,15 @@ int cohort_qproxy_take(struct cohort_qproxy *px, struct list_head *got,
 
 /*
  * After the copy to the user: @back goes first in line again; @got is
- * held for acks, or freed and credited to the home. @failed (or NULL), an
- * attempt of a message no receiver could take, is nacked so that the home
- * counts it; without acks the home let go of it at delivery, and it goes.
+ * held for acks, or freed and credited to the home.
  */
 void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
-			 struct list_head *got, struct list_head *back,
-			 struct cohort_qmsg *failed)
+			 struct list_head *got, struct list_head *back)
 {
 	struct cohort_transport *tp = qm_tp(qm);
 	struct cohort_qmsg *m, *t;
-	u32 n = 0, due = 0, nacked;
-	u64 tag = 0;
+	u32 n = 0, due = 0;
 
-	if (failed) {
-		tag = failed->tag;
-		list_add_tail(&failed->list, got);
-	}
 	list_for_each_entry(m, got, list)
 		n++;
 	spin_lock(&px->lock);
@@ -1898,9 +1890,6 @@ void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 	}
 	spin_unlock(&px->lock);
 	cohort_qmsg_free_list(got);
-	/* Held until the nack goes; if it cannot, the ack timeout counts. */
-	if (failed && px->explicit_ack)
-		cohort_qproxy_ack(qm, px, &tag, 1, false, &nacked);
 	if (!due)
 		return;
 	mutex_lock(&tp->lock);

@@ -89,8 +89,7 @@ int cohort_qproxy_send_user(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 int cohort_qproxy_take(struct cohort_qproxy *px, struct list_head *got,
 		       u32 max, long left);
 void cohort_qproxy_taken(struct cohort_qmgr *qm, struct cohort_qproxy *px,
-			 struct list_head *got, struct list_head *back,
-			 struct cohort_qmsg *failed);
+			 struct list_head *got, struct list_head *back);
 int cohort_qproxy_ack(struct cohort_qmgr *qm, struct cohort_qproxy *px,
 		      const u64 *tags, u32 n, bool ack, u32 *done);
 __poll_t cohort_qproxy_poll(struct cohort_qproxy *px);

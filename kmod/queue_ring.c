@@ -232,7 +232,7 @@ bool cohort_qring_reserve(struct cohort_qring *r, u32 len, u64 *pos)
 /* The header of a reserved record for @m; the caller writes the rest. */
 static void qring_put_hdr(struct cohort_qrec *rec, const struct cohort_qmsg *m)
 {
-	rec->flags = m->deliveries > 1 ? COHORT_QM_REDELIVERED : 0;
+	rec->flags = cohort_qmsg_flags(m);
 	rec->data_len = m->len;
 	rec->vc_len = m->vc_len;
 	rec->msg_id = m->id;

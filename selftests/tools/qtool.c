@@ -40,8 +40,10 @@
  *		once; -H HDR asks for records with HDR-byte headers (0: the
  *		first layout, without the key), and a record whose stamp
  *		lacks its sender's entry counts as bad. The summary says
- *		how many records QFILL moved from the store (filled N). A message the actor's clocks cannot take (E2BIG,
- *		EOVERFLOW) is counted as refused and the next one taken;
+ *		how many records QFILL moved from the store (filled N), and
+ *		how many stamps were received without their vector
+ *		(unmerged N). A message the actor's clocks cannot take
+ *		(EOVERFLOW) is counted as refused and the next one taken;
  *		a descriptor that fails otherwise (other than for lack of
  *		messages) is opened again.
  *	qtool stat NAME
@@ -580,7 +582,7 @@ static int seen_add(struct seen *s, uint64_t id, uint64_t seq)
 }
 
 struct tally {
-	uint64_t got, distinct, dups, bad, redelivered, refused;
+	uint64_t got, distinct, dups, bad, redelivered, refused, unmerged;
 	bool nomem;
 };
 
@@ -743,6 +745,8 @@ static void account(const struct opts *o, struct seen *s, struct tally *t,
 	t->got++;
 	if (m->flags & COHORT_QM_REDELIVERED)
 		t->redelivered++;
+	if (m->flags & COHORT_QM_UNMERGED)
+		t->unmerged++;
 	if (!intact(p, m->len) || !get_be64(p + 8) ||
 	    (o->mixed && m->len != msg_size(o, get_be64(p + 8)))) {
 		t->bad++;
@@ -835,7 +839,7 @@ static int consume_loop(int dev, int *fd, const struct opts *o,
 		if (ret == -ETIMEDOUT || ret == -EAGAIN || ret == -EINTR)
 			continue;
 		/* One message's stamp, not the descriptor's fault. */
-		if (ret == -E2BIG || ret == -EOVERFLOW) {
+		if (ret == -EOVERFLOW) {
 			fprintf(stderr, "qtool: recv: %s, refused\n",
 				strerror(-ret));
 			t->refused++;
@@ -897,9 +901,9 @@ static int do_consume(int argc, char **argv)
 	printf("# qtool consume: %s got %" PRIu64 " distinct %" PRIu64
 	       " dups %" PRIu64 " redelivered %" PRIu64 " bad %" PRIu64
 	       " refused %" PRIu64 " reopens %" PRIu64 " filled %" PRIu64
-	       " in %" PRIu64 " ms: %s\n", o.name, t.got, t.distinct, t.dups,
-	       t.redelivered, t.bad, t.refused, reopens, r ? r->filled : 0,
-	       now_ms() - start,
+	       " unmerged %" PRIu64 " in %" PRIu64 " ms: %s\n", o.name, t.got,
+	       t.distinct, t.dups, t.redelivered, t.bad, t.refused, reopens,
+	       r ? r->filled : 0, t.unmerged, now_ms() - start,
 	       ok ? "ok" : "FAILED");
 	if (r)
 		ring_unmap(&r->ring);

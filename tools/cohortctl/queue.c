@@ -980,6 +980,8 @@ static void msg_json(const struct cohort_qmsg_in *m,
 	json_u64("key", m->key);
 	json_u64("deliveries", m->deliveries);
 	json_bool("redelivered", m->flags & COHORT_QM_REDELIVERED);
+	/* Stamp too wide for this receiver's vector: not merged. */
+	json_bool("unmerged", m->flags & COHORT_QM_UNMERGED);
 	json_u64("lamport", m->lamport);
 	json_arr_open("vclock");
 	for (i = 0; i < m->vc_len; i++) {
@@ -1000,6 +1002,8 @@ static void msg_text(const struct cohort_qmsg_in *m)
 	       (uint64_t)m->msg_id, (uint64_t)m->delivery_id,
 	       (uint32_t)(m->sender >> 32), (uint32_t)m->sender, m->prio,
 	       m->key, m->deliveries, (uint64_t)m->lamport);
+	if (m->flags & COHORT_QM_UNMERGED)
+		fputs("unmerged ", stdout);
 	json_quote((const void *)(uintptr_t)m->data, m->len);
 	putchar('\n');
 }

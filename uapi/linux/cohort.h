@@ -84,7 +84,13 @@
  *	COHORT_IOC_QRECV: struct cohort_qrecv, a batch of struct
  *		cohort_qmsg_in; waits for the first (timeout, O_NONBLOCK),
  *		then takes what is ready. Each is a receive event of the
- *		actor's clocks.
+ *		actor's clocks. A stamp whose ids would take the actor's
+ *		vector past COHORT_VC_MAX_ENTRIES is received without its
+ *		vector (COHORT_QM_UNMERGED): the Lamport clock and the
+ *		actor's own entry move, and the vector keeps what it had,
+ *		so it does not claim to follow the message. The message is
+ *		not refused for that: a consumer that has heard from many
+ *		actors goes on receiving.
  *	COHORT_IOC_QACK: struct cohort_qack: ack or nack deliveries by
  *		delivery id (COHORT_ACK_EXPLICIT consumers).
  *	write(2): one message of priority 0; read(2): one message's payload
@@ -239,13 +245,6 @@
  *		message would carry U64_MAX, which no receive can follow;
  *		QRECV, QFILL, read(2): a counter of the receiver's clocks
  *		cannot take the stamp (the message stays for others)
- *	E2BIG	QRECV, QFILL, read(2): the stamp and the receiver's vector
- *		together have more than COHORT_VC_MAX_ENTRIES ids. If the
- *		stamp alone has that many, no receiver outside it can take
- *		the message: the refusal is a failed attempt, counted as a
- *		nack (to the dead letters at attr.max_deliveries); across
- *		nodes without acks, the home let go of the message when it
- *		delivered it, and it is gone. Otherwise it stays for others.
  *
  * Generic netlink family "cohort" (COHORT_GENL_NAME, netnsok)
  * -----------------------------------------------------------
@@ -442,6 +441,7 @@ enum cohort_queue_event {
 
 /* struct cohort_qmsg_in and struct cohort_qrec flags, out */
 #define COHORT_QM_REDELIVERED	0x1U	/* delivered before */
+#define COHORT_QM_UNMERGED	0x2U	/* vector stamp not merged (too wide) */
 
 /* Receive rings: data bytes, a power of two. */
 #define COHORT_QRING_MIN	(64U << 10)
@@ -793,7 +793,7 @@ struct cohort_qring_status {
  * struct cohort_qrec - a record of a ring, followed by the vector stamp and
  *	the payload; the fields are those of struct cohort_qmsg_in
  * @len: bytes of the whole record, a multiple of 8
- * @flags: COHORT_QM_REDELIVERED
+ * @flags: COHORT_QM_*
  * @data_len: payload bytes
  * @vc_len: entries of the vector stamp
  * @msg_id: message id
