@@ -809,8 +809,15 @@ static void queue_unhash(struct cohort_qmgr *qm, struct cohort_queue *q)
 	cohort_qremote_kick(qm);	/* tell remote descriptors */
 }
 
+/*
+ * The owner of a queue may delete it when it both sends the request and
+ * opened the socket (@opener), as netlink_ns_capable() wants both to hold
+ * CAP_NET_ADMIN: a socket handed to another process does not lend the
+ * sender's queues to its opener.
+ */
 int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
-		     const char *sub, bool admin, struct netlink_ext_ack *extack)
+		     const char *sub, bool admin, kuid_t opener,
+		     struct netlink_ext_ack *extack)
 {
 	struct cohort_queue *q, *gone = NULL;
 	int err = 0;
@@ -820,7 +827,8 @@ int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
 	if (!q) {
 		NL_SET_ERR_MSG(extack, "no such queue");
 		err = -ENOENT;
-	} else if (!admin && (q->system || !uid_eq(current_fsuid(), q->uid))) {
+	} else if (!admin && (q->system || !uid_eq(current_fsuid(), q->uid) ||
+			      !uid_eq(opener, q->uid))) {
 		if (q->system)
 			NL_SET_ERR_MSG(extack, "system queues need CAP_NET_ADMIN");
 		else

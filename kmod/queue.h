@@ -234,7 +234,8 @@ struct cohort_queue *cohort_queue_lookup(struct cohort_qmgr *qm,
 					 const char *name);
 void cohort_queue_put(struct cohort_queue *q);
 int cohort_queue_del(struct cohort_qmgr *qm, const char *name,
-		     const char *sub, bool admin, struct netlink_ext_ack *extack);
+		     const char *sub, bool admin, kuid_t opener,
+		     struct netlink_ext_ack *extack);
 bool cohort_queue_may(const struct cohort_queue *q, u32 role);
 bool cohort_queue_may_id(const struct cohort_queue *q, u32 role, kuid_t uid,
 			 kgid_t gid);

@@ -108,6 +108,14 @@ int cohort_queue_add_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* The fsuid of whoever opened the socket @skb came from. */
+static kuid_t sock_opener_fsuid(const struct sk_buff *skb)
+{
+	const struct socket *sock = NETLINK_CB(skb).sk->sk_socket;
+
+	return sock && sock->file ? sock->file->f_cred->fsuid : INVALID_UID;
+}
+
 int cohort_queue_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
@@ -130,7 +138,7 @@ int cohort_queue_del_doit(struct sk_buff *skb, struct genl_info *info)
 	admin = netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
 	return cohort_queue_del(&cohort_node_get(net)->qm,
 				nla_data(a[COHORT_A_QUEUE_NAME]), sub, admin,
-				info->extack);
+				sock_opener_fsuid(skb), info->extack);
 }
 
 /* ---- QUEUE_GET ---- */

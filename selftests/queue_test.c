@@ -33,6 +33,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <netlink/netlink.h>
@@ -3023,6 +3024,106 @@ TEST_F(q, permissions)
 				      qname(self, "admin"), &(struct qinfo){ 0 }));
 	qi = info(_metadata, self, qname(self, "p666"));
 	ASSERT_EQ(0666U, qi->a[COHORT_A_QUEUE_MODE]);
+}
+
+/*
+ * A generic netlink socket that nobody opened, for this process (passed
+ * over a socket pair from a child that dropped to nobody): its fd, or
+ * -errno.
+ */
+static int nobody_socket(void)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, c = 0;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int sv[2], fd = -EPROTO, status;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	pid = fork();
+	if (!pid) {
+		if (drop_to_nobody())
+			_exit(2);
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+		if (fd < 0)
+			_exit(3);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		_exit(sendmsg(sv[1], &mh, 0) == 1 ? 0 : 4);
+	}
+	if (pid > 0 && recvmsg(sv[0], &mh, 0) == 1 &&
+	    (cm = CMSG_FIRSTHDR(&mh)) && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	close(sv[0]);
+	close(sv[1]);
+	return fd;
+}
+
+/* QUEUE_DEL of @name written to the netlink socket @fd: the ack's error. */
+static int raw_queue_del(int fd, int family, const char *name)
+{
+	struct {
+		struct nlmsghdr n;
+		struct genlmsghdr g;
+		struct nlattr a;
+		char name[COHORT_NAME_MAX];
+	} req = {
+		.n = { .nlmsg_type = family, .nlmsg_seq = 1,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK },
+		.g = { .cmd = COHORT_CMD_QUEUE_DEL,
+		       .version = COHORT_GENL_VERSION },
+		.a = { .nla_type = COHORT_A_QUEUE_NAME,
+		       .nla_len = NLA_HDRLEN + strlen(name) + 1 },
+	};
+	struct timeval tv = { .tv_sec = 5 };
+	char buf[4096];
+	struct nlmsghdr *h = (void *)buf;
+	ssize_t len;
+
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	req.n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN) + NLA_ALIGN(req.a.nla_len);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    send(fd, &req, req.n.nlmsg_len, 0) < 0)
+		return -errno;
+	len = recv(fd, buf, sizeof(buf), 0);
+	if (len < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+	    h->nlmsg_type != NLMSG_ERROR)
+		return -EPROTO;
+	return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+}
+
+/*
+ * Deleting a queue as its owner takes owning it twice: sending the
+ * request and having opened the socket, as CAP_NET_ADMIN must be held by
+ * both (netlink_ns_capable()). Root writing to a socket nobody opened may
+ * not delete root's queue through it; through its own, it may.
+ */
+TEST_F(q, delete_owner_opened_socket)
+{
+	const char *name = qname(self, "opened");
+	int fd, nl;
+
+	if (geteuid())
+		SKIP(return, "needs root to switch to uid %d", NOBODY);
+	ASSERT_FD(fd, q_open(self->dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE,
+			     0, NULL));
+	close(fd);
+	ASSERT_FD(nl, nobody_socket());
+	ASSERT_RET(-EPERM, raw_queue_del(nl, self->family, name));
+	close(nl);
+	ASSERT_RET(0, queue_get(self->nl, self->family, name,
+				&(struct qinfo){ 0 }));
+	ASSERT_RET(0, queue_del(self->nl, self->family, name, NULL));
 }
 
 /* The owner's byte budget: capacity is reserved when a queue is made. */
