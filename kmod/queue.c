@@ -810,9 +810,10 @@ static void queue_unhash(struct cohort_qmgr *qm, struct cohort_queue *q)
 }
 
 /*
- * The owner of a queue may delete it when it both sends the request and
- * opened the socket (@opener), as netlink_ns_capable() wants both to hold
- * CAP_NET_ADMIN: a socket handed to another process does not lend the
+ * The owner of a queue may delete it when the socket's opener lets it
+ * (@opener: whose queues it does, sock_opener_fsuid()), as
+ * netlink_ns_capable() wants the opener to hold CAP_NET_ADMIN as well as
+ * the sender: a socket handed to another process does not lend the
  * sender's queues to its opener.
  */
 int cohort_queue_del(struct cohort_qmgr *qm, const char *name,

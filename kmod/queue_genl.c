@@ -108,12 +108,20 @@ int cohort_queue_add_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
-/* The fsuid of whoever opened the socket @skb came from. */
-static kuid_t sock_opener_fsuid(const struct sk_buff *skb)
+/*
+ * Whose queues the opener of @skb's socket lets the sender delete as
+ * their owner: its own fsuid's, or the sender's if it holds CAP_NET_ADMIN
+ * (a daemon that opened its socket before dropping to the owner's uid).
+ */
+static kuid_t sock_opener_fsuid(const struct sk_buff *skb, struct net *net)
 {
 	const struct socket *sock = NETLINK_CB(skb).sk->sk_socket;
 
-	return sock && sock->file ? sock->file->f_cred->fsuid : INVALID_UID;
+	if (!sock || !sock->file)
+		return INVALID_UID;
+	if (file_ns_capable(sock->file, net->user_ns, CAP_NET_ADMIN))
+		return current_fsuid();
+	return sock->file->f_cred->fsuid;
 }
 
 int cohort_queue_del_doit(struct sk_buff *skb, struct genl_info *info)
@@ -138,7 +146,7 @@ int cohort_queue_del_doit(struct sk_buff *skb, struct genl_info *info)
 	admin = netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN);
 	return cohort_queue_del(&cohort_node_get(net)->qm,
 				nla_data(a[COHORT_A_QUEUE_NAME]), sub, admin,
-				sock_opener_fsuid(skb), info->extack);
+				sock_opener_fsuid(skb, net), info->extack);
 }
 
 /* ---- QUEUE_GET ---- */

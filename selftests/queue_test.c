@@ -3059,11 +3059,11 @@ static int nobody_socket(void)
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 		_exit(sendmsg(sv[1], &mh, 0) == 1 ? 0 : 4);
 	}
-	if (pid > 0 && recvmsg(sv[0], &mh, 0) == 1 &&
+	/* The child has sent it, or failed: no waiting for it either way. */
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    !WEXITSTATUS(status) && recvmsg(sv[0], &mh, MSG_DONTWAIT) == 1 &&
 	    (cm = CMSG_FIRSTHDR(&mh)) && cm->cmsg_type == SCM_RIGHTS)
 		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (pid > 0)
-		waitpid(pid, &status, 0);
 	close(sv[0]);
 	close(sv[1]);
 	return fd;
@@ -3103,15 +3103,43 @@ static int raw_queue_del(int fd, int family, const char *name)
 }
 
 /*
- * Deleting a queue as its owner takes owning it twice: sending the
- * request and having opened the socket, as CAP_NET_ADMIN must be held by
- * both (netlink_ns_capable()). Root writing to a socket nobody opened may
- * not delete root's queue through it; through its own, it may.
+ * Child: open a netlink socket as root, drop to nobody, make a queue and
+ * delete it through that socket. 0, or the step that failed.
+ */
+static int opener_root_child(const char *name)
+{
+	struct nl_sock *sk;
+	int family, dev, fd;
+
+	sk = nlq_connect(&family);
+	if (!sk || drop_to_nobody())
+		return 2;
+	dev = open(DEV, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return 3;
+	fd = q_open(dev, name, COHORT_QUEUE, COHORT_QR_PRODUCE, 0, NULL);
+	if (fd < 0)
+		return 4;
+	close(fd);
+	if (queue_del(sk, family, name, NULL))
+		return 5;
+	nl_socket_free(sk);
+	return 0;
+}
+
+/*
+ * Deleting a queue as its owner takes the socket's opener to let it, as
+ * netlink_ns_capable() wants CAP_NET_ADMIN of the opener as well as of the
+ * sender: the opener owns the queue too, or holds CAP_NET_ADMIN. Root
+ * writing to a socket nobody opened may not delete root's queue through
+ * it; nobody may delete its own through a socket root opened (a daemon
+ * that dropped privileges after opening its socket).
  */
 TEST_F(q, delete_owner_opened_socket)
 {
 	const char *name = qname(self, "opened");
-	int fd, nl;
+	int fd, nl, status;
+	pid_t pid;
 
 	if (geteuid())
 		SKIP(return, "needs root to switch to uid %d", NOBODY);
@@ -3124,6 +3152,17 @@ TEST_F(q, delete_owner_opened_socket)
 	ASSERT_RET(0, queue_get(self->nl, self->family, name,
 				&(struct qinfo){ 0 }));
 	ASSERT_RET(0, queue_del(self->nl, self->family, name, NULL));
+
+	name = qname(self, "dropped");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(opener_root_child(name));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_RET(-ENOENT, queue_get(self->nl, self->family, name,
+				      &(struct qinfo){ 0 }));
 }
 
 /* The owner's byte budget: capacity is reserved when a queue is made. */

@@ -342,9 +342,9 @@
  *	EEXIST when the name is taken; ERANGE for a limit out of range.
  * COHORT_CMD_QUEUE_DEL: doit: NAME, and SUB_NAME to delete a durable
  *	subscription only (EINVAL if empty, or if NAME is not a topic).
- *	System queues need CAP_NET_ADMIN, others their owner (who must
- *	also have opened the socket) or CAP_NET_ADMIN (EPERM). Open
- *	descriptors get EIDRM.
+ *	System queues need CAP_NET_ADMIN, others their owner or
+ *	CAP_NET_ADMIN (EPERM), the owner through a socket it opened, or
+ *	one opened with CAP_NET_ADMIN. Open descriptors get EIDRM.
  * COHORT_CMD_QUEUE_GET: doit with NAME, or dump: the attributes above and
  *	HOME, OWNER flags (COHORT_QA_SYSTEM), STATS (nested
  *	COHORT_A_QSTATS_*) and, for topics, repeated SUB (nested
